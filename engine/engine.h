@@ -1,0 +1,193 @@
+// The engine: loaded TRM models and the schedulers that run requests through them.
+//
+// One scheduler thread per loaded model. Requests wait in a bounded queue; at every ACT-step
+// boundary the scheduler admits waiting requests into free batch slots (carry reset to
+// H_init / L_init), runs one ACT step for all active slots together and retires the rows that
+// halted: continuous batching at ACT-step granularity. Each request gets an event per step and
+// exactly one final Result.
+//
+// This header is plain C++ (no torch types) so the gRPC server never sees torch's headers.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace trm::engine {
+
+// What a model's tokens mean. Decides how the server encodes puzzles for it.
+enum class TaskKind { kSudoku, kMaze, kArc, kTokens };
+const char* TaskKindName(TaskKind kind);  // "sudoku", "maze", "arc", "tokens"
+
+enum class HaltReason {
+  kQHead,       // sigmoid(q_halt) >= threshold after at least min_steps.
+  kMaxSteps,    // Reached max_steps without the Q head saying stop.
+  kFixedSteps,  // ignore_halting: ran exactly max_steps (the paper's evaluation mode).
+};
+
+struct HaltOptions {
+  int max_steps = 0;            // 0: the model's halt_max_steps.
+  int min_steps = 0;            // 0: 1.
+  bool ignore_halting = false;  // Run exactly max_steps.
+  float halt_threshold = 0.0f;  // 0: the engine default (0.5, i.e. q_halt_logit > 0).
+};
+
+// One ACT step's view of a request, delivered on the scheduler thread: copy what you need,
+// do not block.
+struct StepEvent {
+  int step = 0;                        // 1-based.
+  std::vector<int32_t> answer_tokens;  // argmax of the logits, [seq_len].
+  float confidence = 0.0f;             // sigmoid(q_halt_logit).
+  std::vector<int32_t> changed_cells;  // Indices whose token differs from the previous step.
+  bool final = false;
+};
+
+struct Timing {
+  double queue_ms = 0;
+  double compute_ms = 0;
+  double total_ms = 0;
+};
+
+// The single answer to a request. `status` is OK, or one of:
+// CANCELLED (caller gone), DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED (queue full, never admitted),
+// UNAVAILABLE (engine shutting down), INVALID_ARGUMENT / NOT_FOUND (bad request), INTERNAL.
+struct Result {
+  absl::Status status;
+  std::vector<int32_t> answer_tokens;  // Final y, [seq_len].
+  int steps = 0;
+  float confidence = 0.0f;
+  HaltReason halt_reason = HaltReason::kMaxSteps;
+  std::string model;
+  std::string model_version;
+  Timing timing;
+  // ARC only: the voted attempts, best first (grids in original orientation and colours).
+  struct ArcAttempt {
+    int rows = 0, cols = 0;
+    std::vector<int32_t> cells;  // Row-major colours 0-9.
+    int votes = 0;
+    float confidence = 0.0f;
+  };
+  std::vector<ArcAttempt> arc_attempts;
+};
+
+// A request for one puzzle in the model's token layout.
+struct Request {
+  std::vector<int32_t> tokens;  // [seq_len], the model's vocabulary.
+  int32_t puzzle_identifier = 0;
+  HaltOptions halt;
+  absl::Time deadline = absl::InfiniteFuture();
+  std::string request_id;
+  // Optional; called on the scheduler thread after each step (the last one has final=true,
+  // before on_done).
+  std::function<void(const StepEvent&)> on_step;
+  // Called exactly once with the result, on the scheduler thread (or on the calling thread of
+  // Submit when it fails before admission to the queue is possible - never both).
+  std::function<void(Result)> on_done;
+};
+
+// ARC: a test input of a task the checkpoint knows; expanded into augmented rows.
+struct ArcRequest {
+  std::string task_id;
+  int rows = 0, cols = 0;
+  std::vector<int32_t> cells;  // Row-major colours 0-9.
+  int augmentations = 0;       // 0: every variant the checkpoint has ids for (capped by server).
+  int attempts = 0;            // 0: 2 (pass@2).
+  HaltOptions halt;
+  absl::Time deadline = absl::InfiniteFuture();
+  std::string request_id;
+  std::function<void(Result)> on_done;
+};
+
+struct ModelInfo {
+  std::string name;
+  std::string version;
+  TaskKind task = TaskKind::kTokens;
+  int seq_len = 0;
+  int vocab_size = 0;
+  int halt_max_steps = 0;
+  int num_puzzle_identifiers = 0;
+  std::string device;  // "cpu", "cuda:0"
+  int64_t parameters = 0;
+  bool is_default = false;
+  std::string path;
+  int maze_side = 0;  // Maze models: the grid side they were trained on.
+};
+
+// Cancels a submitted request: its slot is freed at the next step boundary and its Result has
+// status CANCELLED (unless it had already finished). Safe to call from any thread, any time,
+// more than once.
+class RequestHandle {
+ public:
+  virtual ~RequestHandle() = default;
+  virtual void Cancel() = 0;
+};
+
+struct SchedulerOptions {
+  int max_batch_size = 64;   // Active slots per step.
+  int max_queue_size = 256;  // Waiting requests; more are rejected with RESOURCE_EXHAUSTED.
+  float default_halt_threshold = 0.5f;
+};
+
+struct EngineOptions {
+  std::string device = "auto";  // auto | cpu | cuda | cuda:N
+  int num_threads = 0;          // 0: torch's default (the machine's cores).
+  SchedulerOptions scheduler;
+};
+
+// Monitoring figures for one model, read without blocking the scheduler.
+struct ModelStats {
+  int64_t queue_depth = 0;
+  int64_t active_slots = 0;
+  int64_t max_batch_size = 0;
+  int64_t steps_run = 0;
+};
+
+// Observer for metrics, called on the scheduler thread; keep it cheap.
+struct EngineObserver {
+  virtual ~EngineObserver() = default;
+  virtual void OnBatchStep(const std::string& model, int active_rows, int batch_capacity,
+                           double step_seconds) {}
+  virtual void OnRequestDone(const std::string& model, const Result& result) {}
+};
+
+class Engine {
+ public:
+  static absl::StatusOr<std::unique_ptr<Engine>> Create(const EngineOptions& options);
+  virtual ~Engine() = default;  // Stops schedulers; pending requests get UNAVAILABLE.
+
+  // Loads a checkpoint (own directory or official .pt) under `name` and starts its scheduler.
+  // The first model of each task becomes that task's default unless `make_default` says so.
+  virtual absl::Status LoadModel(const std::string& name, const std::string& path,
+                                 bool make_default = false) = 0;
+  // Atomically replaces `name`'s weights; in-flight requests finish on the old ones. On error
+  // the old model keeps serving.
+  virtual absl::Status ReloadModel(const std::string& name, const std::string& path) = 0;
+
+  virtual std::vector<ModelInfo> ListModels() const = 0;
+  // `name` empty: the default model for `task`. NOT_FOUND when there is none.
+  virtual absl::StatusOr<ModelInfo> ResolveModel(const std::string& name, TaskKind task) const = 0;
+
+  // Queues a request. Ownership of `request` passes to the engine only when this returns OK
+  // (on_done will then be called exactly once). Never blocks: a full queue returns
+  // RESOURCE_EXHAUSTED, a stopping engine UNAVAILABLE, bad tokens INVALID_ARGUMENT, an unknown
+  // model NOT_FOUND - and on_done is then not called.
+  virtual absl::StatusOr<std::unique_ptr<RequestHandle>> Submit(const std::string& model,
+                                                                Request request) = 0;
+  virtual absl::StatusOr<std::unique_ptr<RequestHandle>> SubmitArc(const std::string& model,
+                                                                   ArcRequest request) = 0;
+
+  virtual ModelStats Stats(const std::string& model) const = 0;
+  virtual void SetObserver(EngineObserver* observer) = 0;  // Not owned; set before serving.
+
+  // Stops admitting (new Submits get UNAVAILABLE) and waits up to `timeout` for in-flight and
+  // queued requests to finish; whatever remains then is answered UNAVAILABLE.
+  virtual void Drain(absl::Duration timeout) = 0;
+};
+
+}  // namespace trm::engine

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs every system package TRM Serve needs to build, test and run, from Debian 12's
+# registry only. Idempotent: apt-get skips what is already installed. Runs as root or via sudo.
+set -euo pipefail
+
+SUDO=""
+if [[ "$(id -u)" != 0 ]]; then SUDO="sudo"; fi
+
+PACKAGES=(
+  # toolchain
+  build-essential cmake ninja-build pkg-config ccache git clang clang-format libclang-rt-14-dev
+  # the network: Debian's libtorch 1.13 (CPU). Without an optimised BLAS it falls back to the
+  # reference libblas, about 20x slower; libopenblas0-openmp replaces it through alternatives.
+  libtorch-dev libopenblas0-openmp
+  # service
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc libabsl-dev libyaml-cpp-dev
+  prometheus-cpp-dev nlohmann-json3-dev libssl-dev zlib1g-dev openssl
+  # tests and benchmarks
+  libgtest-dev libgmock-dev libbenchmark-dev prometheus
+  python3 python3-numpy python3-grpcio python3-protobuf python3-grpc-tools python3-torch
+  # deployment checks (no Docker engine is needed: only `docker-compose config`)
+  docker-compose
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]})); then
+  echo "install-deps: installing ${#missing[@]} packages: ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "install-deps: all ${#PACKAGES[@]} packages present" >&2
+fi
