@@ -1,0 +1,71 @@
+#!/usr/bin/python3
+"""Scale-out without a home-made balancer: two trm-server processes on loopback, one
+`trm-client bench` channel whose target lists both, and gRPC's round_robin policy spreads the
+calls: each server's trm_requests_total{method="Solve"} must rise, and neither may take almost
+all of them (pick_first would send every call to one server).
+
+  round_robin_test.py --server BIN --client BIN --init BIN | --skip REASON
+"""
+import argparse
+import os
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import live  # noqa: E402
+
+REQUESTS = 40
+# Both servers must be READY before the load starts, so the spread is round_robin's alone;
+# allow a generous margin for the first calls while the second subchannel connects.
+MIN_SHARE = 0.2
+# trm-client bench arguments besides the target: a fixed number of Solve calls on one channel.
+BENCH_ARGS = ["bench", "--task=sudoku", f"--requests={REQUESTS}", "--concurrency=4"]
+
+
+def solves(server):
+    return live.sample_sum(server.metrics(), "trm_requests_total", method="Solve")
+
+
+def main(argv):
+    live.skip_if_asked(argv)
+    ap = argparse.ArgumentParser()
+    for a in ("--server", "--client", "--init"):
+        ap.add_argument(a, required=True)
+    args = ap.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="trm-deploy-rr-") as tmp:
+        ckpts = live.make_checkpoint(args.init, os.path.join(tmp, "checkpoints"))
+        servers = [live.Server(args.server, ckpts, os.path.join(tmp, f"server{i}.log")) for i in (1, 2)]
+        try:
+            for s in servers:
+                s.wait_serving()
+            before = [solves(s) for s in servers]
+            # gRPC's ipv4: scheme takes a list of addresses, the way DNS answers for a headless
+            # Service with several pods; the client's service config picks round_robin.
+            target = "ipv4:" + ",".join(s.address() for s in servers)
+            rc, out, err = live.run_client(args.client, [*BENCH_ARGS, f"{live.CLIENT_TARGET_FLAG}={target}"])
+            print(out)
+            if rc != 0:
+                print(f"FAIL trm-client bench {target}: exit {rc}: {err.strip()}", file=sys.stderr)
+                return 1
+            after = [solves(s) for s in servers]
+        finally:
+            codes = [s.stop() for s in servers]
+        got = [a - b for a, b in zip(after, before)]
+        total = sum(got)
+        print(f"Solve calls per server: {got[0]:.0f} and {got[1]:.0f} of {total:.0f}")
+        problems = []
+        if total < REQUESTS:
+            problems.append(f"the servers counted {total:.0f} Solve calls, want at least {REQUESTS}")
+        for i, g in enumerate(got):
+            if total and g / total < MIN_SHARE:
+                problems.append(f"server {i + 1} got {g:.0f} of {total:.0f} calls: the load was not spread")
+        for i, c in enumerate(codes):
+            if c != 0:
+                problems.append(f"server {i + 1} exited with {c} after SIGTERM:\n{servers[i].tail()}")
+        for p in problems:
+            print("FAIL", p, file=sys.stderr)
+        return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
