@@ -54,7 +54,7 @@ def main(argv):
         pod = tmpl["spec"]
         sc = pod.get("securityContext", {})
         need(sc.get("runAsNonRoot") is True and sc.get("runAsUser", 0) != 0, f"{name}: does not run as non-root")
-        need(pod.get("terminationGracePeriodSeconds", 30) >= 10, f"{name}: grace period too short to drain")
+        need(pod.get("terminationGracePeriodSeconds", 30) >= 35, f"{name}: grace period shorter than the server's 30 s drain plus preStop")
         containers = [c for c in pod["containers"] if c["name"] == "trm-server"]
         need(len(containers) == 1, f"{name}: no container named trm-server")
         if not containers:
