@@ -1,0 +1,266 @@
+#include "server/metrics.h"
+
+#include <dirent.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_split.h"
+
+namespace trm::server {
+namespace {
+
+using prometheus::Histogram;
+
+// RPC latencies span sub-millisecond (ListModels) to tens of seconds (ARC with many variants).
+Histogram::BucketBoundaries LatencyBuckets() {
+  return {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
+}
+Histogram::BucketBoundaries StepBuckets() {  // docs/metrics.md: 1..16, 32, 64.
+  Histogram::BucketBoundaries b;
+  for (int i = 1; i <= 16; ++i) b.push_back(i);
+  b.push_back(32);
+  b.push_back(64);
+  return b;
+}
+Histogram::BucketBoundaries OccupancyBuckets() {
+  return {0.0625, 0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 0.875, 1.0};
+}
+
+prometheus::MetricFamily Family(const std::string& name, const std::string& help,
+                                prometheus::MetricType type) {
+  prometheus::MetricFamily f;
+  f.name = name;
+  f.help = help;
+  f.type = type;
+  return f;
+}
+
+prometheus::ClientMetric Labelled(std::vector<prometheus::ClientMetric::Label> labels) {
+  prometheus::ClientMetric m;
+  m.label = std::move(labels);
+  return m;
+}
+
+// Queue depth and active slots straight from the schedulers, so a scrape sees the current value
+// without the engine pushing updates on every admission.
+class StatsCollector final : public prometheus::Collectable {
+ public:
+  void Set(Metrics::StatsSource source) {
+    std::lock_guard lock(mu_);
+    source_ = std::move(source);
+  }
+  std::vector<prometheus::MetricFamily> Collect() const override {
+    Metrics::StatsSource source;
+    {
+      std::lock_guard lock(mu_);
+      source = source_;
+    }
+    auto depth = Family("trm_queue_depth", "Requests waiting for a batch slot",
+                        prometheus::MetricType::Gauge);
+    auto active = Family("trm_active_requests", "Requests in batch slots",
+                         prometheus::MetricType::Gauge);
+    if (source) {
+      for (const auto& [model, stats] : source()) {
+        auto d = Labelled({{"model", model}});
+        d.gauge.value = static_cast<double>(stats.queue_depth);
+        depth.metric.push_back(d);
+        auto a = Labelled({{"model", model}});
+        a.gauge.value = static_cast<double>(stats.active_slots);
+        active.metric.push_back(a);
+      }
+    }
+    return {depth, active};
+  }
+
+ private:
+  mutable std::mutex mu_;
+  Metrics::StatsSource source_;
+};
+
+class ProcessCollector final : public prometheus::Collectable {
+ public:
+  std::vector<prometheus::MetricFamily> Collect() const override {
+    std::vector<prometheus::MetricFamily> out;
+    const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
+    const double page = static_cast<double>(sysconf(_SC_PAGESIZE));
+    // /proc/self/stat: fields after the parenthesised command name; utime, stime are fields
+    // 14, 15, starttime 22, rss 24 (1-based, proc(5)).
+    std::ifstream stat_file("/proc/self/stat");
+    std::string stat((std::istreambuf_iterator<char>(stat_file)), {});
+    const size_t close = stat.rfind(')');
+    if (close != std::string::npos) {
+      std::vector<std::string> f = absl::StrSplit(stat.substr(close + 2), ' ');
+      // f[0] is field 3 (state), so field n is f[n - 3].
+      if (f.size() > 21) {
+        const double utime = std::stod(f[11]), stime = std::stod(f[12]);
+        const double start_ticks = std::stod(f[19]);
+        const double rss_pages = std::stod(f[21]);
+        auto cpu = Family("process_cpu_seconds_total", "User and system CPU time",
+                          prometheus::MetricType::Counter);
+        cpu.metric.push_back(Labelled({}));
+        cpu.metric.back().counter.value = (utime + stime) / ticks;
+        out.push_back(cpu);
+        auto rss = Family("process_resident_memory_bytes", "Resident memory",
+                          prometheus::MetricType::Gauge);
+        rss.metric.push_back(Labelled({}));
+        rss.metric.back().gauge.value = rss_pages * page;
+        out.push_back(rss);
+        auto start = Family("process_start_time_seconds", "Start time, seconds since the epoch",
+                            prometheus::MetricType::Gauge);
+        start.metric.push_back(Labelled({}));
+        start.metric.back().gauge.value = BootTime() + start_ticks / ticks;
+        out.push_back(start);
+      }
+    }
+    auto fds = Family("process_open_fds", "Open file descriptors", prometheus::MetricType::Gauge);
+    fds.metric.push_back(Labelled({}));
+    fds.metric.back().gauge.value = CountOpenFds();
+    out.push_back(fds);
+    return out;
+  }
+
+ private:
+  static double BootTime() {
+    std::ifstream in("/proc/stat");
+    std::string key;
+    double value = 0;
+    while (in >> key) {
+      if (key == "btime") {
+        in >> value;
+        return value;
+      }
+      in.ignore(1 << 20, '\n');
+    }
+    return 0;
+  }
+  static double CountOpenFds() {
+    DIR* dir = opendir("/proc/self/fd");
+    if (dir == nullptr) return 0;
+    int n = 0;
+    while (const dirent* e = readdir(dir)) {
+      if (e->d_name[0] != '.') ++n;
+    }
+    closedir(dir);
+    return n - 1;  // Not counting the directory handle just opened.
+  }
+};
+
+}  // namespace
+
+const char* HaltReasonLabel(engine::HaltReason reason) {
+  switch (reason) {
+    case engine::HaltReason::kQHead:
+      return "q_head";
+    case engine::HaltReason::kMaxSteps:
+      return "max_steps";
+    case engine::HaltReason::kFixedSteps:
+      return "fixed_steps";
+  }
+  return "max_steps";
+}
+
+std::shared_ptr<prometheus::Collectable> MakeProcessCollector() {
+  return std::make_shared<ProcessCollector>();
+}
+
+Metrics::Metrics()
+    : registry_(std::make_shared<prometheus::Registry>()),
+      requests_(prometheus::BuildCounter()
+                    .Name("trm_requests_total")
+                    .Help("Finished RPCs by method, model and gRPC status code")
+                    .Register(*registry_)),
+      request_duration_(prometheus::BuildHistogram()
+                            .Name("trm_request_duration_seconds")
+                            .Help("RPC latency, receipt to final answer")
+                            .Register(*registry_)),
+      queue_wait_(prometheus::BuildHistogram()
+                      .Name("trm_queue_wait_seconds")
+                      .Help("Time from admission to the queue to the first ACT step")
+                      .Register(*registry_)),
+      compute_(prometheus::BuildHistogram()
+                   .Name("trm_compute_seconds")
+                   .Help("Time from the first ACT step to the final one")
+                   .Register(*registry_)),
+      act_steps_(prometheus::BuildHistogram()
+                     .Name("trm_act_steps")
+                     .Help("ACT steps a request ran")
+                     .Register(*registry_)),
+      halt_reasons_(prometheus::BuildCounter()
+                        .Name("trm_halt_reasons_total")
+                        .Help("Why requests stopped")
+                        .Register(*registry_)),
+      batch_occupancy_(prometheus::BuildHistogram()
+                           .Name("trm_batch_occupancy_ratio")
+                           .Help("Active rows / batch capacity, one observation per ACT step")
+                           .Register(*registry_)),
+      batch_steps_(prometheus::BuildCounter()
+                       .Name("trm_batch_steps_total")
+                       .Help("Batched ACT steps run")
+                       .Register(*registry_)),
+      answers_(prometheus::BuildCounter()
+                   .Name("trm_answers_total")
+                   .Help("Answers by verification outcome and source")
+                   .Register(*registry_)),
+      model_info_(prometheus::BuildGauge()
+                      .Name("trm_model_info")
+                      .Help("Loaded models (value 1)")
+                      .Register(*registry_)),
+      health_serving_(prometheus::BuildGauge()
+                          .Name("trm_health_serving")
+                          .Help("1 when the server is SERVING, 0 otherwise")
+                          .Register(*registry_)
+                          .Add({})),
+      stats_collector_(std::make_shared<StatsCollector>()),
+      process_collector_(MakeProcessCollector()) {}
+
+void Metrics::SetStatsSource(StatsSource source) {
+  static_cast<StatsCollector&>(*stats_collector_).Set(std::move(source));
+}
+
+void Metrics::RecordRequest(const std::string& method, const std::string& model,
+                            const std::string& code, double seconds) {
+  requests_.Add({{"method", method}, {"model", model}, {"code", code}}).Increment();
+  request_duration_.Add({{"method", method}, {"model", model}}, LatencyBuckets()).Observe(seconds);
+}
+
+void Metrics::RecordAnswer(const std::string& model, const std::string& verification,
+                           const std::string& source) {
+  answers_.Add({{"model", model}, {"verification", verification}, {"source", source}})
+      .Increment();
+}
+
+void Metrics::SetModelInfo(const engine::ModelInfo& info) {
+  std::lock_guard lock(mu_);
+  auto it = model_info_series_.find(info.name);
+  if (it != model_info_series_.end()) model_info_.Remove(it->second);
+  auto& gauge = model_info_.Add({{"model", info.name},
+                                 {"version", info.version},
+                                 {"task", engine::TaskKindName(info.task)},
+                                 {"device", info.device}});
+  gauge.Set(1);
+  model_info_series_[info.name] = &gauge;
+}
+
+void Metrics::SetServing(bool serving) { health_serving_.Set(serving ? 1 : 0); }
+
+void Metrics::OnBatchStep(const std::string& model, int active_rows, int batch_capacity,
+                          double /*step_seconds*/) {
+  if (batch_capacity > 0) {
+    batch_occupancy_.Add({{"model", model}}, OccupancyBuckets())
+        .Observe(static_cast<double>(active_rows) / batch_capacity);
+  }
+  batch_steps_.Add({{"model", model}}).Increment();
+}
+
+void Metrics::OnRequestDone(const std::string& model, const engine::Result& result) {
+  if (!result.status.ok()) return;
+  queue_wait_.Add({{"model", model}}, LatencyBuckets()).Observe(result.timing.queue_ms / 1000.0);
+  compute_.Add({{"model", model}}, LatencyBuckets()).Observe(result.timing.compute_ms / 1000.0);
+  act_steps_.Add({{"model", model}}, StepBuckets()).Observe(result.steps);
+  halt_reasons_.Add({{"model", model}, {"reason", HaltReasonLabel(result.halt_reason)}})
+      .Increment();
+}
+
+}  // namespace trm::server

@@ -1,0 +1,86 @@
+// The server's Prometheus metrics, exactly the names of docs/metrics.md.
+//
+// One registry per server (the only process-wide state the project allows is "the metrics
+// registry"; keeping it in this object lets tests run several servers in one process). It is an
+// EngineObserver, so the engine reports batch steps and finished requests without knowing
+// Prometheus; queue depth and active slots are read from Engine::Stats at scrape time.
+#pragma once
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "engine/engine.h"
+
+namespace trm::server {
+
+// "q_head", "max_steps", "fixed_steps": the `reason` label values.
+const char* HaltReasonLabel(engine::HaltReason reason);
+
+class Metrics final : public engine::EngineObserver {
+ public:
+  // Per-model scheduler figures, polled at scrape time (e.g. from Engine::Stats).
+  using StatsSource = std::function<std::vector<std::pair<std::string, engine::ModelStats>>()>;
+
+  Metrics();
+  Metrics(const Metrics&) = delete;
+  Metrics& operator=(const Metrics&) = delete;
+
+  std::shared_ptr<prometheus::Registry> registry() const { return registry_; }
+  // Everything to expose: the registry, the scheduler-stats collector and the process one.
+  std::vector<std::shared_ptr<prometheus::Collectable>> collectables() const {
+    return {registry_, stats_collector_, process_collector_};
+  }
+  void SetStatsSource(StatsSource source);
+
+  // A finished RPC; `code` is the gRPC status name ("OK", "INVALID_ARGUMENT", ...).
+  void RecordRequest(const std::string& method, const std::string& model, const std::string& code,
+                     double seconds);
+  // verification: verified | invalid | not_checkable; source: model | exact_solver.
+  void RecordAnswer(const std::string& model, const std::string& verification,
+                    const std::string& source);
+  // trm_model_info: replaces the model's previous series (a reload changes the version).
+  void SetModelInfo(const engine::ModelInfo& info);
+  void SetServing(bool serving);
+
+  // EngineObserver, called on scheduler threads.
+  void OnBatchStep(const std::string& model, int active_rows, int batch_capacity,
+                   double step_seconds) override;
+  void OnRequestDone(const std::string& model, const engine::Result& result) override;
+
+ private:
+  std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Family<prometheus::Counter>& requests_;
+  prometheus::Family<prometheus::Histogram>& request_duration_;
+  prometheus::Family<prometheus::Histogram>& queue_wait_;
+  prometheus::Family<prometheus::Histogram>& compute_;
+  prometheus::Family<prometheus::Histogram>& act_steps_;
+  prometheus::Family<prometheus::Counter>& halt_reasons_;
+  prometheus::Family<prometheus::Histogram>& batch_occupancy_;
+  prometheus::Family<prometheus::Counter>& batch_steps_;
+  prometheus::Family<prometheus::Counter>& answers_;
+  prometheus::Family<prometheus::Gauge>& model_info_;
+  prometheus::Gauge& health_serving_;
+
+  std::mutex mu_;
+  std::map<std::string, prometheus::Gauge*> model_info_series_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<prometheus::Collectable> stats_collector_;
+  std::shared_ptr<prometheus::Collectable> process_collector_;
+};
+
+// process_resident_memory_bytes, process_cpu_seconds_total, process_open_fds,
+// process_start_time_seconds, read from /proc/self at scrape time (prometheus-cpp has none).
+std::shared_ptr<prometheus::Collectable> MakeProcessCollector();
+
+}  // namespace trm::server

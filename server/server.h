@@ -1,0 +1,53 @@
+// The TRM gRPC server: the engine with its models, trm.v1.Solver (+ Admin with a token),
+// grpc.health.v1 (overall "" and one entry per model name), server reflection, and the
+// Prometheus endpoint. `trm-server` fills ServerOptions from flags and runs Start / Drain.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "engine/engine.h"
+#include "server/request_codec.h"
+
+namespace trm::server {
+
+struct TlsOptions {
+  std::string cert_file;       // PEM certificate chain; TLS is on when set (with key_file).
+  std::string key_file;        // PEM private key.
+  std::string client_ca_file;  // PEM CA: when set, clients must present a certificate it signed.
+};
+
+struct ServerOptions {
+  std::string listen = "0.0.0.0:50051";          // Port 0 picks a free port (see Server::port).
+  std::string metrics_listen = "0.0.0.0:9464";   // Empty: no metrics endpoint.
+  std::vector<std::string> checkpoints;          // See ExpandCheckpoints; empty: none.
+  engine::EngineOptions engine;
+  HaltDefaults halt;
+  int max_message_bytes = 16 << 20;
+  TlsOptions tls;
+  std::string admin_token;  // Empty: the Admin service is not registered.
+  absl::Duration drain_timeout = absl::Seconds(30);
+};
+
+class Server {
+ public:
+  // Binds, starts serving (health NOT_SERVING, Solve UNAVAILABLE while loading), loads every
+  // checkpoint, then turns SERVING. Errors name the flag or checkpoint at fault.
+  static absl::StatusOr<std::unique_ptr<Server>> Start(const ServerOptions& options);
+  virtual ~Server() = default;
+
+  virtual int port() const = 0;          // The bound gRPC port.
+  virtual int metrics_port() const = 0;  // 0 without a metrics endpoint.
+
+  // Graceful stop: NOT_SERVING, new requests UNAVAILABLE, in-flight ones finish (up to the drain
+  // timeout; the rest are answered UNAVAILABLE), then the gRPC server shuts down. Idempotent.
+  virtual void Drain() = 0;
+};
+
+// "auto" -> "cuda" when CUDA is present else "cpu", as the engine resolves it; for logs.
+std::string DescribeListen(const std::string& listen, int port);
+
+}  // namespace trm::server

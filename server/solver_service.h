@@ -1,0 +1,79 @@
+// trm.v1.Solver on gRPC's callback API: each RPC is a small reactor that submits to the engine
+// and answers from the engine's callbacks (scheduler thread). A cancelled RPC (client gone,
+// deadline) cancels its engine request, which frees the batch slot at the next step boundary.
+#pragma once
+
+#include <atomic>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "engine/engine.h"
+#include "server/metrics.h"
+#include "server/request_codec.h"
+#include "trm/v1/solver.grpc.pb.h"
+
+namespace trm::server {
+
+struct SolverServiceOptions {
+  HaltDefaults halt;
+};
+
+class SolverService final : public trm::v1::Solver::CallbackService {
+ public:
+  // Both must outlive the service. The service starts not accepting (UNAVAILABLE).
+  SolverService(engine::Engine* engine, Metrics* metrics, SolverServiceOptions options);
+
+  // While not accepting, Solve/SolveSteps answer UNAVAILABLE with `reason` (loading, draining).
+  void SetAccepting(bool accepting, std::string reason = {});
+
+  grpc::ServerUnaryReactor* Solve(grpc::CallbackServerContext* context,
+                                  const trm::v1::SolveRequest* request,
+                                  trm::v1::SolveResponse* response) override;
+  grpc::ServerWriteReactor<trm::v1::SolveStep>* SolveSteps(
+      grpc::CallbackServerContext* context, const trm::v1::SolveRequest* request) override;
+  grpc::ServerUnaryReactor* ListModels(grpc::CallbackServerContext* context,
+                                       const trm::v1::ListModelsRequest* request,
+                                       trm::v1::ListModelsResponse* response) override;
+
+  // Implementation details follow; reactors use them.
+  struct Prepared {
+    engine::ModelInfo model;
+    EncodedPuzzle puzzle;
+    engine::HaltOptions halt;
+    trm::v1::SolveOptions options;
+    std::string request_id;
+    absl::Time deadline = absl::InfiniteFuture();
+  };
+  // Admission checks, model resolution and encoding. `model_label` gets the model name for
+  // metrics as soon as it is known (the requested one before resolution).
+  absl::StatusOr<Prepared> Prepare(const grpc::CallbackServerContext& context,
+                                   const trm::v1::SolveRequest& request, std::string* model_label);
+  // Submits with `on_step` (may be empty) and `on_done`.
+  absl::StatusOr<std::unique_ptr<engine::RequestHandle>> Submit(
+      const Prepared& prepared, std::function<void(const engine::StepEvent&)> on_step,
+      std::function<void(engine::Result)> on_done);
+  // Fills the response from the engine's result (answer, verification, fallback, timing) and
+  // counts the answer in metrics. Returns the RPC status.
+  grpc::Status FillResponse(const Prepared& prepared, const engine::Result& result,
+                            trm::v1::SolveResponse* response);
+  Metrics* metrics() { return metrics_; }
+
+ private:
+  engine::Engine* engine_;
+  Metrics* metrics_;
+  SolverServiceOptions options_;
+  std::atomic<bool> accepting_{false};
+  std::atomic<uint64_t> next_request_id_{1};
+  absl::Mutex reason_mu_;
+  std::string not_accepting_reason_ ABSL_GUARDED_BY(reason_mu_) = "server is starting";
+};
+
+// absl::Status -> grpc::Status with the same code and message.
+grpc::Status ToGrpcStatus(const absl::Status& status);
+// "OK", "INVALID_ARGUMENT", ...: the gRPC name of a code, for metrics labels.
+std::string GrpcCodeName(grpc::StatusCode code);
+void ToProtoModelInfo(const engine::ModelInfo& info, trm::v1::ModelInfo* out);
+
+}  // namespace trm::server
