@@ -70,6 +70,11 @@ LIBDIR="$DEPS/usr/lib/x86_64-linux-gnu"
 export LD_LIBRARY_PATH="$LIBDIR${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 TORCH_PREFIX="${TORCH_PREFIX:-$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)' 2>/dev/null)}"
 echo "torch cmake prefix: ${TORCH_PREFIX:-none}"
+# torch's CMake package looks for the CUDA toolkit; point it at the one nvcc belongs to.
+CUDA_ARGS=()
+if NVCC="$(command -v nvcc || ls /usr/local/cuda/bin/nvcc 2>/dev/null)" && [[ -n "$NVCC" ]]; then
+  CUDA_ARGS=(-DCMAKE_CUDA_COMPILER="$NVCC" -DCUDAToolkit_ROOT="$(dirname "$(dirname "$(realpath "$NVCC")")")")
+fi
 
 # --- 2. Build --------------------------------------------------------------------------------
 stamp "configure $BUILD"
@@ -79,7 +84,7 @@ if timeout 300 cmake -S . -B "$BUILD" "${GEN[@]}" -DCMAKE_BUILD_TYPE=Release \
      -DCMAKE_PREFIX_PATH="$TORCH_PREFIX;$DEPS/usr" \
      -DCMAKE_EXE_LINKER_FLAGS="-L$LIBDIR -Wl,-rpath-link,$LIBDIR" \
      -DTORCH_CUDA_ARCH_LIST="$ARCH" -DTRM_WITH_SERVER=OFF -DTRM_WITH_TORCH=ON \
-     -DTRM_SHARED_DIR="$CARRY"; then
+     -DTRM_SHARED_DIR="$CARRY" "${CUDA_ARGS[@]}"; then
   STATUS[configure]=ok
 else
   STATUS[configure]="FAILED (cmake; see log.txt)"
