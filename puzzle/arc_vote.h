@@ -26,9 +26,9 @@ struct ArcCandidate {
   float mean_confidence = 0.0f;
 };
 
-// Ranked candidates, best first; at most top_k (top_k <= 0: all). Empty grids (a crop that found
-// no colour) are skipped. The official evaluator asserts on out-of-range colours; crops cannot
-// produce them.
+// Ranked candidates, best first; at most top_k (top_k <= 0: all). An empty grid (a crop that
+// found no colour) is a candidate like any other, as in the official evaluator (it can never be
+// right). Means are computed in double, as the evaluator's float64 sigmoid.
 std::vector<ArcCandidate> VoteArcPredictions(std::span<const ArcPrediction> predictions,
                                              int top_k = 0);
 
