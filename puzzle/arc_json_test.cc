@@ -1,0 +1,73 @@
+#include "puzzle/arc_json.h"
+
+#include <gtest/gtest.h>
+
+namespace trm::puzzle {
+namespace {
+
+constexpr char kChallenges[] = R"({
+  "bbb": {"train": [{"input": [[1, 2]], "output": [[2, 1]]}], "test": [{"input": [[3, 4]]}]},
+  "aaa": {"train": [{"input": [[0]], "output": [[5]]}],
+          "test": [{"input": [[1]]}, {"input": [[2, 2], [2, 2]]}]}
+})";
+constexpr char kSolutions[] = R"({"aaa": [[[6]], [[7, 7], [7, 7]]], "bbb": [[[4, 3]]]})";
+
+TEST(ArcJson, ParsesTasksSortedWithSolutions) {
+  auto tasks = ParseArcTasks(kChallenges, kSolutions);
+  ASSERT_TRUE(tasks.ok()) << tasks.error().message;
+  ASSERT_EQ(tasks->size(), 2u);
+  EXPECT_EQ((*tasks)[0].id, "aaa");
+  EXPECT_EQ((*tasks)[0].test.size(), 2u);
+  ASSERT_TRUE((*tasks)[0].test[1].output.has_value());
+  EXPECT_EQ((*tasks)[0].test[1].output->rows, 2);
+  EXPECT_EQ((*tasks)[0].test[1].output->at(1, 1), 7);
+  EXPECT_EQ((*tasks)[1].train[0].output->at(0, 0), 2);
+  auto no_solutions = ParseArcTasks(kChallenges);
+  ASSERT_TRUE(no_solutions.ok());
+  EXPECT_FALSE((*no_solutions)[0].test[0].output.has_value());
+}
+
+TEST(ArcJson, ErrorsNameTaskAndPlace) {
+  EXPECT_EQ(ParseArcTasks(R"({"t": {"train": [{"input": [[1, 10]], "output": [[1]]}], "test": []}})")
+                .error().message,
+            "arc json: task t train[0].input: arc grid: colour 10 at r1c2 is outside 0..9");
+  EXPECT_EQ(ParseArcTasks(R"({"t": {"train": [{"input": [[1]]}], "test": []}})").error().message,
+            "arc json: task t train[0]: no \"output\"");
+  EXPECT_EQ(ParseArcTasks(R"({"t": {"train": []}})").error().message,
+            "arc json: task t: no \"test\"");
+  EXPECT_EQ(ParseArcTasks(R"({"t": {"train": [], "test": [{"input": [[1], [2, 3]]}]}})")
+                .error().message,
+            "arc json: task t test[0].input: arc grid: row 2 has 2 cells, row 1 has 1");
+  EXPECT_EQ(ParseArcTasks(R"({"t": {"train": [], "test": [{"input": [["x"]]}]}})").error().message,
+            "arc json: task t test[0].input: arc grid: cell r1c1 is not an integer");
+  EXPECT_EQ(ParseArcTasks("[1]").error().message,
+            "arc json: challenges: expected an object of task id -> task");
+  auto bad = ParseArcTasks("{\"t\": [1,}");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().message.rfind("arc json: challenges: parse error at byte 10: ", 0), 0u)
+      << bad.error().message;
+  EXPECT_EQ(ParseArcTasks(kChallenges, R"({"aaa": [[[6]]], "bbb": [[[4, 3]]]})").error().message,
+            "arc json: solutions have 1 grids for task aaa, it has 2 tests");
+  EXPECT_EQ(ParseArcTasks(kChallenges, R"({"aaa": [[[6]], [[7]]]})").error().message,
+            "arc json: solutions have no task bbb");
+  EXPECT_EQ(ParseArcTasks(kChallenges, R"({"aaa": [[[6]], [[17]]], "bbb": [[[1]]]})")
+                .error().message,
+            "arc json: solutions aaa[1]: arc grid: colour 17 at r1c1 is outside 0..9");
+  EXPECT_EQ(ReadArcTasks("/nonexistent.json").error().message,
+            "cannot read /nonexistent.json: No such file or directory");
+}
+
+TEST(ArcJson, SingleGrid) {
+  auto g = ParseArcGridJson("[[0, 1], [2, 3]]");
+  ASSERT_TRUE(g.ok());
+  EXPECT_EQ(g->at(1, 0), 2);
+  EXPECT_EQ(ArcGridToJson(*g), "[[0,1],[2,3]]");
+  EXPECT_EQ(*ParseArcGridJson(ArcGridToJson(*g)), *g);
+  EXPECT_EQ(ParseArcGridJson("[[").error().message, "arc grid: not valid JSON");
+  EXPECT_EQ(ParseArcGridJson("{}").error().message, "arc grid: expected a list of rows");
+  EXPECT_EQ(ParseArcGridJson("[1]").error().message, "arc grid: row 1 is not a list");
+  EXPECT_EQ(ParseArcGridJson("[]").error().message, "arc grid: empty");
+}
+
+}  // namespace
+}  // namespace trm::puzzle
