@@ -14,7 +14,7 @@
 # Every stage has its own time limit, so one that hangs still leaves the others' results and
 # the table. Environment (defaults for the H200 call):
 #   TRM_GPU_CARRY=.gpu-carry   TRM_GPU_BUILD_DIR=build-gpu   TRM_GPU_DEVICE=cuda
-#   TRM_GPU_ARCH=9.0           TRM_GPU_JOBS=$(nproc)         TRM_GPU_QUICK=0 (1: tiny shapes,
+#   TRM_GPU_ARCH=9.0   TRM_GPU_JOBS=$(nproc)   TRM_GPU_BUILD_TIMEOUT=420   TRM_GPU_QUICK=0 (1: tiny shapes,
 #   for a dry run on a CPU machine)   TORCH_PREFIX (default: python3's torch.utils.cmake_prefix_path)
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 2
@@ -25,6 +25,7 @@ BUILD="${TRM_GPU_BUILD_DIR:-build-gpu}"
 DEVICE="${TRM_GPU_DEVICE:-cuda}"
 ARCH="${TRM_GPU_ARCH:-9.0}"
 JOBS="${TRM_GPU_JOBS:-$(nproc)}"
+BUILD_TIMEOUT="${TRM_GPU_BUILD_TIMEOUT:-420}"
 QUICK="${TRM_GPU_QUICK:-0}"
 DEPS=/tmp/trm-deps
 mkdir -p "$OUT"
@@ -99,7 +100,7 @@ if [[ ${STATUS[configure]} == ok ]]; then
     fi
   done
   stamp "build ${TARGETS[*]:-nothing}"
-  if ((${#TARGETS[@]})) && timeout 420 cmake --build "$BUILD" --parallel "$JOBS" --target "${TARGETS[@]}"; then
+  if ((${#TARGETS[@]})) && timeout "$BUILD_TIMEOUT" cmake --build "$BUILD" --parallel "$JOBS" --target "${TARGETS[@]}"; then
     STATUS[build]=ok
   else
     STATUS[build]="FAILED (targets: ${TARGETS[*]:-none found}; see log.txt)"
