@@ -118,7 +118,7 @@ TEST(ArcDataset, OfficialLayoutOnRealTasks) {
       EXPECT_EQ(parsed->augmentation.Invert(*out), *task->test[e - first].output) << name;
     }
   }
-  // Train split: every example (translated or not) still holds its grid.s colour tokens.
+  // Train split: every example (translated or not) still holds its grid's colour tokens.
   for (int64_t e = 0; e < ds->train.set.num_examples(); ++e) {
     int colours = 0;
     for (int32_t t : Row(ds->train.set.inputs, e, 900)) colours += t >= 2;

@@ -1,0 +1,363 @@
+// trm-data: solve, verify, generate and build datasets of Sudoku, maze and ARC puzzles.
+// A thin program over puzzle/: flags and files here, every rule in the library.
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_split.h"
+#include "puzzle/arc_json.h"
+#include "puzzle/dataset.h"
+#include "puzzle/dataset_builders.h"
+#include "puzzle/maze.h"
+#include "puzzle/maze_generator.h"
+#include "puzzle/maze_solver.h"
+#include "puzzle/puzzle_file.h"
+#include "puzzle/sudoku.h"
+#include "puzzle/sudoku_generator.h"
+#include "puzzle/sudoku_solver.h"
+
+ABSL_FLAG(int64_t, count, 10, "generate/build: number of puzzles (build: training puzzles)");
+ABSL_FLAG(int64_t, test_count, 0, "build: number of generated test puzzles");
+ABSL_FLAG(uint64_t, seed, 0, "generate/build: random seed (build arc: 42 when unset)");
+ABSL_FLAG(int, min_givens, 17, "sudoku: fewest givens");
+ABSL_FLAG(int, max_givens, 30, "sudoku: most givens");
+ABSL_FLAG(int64_t, min_guesses, 0, "sudoku: lowest solver guess count (difficulty rating)");
+ABSL_FLAG(int64_t, max_guesses, -1, "sudoku: highest solver guess count; -1 no limit");
+ABSL_FLAG(int, side, 30, "maze: square side 5..30");
+ABSL_FLAG(int, min_path, 0, "maze: shortest path at least this many steps");
+ABSL_FLAG(int, max_path, -1, "maze: shortest path at most this many steps; -1 no limit");
+ABSL_FLAG(double, loop_fraction, 0.1, "maze: share of inner walls knocked out to make loops");
+ABSL_FLAG(bool, hard, false, "maze: the paper's Maze-Hard recipe (30x30, path > 110)");
+ABSL_FLAG(std::string, out, "", "build: output dataset directory");
+ABSL_FLAG(std::string, train, "", "build sudoku|maze: training puzzle file (else generated)");
+ABSL_FLAG(std::string, test, "", "build sudoku|maze: test puzzle file (else --test_count generated)");
+ABSL_FLAG(int, num_aug, -1,
+          "build: augmented copies per training puzzle (-1: official default: sudoku 1000, "
+          "maze 8 dihedral, arc 1000)");
+ABSL_FLAG(std::string, arc_dir, "../shared/data/arc", "build arc: folder of arc-agi_*.json");
+ABSL_FLAG(std::string, subsets, "training,evaluation", "build arc: subsets to read");
+ABSL_FLAG(std::string, test_set, "evaluation", "build arc: subset whose test pairs form test/");
+
+namespace {
+
+using namespace trm::puzzle;
+
+constexpr char kUsage[] =
+    "trm-data: Sudoku, maze and ARC puzzles and datasets.\n"
+    "\n"
+    "  trm-data solve sudoku|maze FILE\n"
+    "      Exact solutions, in input order: sudoku 81 digits a line, maze the grid with the\n"
+    "      path marked 'o' and an empty line after it. Bad puzzles get an error on stderr naming\n"
+    "      FILE:LINE, and the rest are still solved; exit status 1 if any failed.\n"
+    "  trm-data verify sudoku|maze PUZZLES ANSWERS\n"
+    "      A verdict per puzzle and a summary; exit status 1 unless all are correct.\n"
+    "  trm-data generate sudoku|maze --count N --seed S [--min_givens --max_givens\n"
+    "      --min_guesses --max_guesses | --side --min_path --max_path --loop_fraction --hard]\n"
+    "      Unique-solution puzzles in the puzzle-file format on stdout.\n"
+    "  trm-data build sudoku|maze --out DIR [--train FILE --test FILE | --count N\n"
+    "      --test_count M + generator options] [--num_aug K]\n"
+    "  trm-data build arc --out DIR [--arc_dir D --subsets training,evaluation\n"
+    "      --test_set evaluation --num_aug 1000 --seed 42]\n"
+    "      A dataset in the official TRM format (train/, test/, identifiers.json, and\n"
+    "      test_puzzles.json for ARC) with the official augmentations.\n"
+    "\n"
+    "Puzzle files: sudoku one puzzle a line ('#' comments); mazes one block of rows a puzzle,\n"
+    "blocks separated by an empty line ('//' comments).\n";
+
+int Fail(const std::string& message) {
+  std::cerr << "trm-data: " << message << "\n";
+  return 2;
+}
+
+Expected<std::vector<PuzzleRecord>> Records(const std::string& kind, const std::string& path) {
+  auto content = ReadTextFile(path);
+  if (!content.ok()) return content.error();
+  return kind == "sudoku" ? SplitSudokuFile(*content) : SplitMazeFile(*content);
+}
+
+int Solve(const std::string& kind, const std::string& path) {
+  auto records = Records(kind, path);
+  if (!records.ok()) return Fail(records.error().message);
+  int failed = 0, multiple = 0;
+  for (const PuzzleRecord& r : *records) {
+    std::string where = path + ":" + std::to_string(r.line) + ": ";
+    if (kind == "sudoku") {
+      auto puzzle = ParseValidSudoku(r.text);
+      if (!puzzle.ok()) {
+        std::cerr << where << puzzle.error().message << "\n";
+        ++failed;
+        continue;
+      }
+      auto result = SolveSudoku(*puzzle);
+      if (!result.solved()) {
+        std::cerr << where << "sudoku: no solution\n";
+        ++failed;
+        continue;
+      }
+      multiple += !result.unique();
+      std::cout << SudokuToString(result.solution) << "\n";
+    } else {
+      auto maze = ParseValidMaze(r.text);
+      if (!maze.ok()) {
+        std::cerr << where << maze.error().message << "\n";
+        ++failed;
+        continue;
+      }
+      auto result = SolveMaze(*maze);
+      if (!result.solvable) {
+        std::cerr << where << "maze: no path from S to G\n";
+        ++failed;
+        continue;
+      }
+      std::cout << MazeToString(result.solution) << "\n\n";
+    }
+  }
+  std::cerr << "solved " << records->size() - failed << " of " << records->size() << " " << kind
+            << " puzzles";
+  if (multiple) std::cerr << " (" << multiple << " with more than one solution: first shown)";
+  std::cerr << "\n";
+  return failed ? 1 : 0;
+}
+
+int Verify(const std::string& kind, const std::string& puzzles_path,
+           const std::string& answers_path) {
+  auto puzzles = Records(kind, puzzles_path);
+  if (!puzzles.ok()) return Fail(puzzles.error().message);
+  auto answers = Records(kind, answers_path);
+  if (!answers.ok()) return Fail(answers.error().message);
+  if (puzzles->size() != answers->size()) {
+    return Fail(puzzles_path + " has " + std::to_string(puzzles->size()) + " puzzles but " +
+                answers_path + " has " + std::to_string(answers->size()) + " answers");
+  }
+  int correct = 0;
+  for (size_t i = 0; i < puzzles->size(); ++i) {
+    const auto& p = (*puzzles)[i];
+    const auto& a = (*answers)[i];
+    Expected<void> verdict = Ok();
+    if (kind == "sudoku") {
+      auto puzzle = ParseValidSudoku(p.text);
+      auto answer = ParseSudoku(a.text);
+      verdict = !puzzle.ok()   ? Expected<void>(puzzle.error())
+                : !answer.ok() ? Expected<void>(answer.error())
+                               : VerifySudokuAnswer(*puzzle, *answer);
+    } else {
+      auto puzzle = ParseValidMaze(p.text);
+      auto answer = ParseMaze(a.text);
+      verdict = !puzzle.ok()   ? Expected<void>(puzzle.error())
+                : !answer.ok() ? Expected<void>(answer.error())
+                               : VerifyMazeAnswer(*puzzle, *answer);
+    }
+    std::cout << puzzles_path << ":" << p.line << " / " << answers_path << ":" << a.line << ": "
+              << (verdict.ok() ? "correct" : "wrong: " + verdict.error().message) << "\n";
+    correct += verdict.ok();
+  }
+  std::cout << correct << " of " << puzzles->size() << " correct\n";
+  return correct == static_cast<int>(puzzles->size()) ? 0 : 1;
+}
+
+SudokuGeneratorOptions SudokuOptions(uint64_t seed) {
+  return {.seed = seed,
+          .min_givens = absl::GetFlag(FLAGS_min_givens),
+          .max_givens = absl::GetFlag(FLAGS_max_givens),
+          .min_guesses = absl::GetFlag(FLAGS_min_guesses),
+          .max_guesses = absl::GetFlag(FLAGS_max_guesses)};
+}
+
+MazeGeneratorOptions MazeOptions(uint64_t seed) {
+  if (absl::GetFlag(FLAGS_hard)) return MazeGeneratorOptions::MazeHard(seed);
+  return {.seed = seed,
+          .side = absl::GetFlag(FLAGS_side),
+          .loop_fraction = absl::GetFlag(FLAGS_loop_fraction),
+          .min_path_length = absl::GetFlag(FLAGS_min_path),
+          .max_path_length = absl::GetFlag(FLAGS_max_path)};
+}
+
+void Progress(int64_t done, int64_t total) {
+  if (done % 1000 == 0 || done == total) {
+    std::cerr << "  " << done << "/" << total << "\r" << (done == total ? "\n" : "") << std::flush;
+  }
+}
+
+Expected<std::vector<SudokuPair>> SudokuPairs(const std::string& file, int64_t count,
+                                              uint64_t seed) {
+  std::vector<SudokuPair> pairs;
+  if (!file.empty()) {
+    auto records = Records("sudoku", file);
+    if (!records.ok()) return records.error();
+    for (const auto& r : *records) {
+      auto p = ParseValidSudoku(r.text);
+      if (!p.ok()) return Error{file + ":" + std::to_string(r.line) + ": " + p.error().message};
+      auto s = SolveSudoku(*p);
+      if (!s.unique()) {
+        return Error{file + ":" + std::to_string(r.line) + ": sudoku: " +
+                     (s.solved() ? "more than one solution" : "no solution")};
+      }
+      pairs.push_back({*p, s.solution});
+    }
+    return pairs;
+  }
+  SudokuGenerator gen(SudokuOptions(seed));
+  for (int64_t i = 0; i < count; ++i) {
+    auto g = gen.Next();
+    if (!g.ok()) return g.error();
+    pairs.push_back({g->puzzle, g->solution});
+    Progress(i + 1, count);
+  }
+  return pairs;
+}
+
+Expected<std::vector<MazePair>> MazePairs(const std::string& file, int64_t count, uint64_t seed) {
+  std::vector<MazePair> pairs;
+  if (!file.empty()) {
+    auto records = Records("maze", file);
+    if (!records.ok()) return records.error();
+    for (const auto& r : *records) {
+      auto m = ParseValidMaze(r.text);
+      if (!m.ok()) return Error{file + ":" + std::to_string(r.line) + ": " + m.error().message};
+      auto s = SolveMaze(*m);
+      if (!s.solvable) {
+        return Error{file + ":" + std::to_string(r.line) + ": maze: no path from S to G"};
+      }
+      pairs.push_back({*m, s.solution});
+    }
+    return pairs;
+  }
+  MazeGenerator gen(MazeOptions(seed));
+  for (int64_t i = 0; i < count; ++i) {
+    auto g = gen.Next();
+    if (!g.ok()) return g.error();
+    pairs.push_back({g->puzzle, g->solution});
+    Progress(i + 1, count);
+  }
+  return pairs;
+}
+
+int Generate(const std::string& kind) {
+  const int64_t count = absl::GetFlag(FLAGS_count);
+  const uint64_t seed = absl::GetFlag(FLAGS_seed);
+  if (count < 0) return Fail("--count must not be negative");
+  if (kind == "sudoku") {
+    SudokuGenerator gen(SudokuOptions(seed));
+    for (int64_t i = 0; i < count; ++i) {
+      auto g = gen.Next();
+      if (!g.ok()) return Fail(g.error().message);
+      std::cout << SudokuToString(g->puzzle) << "\n";
+    }
+  } else {
+    MazeGenerator gen(MazeOptions(seed));
+    for (int64_t i = 0; i < count; ++i) {
+      auto g = gen.Next();
+      if (!g.ok()) return Fail(g.error().message);
+      std::cout << MazeToString(g->puzzle) << "\n\n";
+    }
+  }
+  return 0;
+}
+
+int Build(const std::string& kind) {
+  const std::string out = absl::GetFlag(FLAGS_out);
+  if (out.empty()) return Fail("build needs --out DIR");
+  const uint64_t seed = absl::GetFlag(FLAGS_seed);
+  const int num_aug = absl::GetFlag(FLAGS_num_aug);
+  if (kind == "arc") {
+    std::vector<ArcTask> train, test;
+    for (const auto& subset : absl::StrSplit(absl::GetFlag(FLAGS_subsets), ',')) {
+      std::string prefix = absl::GetFlag(FLAGS_arc_dir) + "/arc-agi_" + std::string(subset);
+      std::string solutions = prefix + "_solutions.json";
+      if (!std::filesystem::exists(solutions)) solutions.clear();
+      auto tasks = ReadArcTasks(prefix + "_challenges.json", solutions);
+      if (!tasks.ok()) return Fail(tasks.error().message);
+      auto& dest = subset == absl::GetFlag(FLAGS_test_set) ? test : train;
+      dest.insert(dest.end(), tasks->begin(), tasks->end());
+      std::cerr << "read " << tasks->size() << " tasks from " << prefix << "_challenges.json\n";
+    }
+    ArcDatasetOptions options;
+    if (seed != 0) options.seed = seed;
+    if (num_aug >= 0) options.num_aug = num_aug;
+    auto ds = BuildArcDataset(train, test, options, Progress);
+    if (!ds.ok()) return Fail(ds.error().message);
+    if (auto ok = WriteArcDataset(out, *ds); !ok.ok()) return Fail(ok.error().message);
+    std::cerr << "wrote " << out << ": train " << ds->train.set.num_examples() << " examples, test "
+              << ds->test.set.num_examples() << ", " << ds->identifiers.size()
+              << " identifiers\n";
+    return 0;
+  }
+  DatasetSplit train_split, test_split;
+  if (kind == "sudoku") {
+    auto train = SudokuPairs(absl::GetFlag(FLAGS_train), absl::GetFlag(FLAGS_count), seed);
+    if (!train.ok()) return Fail(train.error().message);
+    auto test = SudokuPairs(absl::GetFlag(FLAGS_test), absl::GetFlag(FLAGS_test_count), seed + 1);
+    if (!test.ok()) return Fail(test.error().message);
+    train_split = BuildSudokuSplit(*train, {.seed = seed, .num_aug = num_aug >= 0 ? num_aug : 1000},
+                                   Progress);
+    test_split = BuildSudokuSplit(*test, {.seed = seed, .num_aug = 0});
+  } else {
+    auto train = MazePairs(absl::GetFlag(FLAGS_train), absl::GetFlag(FLAGS_count), seed);
+    if (!train.ok()) return Fail(train.error().message);
+    auto test = MazePairs(absl::GetFlag(FLAGS_test), absl::GetFlag(FLAGS_test_count), seed + 1);
+    if (!test.ok()) return Fail(test.error().message);
+    auto tr = BuildMazeSplit(*train, {.dihedral_aug = num_aug != 0}, Progress);
+    if (!tr.ok()) return Fail(tr.error().message);
+    auto te = BuildMazeSplit(*test, {.dihedral_aug = false});
+    if (!te.ok()) return Fail(te.error().message);
+    train_split = std::move(tr).value();
+    test_split = std::move(te).value();
+  }
+  for (auto [name, split] : {std::pair{"train", &train_split}, std::pair{"test", &test_split}}) {
+    if (auto ok = WriteDatasetSplit(out, name, *split); !ok.ok()) return Fail(ok.error().message);
+  }
+  if (auto ok = WriteIdentifiers(out, {"<blank>"}); !ok.ok()) return Fail(ok.error().message);
+  std::cerr << "wrote " << out << ": train " << train_split.set.num_examples()
+            << " examples, test " << test_split.set.num_examples() << "\n";
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(kUsage);
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--help" || a == "-h" || a == "help" || a == "--helpshort") {
+      std::cout << kUsage;
+      return 0;
+    }
+  }
+  std::vector<char*> args = absl::ParseCommandLine(argc, argv);
+  if (args.size() < 3) {
+    std::cerr << kUsage;
+    return Fail("expected a command and a puzzle kind, e.g. `trm-data solve sudoku FILE`");
+  }
+  const std::string command = args[1], kind = args[2];
+  const bool arc_ok = command == "build";
+  if (kind != "sudoku" && kind != "maze" && !(arc_ok && kind == "arc")) {
+    return Fail("unknown puzzle kind '" + kind + "' for " + command + " (sudoku, maze" +
+                (arc_ok ? ", arc)" : ")"));
+  }
+  const size_t operands = args.size() - 3;
+  auto need = [&](size_t n, const char* what) {
+    return operands == n ? 0 : Fail(command + " " + kind + " expects " + what);
+  };
+  if (command == "solve") {
+    if (int rc = need(1, "one FILE")) return rc;
+    return Solve(kind, args[3]);
+  }
+  if (command == "verify") {
+    if (int rc = need(2, "PUZZLES and ANSWERS files")) return rc;
+    return Verify(kind, args[3], args[4]);
+  }
+  if (command == "generate") {
+    if (int rc = need(0, "no file operands")) return rc;
+    return Generate(kind);
+  }
+  if (command == "build") {
+    if (int rc = need(0, "no file operands (use --train/--test/--arc_dir)")) return rc;
+    return Build(kind);
+  }
+  return Fail("unknown command '" + command + "' (solve, verify, generate, build)");
+}
