@@ -29,13 +29,13 @@ using StateDict = std::map<std::string, torch::Tensor>;
 
 // Everything about a checkpoint except its weights.
 struct CheckpointInfo {
-  std::string name;               // Model name ("sudoku", ...); defaults to the folder name.
+  std::string name;  // Model name ("sudoku", ...); defaults to the folder name.
   TrmConfig config;
-  nlohmann::json task;            // {"kind": "sudoku"} etc.; kind "tokens" when unknown.
+  nlohmann::json task;  // {"kind": "sudoku"} etc.; kind "tokens" when unknown.
   std::vector<std::string> puzzle_identifiers;  // Index = puzzle id; may be empty.
-  nlohmann::json provenance;      // How it was made (trainer, command, steps, ...).
-  std::string source_path;        // Where it was read from.
-  std::string version;            // Content hash of the weights (short hex).
+  nlohmann::json provenance;                    // How it was made (trainer, command, steps, ...).
+  std::string source_path;                      // Where it was read from.
+  std::string version;                          // Content hash of the weights (short hex).
 };
 
 struct LoadedCheckpoint {

@@ -52,7 +52,8 @@ struct TrmConfig {
   absl::Status Validate() const;
 
   // JSON with the official field names. Unknown keys are an error (a typo must not pass
-  // silently); keys listed in `ignored` (e.g. the parity files' "keys") are skipped.
+  // silently); official fields that do not affect the network (H_layers, batch_size, name,
+  // loss, ...) are accepted and ignored. The result is validated.
   static absl::StatusOr<TrmConfig> FromJson(const nlohmann::json& j);
   nlohmann::json ToJson() const;
 };
