@@ -3,9 +3,10 @@
 # (Ubuntu 24.04, PyTorch 2.11 cu130 in python3, no apt, no network) it
 #   1. unpacks the carried Debian 12 build dependencies (.gpu-carry/debs, from prepare.sh),
 #   2. builds model/, engine/ and bench/ against python3's libtorch with -DTRM_WITH_SERVER=OFF,
-#   3. runs the parity test on CUDA in float32 and bfloat16 against .gpu-carry/parity,
+#   3. runs the parity test on CUDA against .gpu-carry/parity: each vector in its own dtype
+#      (float32 and bfloat16 vectors), then all forced to bfloat16 (for information),
 #   4. runs trm-bench on random-init weights of the paper's sudoku and maze shapes,
-# and leaves in $OUT: env.json, parity_<dtype>.json (gtest), bench.jsonl (trm-bench's JSON
+# and leaves in $OUT: env.json, parity_native.json and parity_bfloat16.json (gtest), bench.jsonl (trm-bench's JSON
 # lines), summary.json, table.md and log.txt. The short table is printed last.
 #
 #   here:  bench/gpu/prepare.sh
@@ -94,8 +95,10 @@ fi
 # The targets this call needs; others (trainer, tools) are not built to save time.
 TARGETS=()
 if [[ ${STATUS[configure]} == ok ]]; then
+  # (Read the list first: `grep -q` in a pipe would stop cmake with SIGPIPE under pipefail.)
+  HELP="$(cmake --build "$BUILD" --target help 2>/dev/null)"
   for t in parity_test trm-bench; do
-    if cmake --build "$BUILD" --target help 2>/dev/null | grep -qE "(^|[ /.])${t}(:| |\$)"; then
+    if grep -qE "(^|[ /.])${t}(:| |\$)" <<<"$HELP"; then
       TARGETS+=("$t")
     fi
   done
@@ -110,17 +113,27 @@ else
 fi
 exe() { find "$BUILD" -type f -name "$1" -perm -u+x 2>/dev/null | head -n 1; }
 
-# --- 3. Parity on the device, float32 and bfloat16 -------------------------------------------
+# --- 3. Parity on the device ----------------------------------------------------------------
+# native: every vector in its own forward dtype (the float32 vectors in float32, the bfloat16
+#   one in bfloat16), against the official outputs at shared/parity/README.md's tolerances:
+#   this is the acceptance check.
+# bfloat16: every vector forced to bfloat16 (TRM_PARITY_DTYPE). The float32 references were
+#   not computed in bfloat16, so their errors are recorded for information only: on the CPU
+#   the mlp_t vector leaves the bfloat16 bound from step 1 (recursion amplifies rounding).
 PARITY="$(exe parity_test)"
-for dtype in float32 bfloat16; do
-  stamp "parity $DEVICE $dtype"
-  if [[ -z "$PARITY" ]]; then STATUS[parity_$dtype]="skipped (parity_test not built)"; continue; fi
-  if [[ ! -d "$CARRY/parity" ]]; then STATUS[parity_$dtype]="skipped (no $CARRY/parity: run prepare.sh)"; continue; fi
-  if TRM_PARITY_DIR="$CARRY/parity" TRM_PARITY_DEVICE="$DEVICE" TRM_PARITY_DTYPE="$dtype" \
-       timeout 180 "$PARITY" --gtest_output="json:$OUT/parity_$dtype.json"; then
-    STATUS[parity_$dtype]=ok
+for mode in native bfloat16; do
+  stamp "parity $DEVICE $mode"
+  if [[ -z "$PARITY" ]]; then STATUS[parity_$mode]="skipped (parity_test not built)"; continue; fi
+  if [[ ! -d "$CARRY/parity" ]]; then STATUS[parity_$mode]="skipped (no $CARRY/parity: run prepare.sh)"; continue; fi
+  dtype_env=()
+  [[ $mode == native ]] || dtype_env=(TRM_PARITY_DTYPE="$mode")
+  if env TRM_PARITY_DIR="$CARRY/parity" TRM_PARITY_DEVICE="$DEVICE" "${dtype_env[@]}" \
+       timeout 180 "$PARITY" --gtest_output="json:$OUT/parity_$mode.json"; then
+    STATUS[parity_$mode]=ok
+  elif [[ $mode == native ]]; then
+    STATUS[parity_$mode]="FAILED (see parity_$mode.json and log.txt)"
   else
-    STATUS[parity_$dtype]="FAILED (see parity_$dtype.json and log.txt)"
+    STATUS[parity_$mode]="info: outside the bfloat16 bound on float32 references (see log.txt)"
   fi
 done
 
@@ -224,5 +237,5 @@ open(os.path.join(out, "table.md"), "w").write("\n".join(lines) + "\n")
 print("\n".join(lines))
 PY
 stamp "done"
-for k in "${!STATUS[@]}"; do [[ ${STATUS[$k]} == ok || ${STATUS[$k]} == skipped* ]] || exit 1; done
+for k in "${!STATUS[@]}"; do [[ ${STATUS[$k]} == ok || ${STATUS[$k]} == skipped* || ${STATUS[$k]} == info* ]] || exit 1; done
 exit 0
