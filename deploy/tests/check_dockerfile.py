@@ -73,8 +73,17 @@ def main(argv):
     if os.path.exists(readme):
         with open(readme, encoding="utf-8") as f:
             text = f.read()
+        # The README's commands, and the scripts they run (scripts/serve.sh, scripts/test.sh, ...).
+        shown = text
+        for name in sorted(set(re.findall(r"scripts/[\w.-]+\.sh", text))):
+            path = os.path.join(src, name)
+            need(os.path.exists(path), f"README.md shows {name}, which does not exist")
+            if os.path.exists(path):
+                with open(path, encoding="utf-8") as f:
+                    shown += f.read()
         for script in ("scripts/install-deps.sh", "scripts/build.sh"):
-            need(script in text, f"README.md does not show {script}, the command the Dockerfile builds with")
+            need(script in shown, f"neither README.md nor the scripts it shows run {script}, "
+                 "the command the Dockerfile builds with")
     else:
         print("note: no README.md yet; compared with scripts/test.sh only")
 
