@@ -22,12 +22,14 @@ COPY scripts/install-deps.sh scripts/install-deps.sh
 RUN scripts/install-deps.sh && rm -rf /var/lib/apt/lists/*
 COPY . .
 RUN scripts/build.sh
-# Collect the programs the images ship; trm-server and trm-client must exist.
-RUN mkdir -p /out/bin && for b in trm-server trm-client trm-train trm-init-checkpoint; do \
+# Collect the programs the images ship (trm-server and trm-client must exist) and the bundled
+# checkpoints/ (an empty folder when the checkout has none: mount models there instead).
+RUN mkdir -p /out/bin /out/checkpoints && for b in trm-server trm-client trm-train trm-init-checkpoint; do \
       f="$(find build -type f -name "$b" -perm -u+x | head -n 1)"; \
       if [ -n "$f" ]; then cp "$f" /out/bin/; \
       elif [ "$b" = trm-server ] || [ "$b" = trm-client ]; then echo "missing $b" >&2; exit 1; fi; \
-    done
+    done \
+ && if [ -d checkpoints ]; then cp -a checkpoints/. /out/checkpoints/; fi
 
 # ---------------------------------------------------------------------------------------------
 FROM build AS build-cuda
@@ -72,7 +74,7 @@ RUN ldconfig
 RUN useradd --system --uid 10001 --user-group --home-dir /var/lib/trm --create-home trm \
  && mkdir -p /var/lib/trm/trained && chown trm:trm /var/lib/trm/trained
 COPY --from=build-cuda /out/bin/ /usr/local/bin/
-COPY checkpoints/ /opt/trm/checkpoints/
+COPY --from=build /out/checkpoints/ /opt/trm/checkpoints/
 ENV NVIDIA_VISIBLE_DEVICES=all NVIDIA_DRIVER_CAPABILITIES=compute,utility
 USER trm
 WORKDIR /var/lib/trm
@@ -100,7 +102,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends \
 RUN useradd --system --uid 10001 --user-group --home-dir /var/lib/trm --create-home trm \
  && mkdir -p /var/lib/trm/trained && chown trm:trm /var/lib/trm/trained
 COPY --from=build /out/bin/ /usr/local/bin/
-COPY checkpoints/ /opt/trm/checkpoints/
+COPY --from=build /out/checkpoints/ /opt/trm/checkpoints/
 USER trm
 WORKDIR /var/lib/trm
 # 50051: gRPC (trm.v1, grpc.health.v1, reflection); 9464: Prometheus /metrics.

@@ -112,8 +112,9 @@ def main(argv):
         hc = " ".join(a for i, a in body if i == "HEALTHCHECK")
         need(re.search(r'trm-client"?,?\s*"?health', hc), f"Dockerfile {name}: no HEALTHCHECK through trm-client health")
         need(str(GRPC_PORT) in hc, f"Dockerfile {name}: the HEALTHCHECK does not call port {GRPC_PORT}")
-        need(any(i == "COPY" and a.split()[0].startswith("checkpoints") for i, a in body),
-             f"Dockerfile {name}: does not copy checkpoints/")
+        need(any(i == "COPY" and "checkpoints" in a and a.split()[-1].rstrip("/") == "/opt/trm/checkpoints"
+                 for i, a in body), f"Dockerfile {name}: does not copy checkpoints/ to /opt/trm/checkpoints")
+        need("cp -a checkpoints/." in build_runs, "Dockerfile: the build stage does not collect checkpoints/")
         need(not any(i == "RUN" and re.search(r"-dev\b|build-essential|cmake", a) for i, a in body),
              f"Dockerfile {name}: installs build tools or -dev packages in a runtime stage")
         cmd = " ".join(a for i, a in body if i in ("CMD", "ENTRYPOINT"))
