@@ -13,8 +13,8 @@ std::string Cell(int row, int col) {
 
 Expected<void> ValidateArcGrid(const ArcGrid& grid) {
   if (grid.rows < 1 || grid.cols < 1) {
-    return Error{"arc grid: empty (" + std::to_string(grid.rows) + "x" +
-                 std::to_string(grid.cols) + ")"};
+    return Error{"arc grid: empty (" + std::to_string(grid.rows) + "x" + std::to_string(grid.cols) +
+                 ")"};
   }
   if (grid.rows > kArcMaxSide) {
     return Error{"arc grid: " + std::to_string(grid.rows) + " rows exceed 30"};

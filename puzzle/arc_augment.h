@@ -18,7 +18,7 @@ namespace trm::puzzle {
 inline constexpr std::string_view kPuzzleIdSeparator = "|||";
 
 struct ArcAugmentation {
-  int dihedral = 0;  // 0..7, see puzzle/dihedral.h.
+  int dihedral = 0;                                                  // 0..7, see puzzle/dihedral.h.
   std::array<uint8_t, 10> colours = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9};  // colours[c]: new colour.
 
   bool is_identity() const;

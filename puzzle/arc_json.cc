@@ -1,8 +1,7 @@
 #include "puzzle/arc_json.h"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "puzzle/puzzle_file.h"
@@ -70,12 +69,15 @@ Expected<std::vector<ArcExample>> ExamplesFromJson(const json& j, const std::str
 Expected<json> Parse(std::string_view text, const std::string& what) {
   json j = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) {
-    // Re-parse with exceptions for the position and reason (only on the error path).
+    // Re-parse with exceptions for the position and reason (only on the error path). Number
+    // overflow throws out_of_range rather than parse_error (found by arc_json_fuzzer).
     try {
       [[maybe_unused]] json ignored = json::parse(text.begin(), text.end());
     } catch (const json::parse_error& e) {
-      return Error{"arc json: " + what + ": parse error at byte " + std::to_string(e.byte) +
-                   ": " + e.what()};
+      return Error{"arc json: " + what + ": parse error at byte " + std::to_string(e.byte) + ": " +
+                   e.what()};
+    } catch (const json::exception& e) {
+      return Error{"arc json: " + what + ": " + e.what()};
     }
     return Error{"arc json: " + what + ": parse error"};
   }
@@ -119,8 +121,8 @@ Expected<std::vector<ArcTask>> ParseArcTasks(std::string_view challenges_json,
       const json& grids = solutions[id];
       if (!grids.is_array() || grids.size() != task.test.size()) {
         return Error{"arc json: solutions have " +
-                     std::to_string(grids.is_array() ? grids.size() : 0) + " grids for task " +
-                     id + ", it has " + std::to_string(task.test.size()) + " tests"};
+                     std::to_string(grids.is_array() ? grids.size() : 0) + " grids for task " + id +
+                     ", it has " + std::to_string(task.test.size()) + " tests"};
       }
       for (size_t i = 0; i < grids.size(); ++i) {
         auto grid = GridFromJson(grids[i]);

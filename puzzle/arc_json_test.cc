@@ -28,16 +28,18 @@ TEST(ArcJson, ParsesTasksSortedWithSolutions) {
 }
 
 TEST(ArcJson, ErrorsNameTaskAndPlace) {
-  EXPECT_EQ(ParseArcTasks(R"({"t": {"train": [{"input": [[1, 10]], "output": [[1]]}], "test": []}})")
-                .error().message,
-            "arc json: task t train[0].input: arc grid: colour 10 at r1c2 is outside 0..9");
+  EXPECT_EQ(
+      ParseArcTasks(R"({"t": {"train": [{"input": [[1, 10]], "output": [[1]]}], "test": []}})")
+          .error()
+          .message,
+      "arc json: task t train[0].input: arc grid: colour 10 at r1c2 is outside 0..9");
   EXPECT_EQ(ParseArcTasks(R"({"t": {"train": [{"input": [[1]]}], "test": []}})").error().message,
             "arc json: task t train[0]: no \"output\"");
   EXPECT_EQ(ParseArcTasks(R"({"t": {"train": []}})").error().message,
             "arc json: task t: no \"test\"");
-  EXPECT_EQ(ParseArcTasks(R"({"t": {"train": [], "test": [{"input": [[1], [2, 3]]}]}})")
-                .error().message,
-            "arc json: task t test[0].input: arc grid: row 2 has 2 cells, row 1 has 1");
+  EXPECT_EQ(
+      ParseArcTasks(R"({"t": {"train": [], "test": [{"input": [[1], [2, 3]]}]}})").error().message,
+      "arc json: task t test[0].input: arc grid: row 2 has 2 cells, row 1 has 1");
   EXPECT_EQ(ParseArcTasks(R"({"t": {"train": [], "test": [{"input": [["x"]]}]}})").error().message,
             "arc json: task t test[0].input: arc grid: cell r1c1 is not an integer");
   EXPECT_EQ(ParseArcTasks("[1]").error().message,
@@ -50,11 +52,22 @@ TEST(ArcJson, ErrorsNameTaskAndPlace) {
             "arc json: solutions have 1 grids for task aaa, it has 2 tests");
   EXPECT_EQ(ParseArcTasks(kChallenges, R"({"aaa": [[[6]], [[7]]]})").error().message,
             "arc json: solutions have no task bbb");
-  EXPECT_EQ(ParseArcTasks(kChallenges, R"({"aaa": [[[6]], [[17]]], "bbb": [[[1]]]})")
-                .error().message,
-            "arc json: solutions aaa[1]: arc grid: colour 17 at r1c1 is outside 0..9");
+  EXPECT_EQ(
+      ParseArcTasks(kChallenges, R"({"aaa": [[[6]], [[17]]], "bbb": [[[1]]]})").error().message,
+      "arc json: solutions aaa[1]: arc grid: colour 17 at r1c1 is outside 0..9");
   EXPECT_EQ(ReadArcTasks("/nonexistent.json").error().message,
             "cannot read /nonexistent.json: No such file or directory");
+}
+
+// Found by arc_json_fuzzer: a float too large for a double made the error path throw.
+TEST(ArcJson, NumberOverflowIsAnErrorNotACrash) {
+  auto r = ParseArcTasks(" [[4e5555555555555555555555555555]}");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message,
+            "arc json: challenges: [json.exception.out_of_range.406] number overflow parsing "
+            "'4e5555555555555555555555555555'");
+  EXPECT_EQ(ParseArcGridJson("[[4e5555555555555555555555555555]]").error().message,
+            "arc grid: not valid JSON");
 }
 
 TEST(ArcJson, SingleGrid) {

@@ -15,7 +15,8 @@ TEST(ArcGrid, FromRowsAndErrors) {
   EXPECT_EQ(ArcGridToRows(g), (std::vector<std::vector<int>>{{1, 2, 3}, {4, 5, 6}}));
   EXPECT_EQ(ArcGridFromRows({}).error().message, "arc grid: empty");
   EXPECT_EQ(ArcGridFromRows({{}}).error().message, "arc grid: empty");
-  EXPECT_EQ(ArcGridFromRows({{1, 2}, {3}}).error().message, "arc grid: row 2 has 1 cells, row 1 has 2");
+  EXPECT_EQ(ArcGridFromRows({{1, 2}, {3}}).error().message,
+            "arc grid: row 2 has 1 cells, row 1 has 2");
   EXPECT_EQ(ArcGridFromRows({{1}, {12}}).error().message,
             "arc grid: colour 12 at r2c1 is outside 0..9");
   EXPECT_EQ(ArcGridFromRows({{1, -1}}).error().message,
@@ -47,9 +48,9 @@ TEST(ArcTokens, OfficialLayout) {
   ArcGrid g = Grid({{0, 9, 3}, {4, 5, 6}});
   auto t = ArcGridToTokens(g);
   ASSERT_EQ(t.size(), 900u);
-  EXPECT_EQ(t[0], 2);           // colour 0 -> 2
-  EXPECT_EQ(t[1], 11);          // colour 9 -> 11
-  EXPECT_EQ(t[3], 1);           // end-of-grid column
+  EXPECT_EQ(t[0], 2);   // colour 0 -> 2
+  EXPECT_EQ(t[1], 11);  // colour 9 -> 11
+  EXPECT_EQ(t[3], 1);   // end-of-grid column
   EXPECT_EQ(t[30 + 3], 1);
   EXPECT_EQ(t[2 * 30 + 0], 1);  // end-of-grid row
   EXPECT_EQ(t[2 * 30 + 2], 1);

@@ -44,8 +44,7 @@ std::vector<ArcCandidate> VoteArcPredictions(std::span<const ArcPrediction> pred
 }
 
 Expected<ArcPrediction> ArcPredictionFromTokens(const ArcAugmentation& augmentation,
-                                                std::span<const int32_t> tokens,
-                                                float confidence) {
+                                                std::span<const int32_t> tokens, float confidence) {
   auto grid = ArcGridFromTokens(tokens);
   if (!grid.ok()) return grid.error();
   return ArcPrediction{augmentation, std::move(grid).value(), confidence};

@@ -34,8 +34,7 @@ std::vector<ArcCandidate> VoteArcPredictions(std::span<const ArcPrediction> pred
 
 // Convenience: decode 900 model tokens with ArcGridFromTokens into an ArcPrediction.
 Expected<ArcPrediction> ArcPredictionFromTokens(const ArcAugmentation& augmentation,
-                                                std::span<const int32_t> tokens,
-                                                float confidence);
+                                                std::span<const int32_t> tokens, float confidence);
 
 // True when one of the first k candidates equals `truth`.
 bool ArcPassAtK(std::span<const ArcCandidate> ranked, const ArcGrid& truth, int k);

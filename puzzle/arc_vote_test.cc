@@ -20,11 +20,8 @@ TEST(ArcVote, InvertsGroupsAndRanksByVotesThenConfidence) {
   ArcAugmentation a1 = Aug(1, {0, 2, 1, 3, 4, 5, 6, 7, 8, 9});
   ArcAugmentation a2 = Aug(6);
   std::vector<ArcPrediction> preds = {
-      {a1, a1.Apply(truth), 0.2f},
-      {a2, a2.Apply(other), 0.9f},
-      {Aug(0), truth, 0.4f},
-      {a2, a2.Apply(truth), 0.3f},
-      {Aug(5), Aug(5).Apply(other), 0.7f},
+      {a1, a1.Apply(truth), 0.2f}, {a2, a2.Apply(other), 0.9f},         {Aug(0), truth, 0.4f},
+      {a2, a2.Apply(truth), 0.3f}, {Aug(5), Aug(5).Apply(other), 0.7f},
   };
   auto ranked = VoteArcPredictions(preds);
   ASSERT_EQ(ranked.size(), 2u);
@@ -41,8 +38,7 @@ TEST(ArcVote, InvertsGroupsAndRanksByVotesThenConfidence) {
 
 TEST(ArcVote, EqualVotesBrokenByMeanConfidenceThenFirstSeen) {
   ArcGrid a = Grid({{1}}), b = Grid({{2}}), c = Grid({{3}});
-  std::vector<ArcPrediction> preds = {
-      {Aug(0), a, 0.5f}, {Aug(0), b, 0.5f}, {Aug(0), c, 0.9f}};
+  std::vector<ArcPrediction> preds = {{Aug(0), a, 0.5f}, {Aug(0), b, 0.5f}, {Aug(0), c, 0.9f}};
   auto ranked = VoteArcPredictions(preds);
   ASSERT_EQ(ranked.size(), 3u);
   EXPECT_EQ(ranked[0].grid, c);

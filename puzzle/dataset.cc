@@ -1,8 +1,7 @@
 #include "puzzle/dataset.h"
 
-#include <nlohmann/json.hpp>
-
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "puzzle/npy.h"
@@ -14,7 +13,8 @@ namespace {
 using json = nlohmann::json;
 
 Expected<void> CheckIndices(const std::vector<int32_t>& idx, const char* name, int64_t total) {
-  if (idx.empty() || idx[0] != 0) return Error{std::string("dataset: ") + name + " must start at 0"};
+  if (idx.empty() || idx[0] != 0)
+    return Error{std::string("dataset: ") + name + " must start at 0"};
   for (size_t i = 1; i < idx.size(); ++i) {
     if (idx[i] < idx[i - 1]) {
       return Error{std::string("dataset: ") + name + " decreases at index " + std::to_string(i)};
@@ -46,7 +46,8 @@ void DatasetSet::EndPuzzle(int32_t identifier) {
 void DatasetSet::EndGroup() { group_indices.push_back(static_cast<int32_t>(num_puzzles())); }
 
 Expected<void> DatasetSet::Validate(int vocab_size) const {
-  if (seq_len <= 0) return Error{"dataset: seq_len " + std::to_string(seq_len) + " is not positive"};
+  if (seq_len <= 0)
+    return Error{"dataset: seq_len " + std::to_string(seq_len) + " is not positive"};
   if (inputs.size() != labels.size()) {
     return Error{"dataset: " + std::to_string(inputs.size()) + " input tokens but " +
                  std::to_string(labels.size()) + " label tokens"};
@@ -56,9 +57,8 @@ Expected<void> DatasetSet::Validate(int vocab_size) const {
                  " input tokens are not a multiple of seq_len " + std::to_string(seq_len)};
   }
   if (puzzle_indices.size() != puzzle_identifiers.size() + 1) {
-    return Error{"dataset: " + std::to_string(puzzle_indices.size()) +
-                 " puzzle_indices for " + std::to_string(puzzle_identifiers.size()) +
-                 " puzzles (expected one more)"};
+    return Error{"dataset: " + std::to_string(puzzle_indices.size()) + " puzzle_indices for " +
+                 std::to_string(puzzle_identifiers.size()) + " puzzles (expected one more)"};
   }
   if (auto ok = CheckIndices(puzzle_indices, "puzzle_indices", num_examples()); !ok.ok()) return ok;
   if (auto ok = CheckIndices(group_indices, "group_indices", num_puzzles()); !ok.ok()) return ok;
@@ -114,13 +114,11 @@ Expected<DatasetMetadata> ParseDatasetMetadata(const std::string& text) {
     out = j[key].get<int>();
     return Ok();
   };
-  for (auto [key, field] : {std::pair{"pad_id", &m.pad_id},
-                            std::pair{"blank_identifier_id", &m.blank_identifier_id},
-                            std::pair{"vocab_size", &m.vocab_size},
-                            std::pair{"seq_len", &m.seq_len},
-                            std::pair{"num_puzzle_identifiers", &m.num_puzzle_identifiers},
-                            std::pair{"total_groups", &m.total_groups},
-                            std::pair{"total_puzzles", &m.total_puzzles}}) {
+  for (auto [key, field] :
+       {std::pair{"pad_id", &m.pad_id}, std::pair{"blank_identifier_id", &m.blank_identifier_id},
+        std::pair{"vocab_size", &m.vocab_size}, std::pair{"seq_len", &m.seq_len},
+        std::pair{"num_puzzle_identifiers", &m.num_puzzle_identifiers},
+        std::pair{"total_groups", &m.total_groups}, std::pair{"total_puzzles", &m.total_puzzles}}) {
     if (auto ok = get_int(key, *field); !ok.ok()) return ok.error();
   }
   if (!j.contains("ignore_label_id") || j["ignore_label_id"].is_null()) {
@@ -161,12 +159,14 @@ Expected<void> WriteDatasetSplit(const std::string& dir, const std::string& spli
   const NpyDtype token_dtype =
       data.metadata.vocab_size <= 256 ? NpyDtype::kUInt8 : NpyDtype::kInt32;
   const int64_t n = set.num_examples();
-  if (auto ok = WriteNpy(prefix + "inputs.npy", token_dtype, {n, set.seq_len}, set.inputs); !ok.ok())
+  if (auto ok = WriteNpy(prefix + "inputs.npy", token_dtype, {n, set.seq_len}, set.inputs);
+      !ok.ok())
     return ok;
-  if (auto ok = WriteNpy(prefix + "labels.npy", token_dtype, {n, set.seq_len}, set.labels); !ok.ok())
+  if (auto ok = WriteNpy(prefix + "labels.npy", token_dtype, {n, set.seq_len}, set.labels);
+      !ok.ok())
     return ok;
-  if (auto ok = WriteNpy(prefix + "puzzle_identifiers.npy", NpyDtype::kInt32,
-                         {set.num_puzzles()}, set.puzzle_identifiers);
+  if (auto ok = WriteNpy(prefix + "puzzle_identifiers.npy", NpyDtype::kInt32, {set.num_puzzles()},
+                         set.puzzle_identifiers);
       !ok.ok())
     return ok;
   if (auto ok = WriteNpy(prefix + "puzzle_indices.npy", NpyDtype::kInt32,
@@ -186,7 +186,8 @@ Expected<DatasetSplit> ReadDatasetSplit(const std::string& dir, const std::strin
   auto meta_text = ReadTextFile((root / "dataset.json").string());
   if (!meta_text.ok()) return Error{"dataset: " + meta_text.error().message};
   auto metadata = ParseDatasetMetadata(*meta_text);
-  if (!metadata.ok()) return Error{(root / "dataset.json").string() + ": " + metadata.error().message};
+  if (!metadata.ok())
+    return Error{(root / "dataset.json").string() + ": " + metadata.error().message};
   DatasetSplit out;
   out.metadata = std::move(metadata).value();
   const std::string prefix = (root / (set_name + "__")).string();
@@ -224,6 +225,114 @@ Expected<DatasetSplit> ReadDatasetSplit(const std::string& dir, const std::strin
     return Error{root.string() + ": " + ok.error().message};
   }
   return out;
+}
+
+namespace {
+constexpr size_t kStreamHeaderSize = 128;  // Room for any 2-d shape; a multiple of 64.
+}  // namespace
+
+Expected<std::unique_ptr<DatasetSplitWriter>> DatasetSplitWriter::Open(const std::string& dir,
+                                                                       const std::string& split,
+                                                                       int seq_len,
+                                                                       int vocab_size) {
+  if (seq_len <= 0)
+    return Error{"dataset: seq_len " + std::to_string(seq_len) + " is not positive"};
+  if (vocab_size <= 0 || vocab_size > 256) {
+    return Error{"dataset: vocab_size " + std::to_string(vocab_size) +
+                 " is outside 1..256 (tokens are stored as uint8)"};
+  }
+  std::unique_ptr<DatasetSplitWriter> w(new DatasetSplitWriter());
+  std::filesystem::path root = std::filesystem::path(dir) / split;
+  std::error_code ec;
+  std::filesystem::create_directories(root, ec);
+  if (ec) return Error{"dataset: cannot create " + root.string() + ": " + ec.message()};
+  w->root_ = root.string();
+  w->seq_len_ = seq_len;
+  w->vocab_size_ = vocab_size;
+  auto header = EncodeNpyHeader(NpyDtype::kUInt8, {0, seq_len}, kStreamHeaderSize);
+  if (!header.ok()) return header.error();
+  for (auto [stream, name] :
+       {std::pair{&w->inputs_, "all__inputs.npy"}, std::pair{&w->labels_, "all__labels.npy"}}) {
+    std::string path = (root / name).string();
+    stream->open(path, std::ios::binary | std::ios::trunc);
+    if (!*stream) return Error{"dataset: cannot write " + path + ": " + std::strerror(errno)};
+    stream->write(header->data(), static_cast<std::streamsize>(header->size()));
+  }
+  w->buffer_.resize(seq_len);
+  return w;
+}
+
+DatasetSplitWriter::~DatasetSplitWriter() = default;
+
+Expected<void> DatasetSplitWriter::AddExample(std::span<const int32_t> input,
+                                              std::span<const int32_t> label) {
+  if (static_cast<int>(input.size()) != seq_len_ || static_cast<int>(label.size()) != seq_len_) {
+    return Error{"dataset: example " + std::to_string(num_examples_) + " has " +
+                 std::to_string(input.size()) + "/" + std::to_string(label.size()) +
+                 " tokens, seq_len is " + std::to_string(seq_len_)};
+  }
+  // Check both rows before writing either, so a rejected example leaves the files consistent.
+  for (auto tokens : {input, label}) {
+    for (int i = 0; i < seq_len_; ++i) {
+      if (tokens[i] < 0 || tokens[i] >= vocab_size_) {
+        return Error{"dataset: token " + std::to_string(tokens[i]) + " at example " +
+                     std::to_string(num_examples_) + " position " + std::to_string(i) +
+                     " is outside 0.." + std::to_string(vocab_size_ - 1)};
+      }
+    }
+  }
+  for (auto [tokens, stream] : {std::pair{input, &inputs_}, std::pair{label, &labels_}}) {
+    for (int i = 0; i < seq_len_; ++i) buffer_[i] = static_cast<char>(tokens[i]);
+    stream->write(buffer_.data(), seq_len_);
+  }
+  ++num_examples_;
+  return Ok();
+}
+
+void DatasetSplitWriter::EndPuzzle(int32_t identifier) {
+  puzzle_indices_.push_back(static_cast<int32_t>(num_examples_));
+  puzzle_identifiers_.push_back(identifier);
+}
+
+void DatasetSplitWriter::EndGroup() {
+  group_indices_.push_back(static_cast<int32_t>(puzzle_identifiers_.size()));
+}
+
+Expected<void> DatasetSplitWriter::Finish(DatasetMetadata metadata) {
+  auto header = EncodeNpyHeader(NpyDtype::kUInt8, {num_examples_, seq_len_}, kStreamHeaderSize);
+  if (!header.ok()) return header.error();
+  for (auto [stream, name] :
+       {std::pair{&inputs_, "all__inputs.npy"}, std::pair{&labels_, "all__labels.npy"}}) {
+    stream->seekp(0);
+    stream->write(header->data(), static_cast<std::streamsize>(header->size()));
+    stream->close();
+    if (!*stream) {
+      return Error{"dataset: cannot write " + root_ + "/" + name + ": " + std::strerror(errno)};
+    }
+  }
+  if (puzzle_indices_.back() != num_examples_ || group_indices_.back() != num_puzzles()) {
+    return Error{"dataset: " + root_ + " finished inside a puzzle or group"};
+  }
+  const std::string prefix = root_ + "/all__";
+  if (auto ok = WriteNpy(prefix + "puzzle_identifiers.npy", NpyDtype::kInt32, {num_puzzles()},
+                         puzzle_identifiers_);
+      !ok.ok())
+    return ok;
+  if (auto ok = WriteNpy(prefix + "puzzle_indices.npy", NpyDtype::kInt32,
+                         {int64_t(puzzle_indices_.size())}, puzzle_indices_);
+      !ok.ok())
+    return ok;
+  if (auto ok = WriteNpy(prefix + "group_indices.npy", NpyDtype::kInt32,
+                         {int64_t(group_indices_.size())}, group_indices_);
+      !ok.ok())
+    return ok;
+  metadata.seq_len = seq_len_;
+  metadata.vocab_size = vocab_size_;
+  metadata.total_groups = static_cast<int>(group_indices_.size()) - 1;
+  metadata.total_puzzles = static_cast<int>(num_puzzles());
+  metadata.mean_puzzle_examples =
+      num_puzzles() ? static_cast<double>(num_examples_) / num_puzzles() : 0.0;
+  return WriteTextFile(root_ + "/dataset.json", DatasetMetadataToJson(metadata));
 }
 
 Expected<void> WriteIdentifiers(const std::string& dir, const std::vector<std::string>& names) {

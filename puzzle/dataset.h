@@ -15,6 +15,8 @@
 #pragma once
 
 #include <cstdint>
+#include <fstream>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -78,6 +80,42 @@ Expected<DatasetSplit> ReadDatasetSplit(const std::string& dir, const std::strin
 
 Expected<DatasetMetadata> ParseDatasetMetadata(const std::string& json);
 std::string DatasetMetadataToJson(const DatasetMetadata& metadata);
+
+// Streams one split to disk, for datasets too large to hold in memory (the official ARC build
+// with 1000 augmentations has ~3M examples, 5 GB of uint8 tokens). Tokens go straight into
+// <set>__inputs.npy / <set>__labels.npy (uint8, so vocab_size <= 256), whose headers get their
+// final shape in Finish; the index arrays and dataset.json are written by Finish. Files left by a
+// writer that never finished have a header saying 0 examples.
+class DatasetSplitWriter {
+ public:
+  static Expected<std::unique_ptr<DatasetSplitWriter>> Open(const std::string& dir,
+                                                            const std::string& split, int seq_len,
+                                                            int vocab_size);
+  ~DatasetSplitWriter();
+  DatasetSplitWriter(const DatasetSplitWriter&) = delete;
+  DatasetSplitWriter& operator=(const DatasetSplitWriter&) = delete;
+
+  // Same building order as DatasetSet. AddExample checks lengths and token range.
+  Expected<void> AddExample(std::span<const int32_t> input, std::span<const int32_t> label);
+  void EndPuzzle(int32_t identifier);
+  void EndGroup();
+
+  // Fills the statistics (and seq_len, vocab_size) into `metadata` and writes everything.
+  Expected<void> Finish(DatasetMetadata metadata);
+
+  int64_t num_examples() const { return num_examples_; }
+  int64_t num_puzzles() const { return int64_t(puzzle_identifiers_.size()); }
+
+ private:
+  DatasetSplitWriter() = default;
+  std::string root_;
+  int seq_len_ = 0;
+  int vocab_size_ = 0;
+  int64_t num_examples_ = 0;
+  std::ofstream inputs_, labels_;
+  std::vector<char> buffer_;
+  std::vector<int32_t> puzzle_identifiers_, puzzle_indices_ = {0}, group_indices_ = {0};
+};
 
 // identifiers.json: a JSON list of names, index = puzzle identifier, "<blank>" at 0.
 Expected<void> WriteIdentifiers(const std::string& dir, const std::vector<std::string>& names);

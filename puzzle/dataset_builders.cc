@@ -54,17 +54,22 @@ struct ArcPuzzle {
   ArcPairs train_pairs, test_pairs;  // By destination split.
 };
 
-}  // namespace
+// Where examples go: a DatasetSet in memory or a DatasetSplitWriter on disk.
+struct MemorySink {
+  DatasetSet& set;
+  Expected<void> AddExample(std::span<const int32_t> in, std::span<const int32_t> out) {
+    set.AddExample(in, out);
+    return Ok();
+  }
+  void EndPuzzle(int32_t id) { set.EndPuzzle(id); }
+  void EndGroup() { set.EndGroup(); }
+};
 
-DatasetSplit BuildSudokuSplit(const std::vector<SudokuPair>& pairs,
-                              const SudokuDatasetOptions& options, const ProgressFn& progress) {
-  DatasetSplit split;
-  split.metadata = BaseMetadata(kSudokuVocabSize, kSudokuSeqLen);
-  split.set.seq_len = kSudokuSeqLen;
+template <class Sink>
+Expected<void> EmitSudoku(const std::vector<SudokuPair>& pairs, const SudokuDatasetOptions& options,
+                          const ProgressFn& progress, Sink& sink) {
   std::mt19937_64 rng(options.seed);
   const int per = 1 + std::max(0, options.num_aug);
-  split.set.inputs.reserve(pairs.size() * per * kSudokuSeqLen);
-  split.set.labels.reserve(pairs.size() * per * kSudokuSeqLen);
   for (size_t i = 0; i < pairs.size(); ++i) {
     for (int a = 0; a < per; ++a) {
       SudokuPair p = pairs[i];
@@ -72,22 +77,19 @@ DatasetSplit BuildSudokuSplit(const std::vector<SudokuPair>& pairs,
         SudokuShuffle s = RandomSudokuShuffle(rng);
         p = {s.Apply(p.puzzle), s.Apply(p.solution)};
       }
-      split.set.AddExample(SudokuToTokens(p.puzzle), SudokuToTokens(p.solution));
-      split.set.EndPuzzle(0);
+      if (auto ok = sink.AddExample(SudokuToTokens(p.puzzle), SudokuToTokens(p.solution)); !ok.ok())
+        return ok;
+      sink.EndPuzzle(0);
     }
-    split.set.EndGroup();
-    if (progress && (i + 1) % 1000 == 0) progress(i + 1, pairs.size());
+    sink.EndGroup();
+    if (progress) progress(i + 1, pairs.size());
   }
-  FillDatasetStatistics(split.set, split.metadata);
-  return split;
+  return Ok();
 }
 
-Expected<DatasetSplit> BuildMazeSplit(const std::vector<MazePair>& pairs,
-                                      const MazeDatasetOptions& options,
-                                      const ProgressFn& progress) {
-  DatasetSplit split;
-  split.metadata = BaseMetadata(kMazeVocabSize, options.side * options.side);
-  split.set.seq_len = options.side * options.side;
+template <class Sink>
+Expected<void> EmitMaze(const std::vector<MazePair>& pairs, const MazeDatasetOptions& options,
+                        const ProgressFn& progress, Sink& sink) {
   const int per = options.dihedral_aug ? kNumDihedral : 1;
   for (size_t i = 0; i < pairs.size(); ++i) {
     const MazePair& p = pairs[i];
@@ -100,32 +102,43 @@ Expected<DatasetSplit> BuildMazeSplit(const std::vector<MazePair>& pairs,
     }
     auto in = MazeToTokens(p.puzzle, options.side);
     auto out = MazeToTokens(p.solution, options.side);
-    if (!in.ok()) return Error{"maze dataset: maze " + std::to_string(i + 1) + ": " + in.error().message};
-    if (!out.ok()) return Error{"maze dataset: maze " + std::to_string(i + 1) + ": " + out.error().message};
+    if (!in.ok())
+      return Error{"maze dataset: maze " + std::to_string(i + 1) + ": " + in.error().message};
+    if (!out.ok())
+      return Error{"maze dataset: maze " + std::to_string(i + 1) + ": " + out.error().message};
     for (int k = 0; k < per; ++k) {
-      split.set.AddExample(DihedralTransform(*in, options.side, options.side, k),
-                           DihedralTransform(*out, options.side, options.side, k));
-      split.set.EndPuzzle(0);
+      if (auto ok = sink.AddExample(DihedralTransform(*in, options.side, options.side, k),
+                                    DihedralTransform(*out, options.side, options.side, k));
+          !ok.ok())
+        return ok;
+      sink.EndPuzzle(0);
     }
-    split.set.EndGroup();
-    if (progress && (i + 1) % 1000 == 0) progress(i + 1, pairs.size());
+    sink.EndGroup();
+    if (progress) progress(i + 1, pairs.size());
   }
-  FillDatasetStatistics(split.set, split.metadata);
-  return split;
+  return Ok();
 }
 
-Expected<ArcDataset> BuildArcDataset(const std::vector<ArcTask>& train_sets,
-                                     const std::vector<ArcTask>& test_sets,
-                                     const ArcDatasetOptions& options,
-                                     const ProgressFn& progress) {
+// The official ARC layout, one task (group) at a time so a streaming sink never holds more than
+// one task's augmentations. Identifiers are assigned in order of first appearance, train split
+// first within each group.
+template <class Sink>
+Expected<void> EmitArc(const std::vector<ArcTask>& train_sets,
+                       const std::vector<ArcTask>& test_sets, const ArcDatasetOptions& options,
+                       const ProgressFn& progress, Sink& train_sink, Sink& test_sink,
+                       std::vector<std::string>& identifiers, std::vector<ArcTask>& test_tasks) {
   if (options.num_aug < 0) return Error{"arc dataset: num_aug must not be negative"};
   if (options.puzzle_identifiers_start < 1) {
     return Error{"arc dataset: puzzle_identifiers_start must be at least 1 (0 is <blank>)"};
   }
   std::mt19937_64 rng(options.seed);
-  ArcDataset ds;
-  // Groups of puzzles: the original and its augmentations.
-  std::vector<std::vector<ArcPuzzle>> groups;
+  std::map<std::string, int> ids;
+  identifiers.assign(options.puzzle_identifiers_start, "<blank>");
+  auto id_of = [&](const std::string& name) {
+    auto [it, inserted] = ids.emplace(name, static_cast<int>(identifiers.size()));
+    if (inserted) identifiers.push_back(name);
+    return it->second;
+  };
   const int64_t total = int64_t(train_sets.size() + test_sets.size());
   int64_t done = 0;
   for (int source = 0; source < 2; ++source) {
@@ -133,7 +146,9 @@ Expected<ArcDataset> BuildArcDataset(const std::vector<ArcTask>& train_sets,
     for (const ArcTask& task : is_test_set ? test_sets : train_sets) {
       ArcPuzzle original{task.id, {}, {}};
       for (const auto& e : task.train) {
-        if (!e.output) return Error{"arc dataset: task " + task.id + " has a train input without output"};
+        if (!e.output) {
+          return Error{"arc dataset: task " + task.id + " has a train input without output"};
+        }
         original.train_pairs.emplace_back(e.input, *e.output);
       }
       for (const auto& e : task.test) {
@@ -148,73 +163,57 @@ Expected<ArcDataset> BuildArcDataset(const std::vector<ArcTask>& train_sets,
            ++trial) {
         ArcAugmentation aug = RandomArcAugmentation(rng);
         ArcPuzzle p{aug.Name(task.id), {}, {}};
-        if (aug.is_identity()) p.name = task.id + "|||t0|||0123456789";  // Never kept: same hash.
         for (const auto& [in, out] : original.train_pairs) {
           p.train_pairs.emplace_back(aug.Apply(in), aug.Apply(out));
         }
         for (const auto& [in, out] : original.test_pairs) {
           p.test_pairs.emplace_back(aug.Apply(in), aug.Apply(out));
         }
+        // The identity (and any repeat) has the original's hash and is never kept.
         if (seen.insert(PairsKey(p.train_pairs) + "#" + PairsKey(p.test_pairs)).second) {
           group.push_back(std::move(p));
         }
       }
-      if (is_test_set) ds.test_tasks.push_back(task);
-      groups.push_back(std::move(group));
+      for (bool test_split : {false, true}) {
+        Sink& sink = test_split ? test_sink : train_sink;
+        bool any = false;
+        for (const ArcPuzzle& p : group) {
+          const ArcPairs& pairs = test_split ? p.test_pairs : p.train_pairs;
+          if (pairs.empty()) continue;
+          any = true;
+          const int id = id_of(p.name);
+          // Translation only in train, and never for one randomly chosen example per puzzle.
+          const int no_aug_id = std::uniform_int_distribution<int>(0, int(pairs.size()) - 1)(rng);
+          for (int e = 0; e < int(pairs.size()); ++e) {
+            const auto& [in, out] = pairs[e];
+            int pad_r = 0, pad_c = 0;
+            if (!test_split && e != no_aug_id) {
+              pad_r = std::uniform_int_distribution<int>(
+                  0, kArcMaxSide - std::max(in.rows, out.rows))(rng);
+              pad_c = std::uniform_int_distribution<int>(
+                  0, kArcMaxSide - std::max(in.cols, out.cols))(rng);
+            }
+            if (auto ok = sink.AddExample(ArcGridToTokens(in, pad_r, pad_c),
+                                          ArcGridToTokens(out, pad_r, pad_c));
+                !ok.ok())
+              return ok;
+          }
+          sink.EndPuzzle(id);
+        }
+        if (any) sink.EndGroup();
+      }
+      if (is_test_set) test_tasks.push_back(task);
       if (progress) progress(++done, total);
     }
   }
-  // Identifiers in order of first appearance, train split first (as the official dict order).
-  std::map<std::string, int> ids;
-  ds.identifiers.assign(options.puzzle_identifiers_start, "<blank>");
-  auto id_of = [&](const std::string& name) {
-    auto [it, inserted] = ids.emplace(name, static_cast<int>(ds.identifiers.size()));
-    if (inserted) ds.identifiers.push_back(name);
-    return it->second;
-  };
-  for (bool test_split : {false, true}) {
-    DatasetSplit& split = test_split ? ds.test : ds.train;
-    split.metadata = BaseMetadata(kArcVocabSize, kArcSeqLen);
-    split.set.seq_len = kArcSeqLen;
-    for (const auto& group : groups) {
-      bool any = false;
-      for (const ArcPuzzle& p : group) {
-        const ArcPairs& pairs = test_split ? p.test_pairs : p.train_pairs;
-        if (pairs.empty()) continue;
-        any = true;
-        int id = id_of(p.name);
-        // Translation only in train, and never for one randomly chosen example per puzzle.
-        const int no_aug_id = std::uniform_int_distribution<int>(0, int(pairs.size()) - 1)(rng);
-        for (int e = 0; e < int(pairs.size()); ++e) {
-          const auto& [in, out] = pairs[e];
-          int pad_r = 0, pad_c = 0;
-          if (!test_split && e != no_aug_id) {
-            pad_r = std::uniform_int_distribution<int>(
-                0, kArcMaxSide - std::max(in.rows, out.rows))(rng);
-            pad_c = std::uniform_int_distribution<int>(
-                0, kArcMaxSide - std::max(in.cols, out.cols))(rng);
-          }
-          split.set.AddExample(ArcGridToTokens(in, pad_r, pad_c), ArcGridToTokens(out, pad_r, pad_c));
-        }
-        split.set.EndPuzzle(id);
-      }
-      if (any) split.set.EndGroup();
-    }
-    FillDatasetStatistics(split.set, split.metadata);
-  }
-  ds.train.metadata.num_puzzle_identifiers = static_cast<int>(ds.identifiers.size());
-  ds.test.metadata.num_puzzle_identifiers = static_cast<int>(ds.identifiers.size());
-  return ds;
+  return Ok();
 }
 
-Expected<void> WriteArcDataset(const std::string& dir, const ArcDataset& dataset) {
-  if (auto ok = WriteDatasetSplit(dir, "train", dataset.train); !ok.ok()) return ok;
-  if (auto ok = WriteDatasetSplit(dir, "test", dataset.test); !ok.ok()) return ok;
-  if (auto ok = WriteIdentifiers(dir, dataset.identifiers); !ok.ok()) return ok;
+Expected<void> WriteTestPuzzles(const std::string& dir, const std::vector<ArcTask>& test_tasks) {
   // test_puzzles.json: the test tasks in ARC JSON, test outputs included (the evaluator reads
   // pair["output"]).
   nlohmann::json tasks = nlohmann::json::object();
-  for (const ArcTask& t : dataset.test_tasks) {
+  for (const ArcTask& t : test_tasks) {
     nlohmann::json task = {{"train", nlohmann::json::array()}, {"test", nlohmann::json::array()}};
     for (const auto* examples : {&t.train, &t.test}) {
       for (const auto& e : *examples) {
@@ -227,6 +226,126 @@ Expected<void> WriteArcDataset(const std::string& dir, const ArcDataset& dataset
     tasks[t.id] = std::move(task);
   }
   return WriteTextFile((std::filesystem::path(dir) / "test_puzzles.json").string(), tasks.dump());
+}
+
+}  // namespace
+
+DatasetSplit BuildSudokuSplit(const std::vector<SudokuPair>& pairs,
+                              const SudokuDatasetOptions& options, const ProgressFn& progress) {
+  DatasetSplit split;
+  split.metadata = BaseMetadata(kSudokuVocabSize, kSudokuSeqLen);
+  split.set.seq_len = kSudokuSeqLen;
+  MemorySink sink{split.set};
+  (void)EmitSudoku(pairs, options, progress, sink);  // A memory sink cannot fail.
+  FillDatasetStatistics(split.set, split.metadata);
+  return split;
+}
+
+Expected<DatasetSplit> BuildMazeSplit(const std::vector<MazePair>& pairs,
+                                      const MazeDatasetOptions& options,
+                                      const ProgressFn& progress) {
+  DatasetSplit split;
+  split.metadata = BaseMetadata(kMazeVocabSize, options.side * options.side);
+  split.set.seq_len = options.side * options.side;
+  MemorySink sink{split.set};
+  if (auto ok = EmitMaze(pairs, options, progress, sink); !ok.ok()) return ok.error();
+  FillDatasetStatistics(split.set, split.metadata);
+  return split;
+}
+
+Expected<ArcDataset> BuildArcDataset(const std::vector<ArcTask>& train_sets,
+                                     const std::vector<ArcTask>& test_sets,
+                                     const ArcDatasetOptions& options, const ProgressFn& progress) {
+  ArcDataset ds;
+  for (DatasetSplit* split : {&ds.train, &ds.test}) {
+    split->metadata = BaseMetadata(kArcVocabSize, kArcSeqLen);
+    split->set.seq_len = kArcSeqLen;
+  }
+  MemorySink train{ds.train.set}, test{ds.test.set};
+  if (auto ok = EmitArc(train_sets, test_sets, options, progress, train, test, ds.identifiers,
+                        ds.test_tasks);
+      !ok.ok())
+    return ok.error();
+  for (DatasetSplit* split : {&ds.train, &ds.test}) {
+    FillDatasetStatistics(split->set, split->metadata);
+    split->metadata.num_puzzle_identifiers = static_cast<int>(ds.identifiers.size());
+  }
+  return ds;
+}
+
+Expected<void> WriteArcDataset(const std::string& dir, const ArcDataset& dataset) {
+  if (auto ok = WriteDatasetSplit(dir, "train", dataset.train); !ok.ok()) return ok;
+  if (auto ok = WriteDatasetSplit(dir, "test", dataset.test); !ok.ok()) return ok;
+  if (auto ok = WriteIdentifiers(dir, dataset.identifiers); !ok.ok()) return ok;
+  return WriteTestPuzzles(dir, dataset.test_tasks);
+}
+
+namespace {
+
+// Adapts DatasetSplitWriter (held by pointer) to the sink interface.
+struct WriterSink {
+  DatasetSplitWriter* w;
+  Expected<void> AddExample(std::span<const int32_t> in, std::span<const int32_t> out) {
+    return w->AddExample(in, out);
+  }
+  void EndPuzzle(int32_t id) { w->EndPuzzle(id); }
+  void EndGroup() { w->EndGroup(); }
+};
+
+}  // namespace
+
+Expected<int64_t> WriteSudokuSplit(const std::string& dir, const std::string& split,
+                                   const std::vector<SudokuPair>& pairs,
+                                   const SudokuDatasetOptions& options,
+                                   const ProgressFn& progress) {
+  auto writer = DatasetSplitWriter::Open(dir, split, kSudokuSeqLen, kSudokuVocabSize);
+  if (!writer.ok()) return writer.error();
+  WriterSink sink{writer->get()};
+  if (auto ok = EmitSudoku(pairs, options, progress, sink); !ok.ok()) return ok.error();
+  if (auto ok = (*writer)->Finish(BaseMetadata(kSudokuVocabSize, kSudokuSeqLen)); !ok.ok()) {
+    return ok.error();
+  }
+  return (*writer)->num_examples();
+}
+
+Expected<int64_t> WriteMazeSplit(const std::string& dir, const std::string& split,
+                                 const std::vector<MazePair>& pairs,
+                                 const MazeDatasetOptions& options, const ProgressFn& progress) {
+  const int seq_len = options.side * options.side;
+  auto writer = DatasetSplitWriter::Open(dir, split, seq_len, kMazeVocabSize);
+  if (!writer.ok()) return writer.error();
+  WriterSink sink{writer->get()};
+  if (auto ok = EmitMaze(pairs, options, progress, sink); !ok.ok()) return ok.error();
+  if (auto ok = (*writer)->Finish(BaseMetadata(kMazeVocabSize, seq_len)); !ok.ok()) {
+    return ok.error();
+  }
+  return (*writer)->num_examples();
+}
+
+Expected<ArcDatasetSummary> WriteArcDatasetStreaming(const std::string& dir,
+                                                     const std::vector<ArcTask>& train_sets,
+                                                     const std::vector<ArcTask>& test_sets,
+                                                     const ArcDatasetOptions& options,
+                                                     const ProgressFn& progress) {
+  auto train = DatasetSplitWriter::Open(dir, "train", kArcSeqLen, kArcVocabSize);
+  if (!train.ok()) return train.error();
+  auto test = DatasetSplitWriter::Open(dir, "test", kArcSeqLen, kArcVocabSize);
+  if (!test.ok()) return test.error();
+  WriterSink train_sink{train->get()}, test_sink{test->get()};
+  std::vector<std::string> identifiers;
+  std::vector<ArcTask> test_tasks;
+  if (auto ok = EmitArc(train_sets, test_sets, options, progress, train_sink, test_sink,
+                        identifiers, test_tasks);
+      !ok.ok())
+    return ok.error();
+  DatasetMetadata metadata = BaseMetadata(kArcVocabSize, kArcSeqLen);
+  metadata.num_puzzle_identifiers = static_cast<int>(identifiers.size());
+  if (auto ok = (*train)->Finish(metadata); !ok.ok()) return ok.error();
+  if (auto ok = (*test)->Finish(metadata); !ok.ok()) return ok.error();
+  if (auto ok = WriteIdentifiers(dir, identifiers); !ok.ok()) return ok.error();
+  if (auto ok = WriteTestPuzzles(dir, test_tasks); !ok.ok()) return ok.error();
+  return ArcDatasetSummary{(*train)->num_examples(), (*test)->num_examples(),
+                           static_cast<int64_t>(identifiers.size())};
 }
 
 }  // namespace trm::puzzle

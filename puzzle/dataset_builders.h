@@ -31,8 +31,7 @@ struct SudokuDatasetOptions {
 // One group per puzzle: the puzzle then num_aug shuffles, each its own puzzle (identifier 0) of
 // one example. vocab 11, seq_len 81, one identifier ("<blank>").
 DatasetSplit BuildSudokuSplit(const std::vector<SudokuPair>& pairs,
-                              const SudokuDatasetOptions& options,
-                              const ProgressFn& progress = {});
+                              const SudokuDatasetOptions& options, const ProgressFn& progress = {});
 
 struct MazePair {
   Maze puzzle;
@@ -50,8 +49,8 @@ Expected<DatasetSplit> BuildMazeSplit(const std::vector<MazePair>& pairs,
 
 struct ArcDatasetOptions {
   uint64_t seed = 42;
-  int num_aug = 1000;                    // Official default.
-  int puzzle_identifiers_start = 1;      // 0 is <blank>.
+  int num_aug = 1000;                // Official default.
+  int puzzle_identifiers_start = 1;  // 0 is <blank>.
 };
 struct ArcDataset {
   DatasetSplit train;
@@ -69,5 +68,28 @@ Expected<ArcDataset> BuildArcDataset(const std::vector<ArcTask>& train_sets,
                                      const ProgressFn& progress = {});
 // Writes train/, test/, identifiers.json and test_puzzles.json under dir.
 Expected<void> WriteArcDataset(const std::string& dir, const ArcDataset& dataset);
+
+// Streaming versions for the official sizes: the same examples in the same order (same seed, same
+// output) written to disk as they are made, through DatasetSplitWriter. Progress is per puzzle or
+// task. They return what they wrote.
+Expected<int64_t> WriteSudokuSplit(const std::string& dir, const std::string& split,
+                                   const std::vector<SudokuPair>& pairs,
+                                   const SudokuDatasetOptions& options,
+                                   const ProgressFn& progress = {});
+Expected<int64_t> WriteMazeSplit(const std::string& dir, const std::string& split,
+                                 const std::vector<MazePair>& pairs,
+                                 const MazeDatasetOptions& options,
+                                 const ProgressFn& progress = {});
+struct ArcDatasetSummary {
+  int64_t train_examples = 0;
+  int64_t test_examples = 0;
+  int64_t identifiers = 0;
+};
+// train/, test/, identifiers.json and test_puzzles.json, as WriteArcDataset(BuildArcDataset()).
+Expected<ArcDatasetSummary> WriteArcDatasetStreaming(const std::string& dir,
+                                                     const std::vector<ArcTask>& train_sets,
+                                                     const std::vector<ArcTask>& test_sets,
+                                                     const ArcDatasetOptions& options,
+                                                     const ProgressFn& progress = {});
 
 }  // namespace trm::puzzle

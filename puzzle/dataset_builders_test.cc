@@ -9,6 +9,7 @@
 #include "puzzle/arc_augment.h"
 #include "puzzle/arc_json.h"
 #include "puzzle/maze_generator.h"
+#include "puzzle/maze_solver.h"
 #include "puzzle/puzzle_file.h"
 #include "puzzle/sudoku_generator.h"
 #include "puzzle/sudoku_solver.h"
@@ -133,8 +134,9 @@ TEST(ArcDataset, WrittenThenReadBack) {
   eval->resize(3);
   auto ds = BuildArcDataset({}, *eval, {.num_aug = 2});
   ASSERT_TRUE(ds.ok());
-  auto dir = (std::filesystem::temp_directory_path() /
-              ("arc_dataset_test_" + std::to_string(::getpid()))).string();
+  auto dir =
+      (std::filesystem::temp_directory_path() / ("arc_dataset_test_" + std::to_string(::getpid())))
+          .string();
   ASSERT_TRUE(WriteArcDataset(dir, *ds).ok());
   auto test = ReadDatasetSplit(dir, "test");
   ASSERT_TRUE(test.ok()) << test.error().message;
@@ -147,6 +149,86 @@ TEST(ArcDataset, WrittenThenReadBack) {
   std::filesystem::remove_all(dir);
   EXPECT_EQ(BuildArcDataset({}, *eval, {.num_aug = -1}).error().message,
             "arc dataset: num_aug must not be negative");
+}
+
+// The streaming writers produce exactly what the in-memory builders do.
+TEST(StreamingWriters, SameFilesAsInMemory) {
+  auto dir =
+      (std::filesystem::temp_directory_path() / ("streaming_test_" + std::to_string(::getpid())))
+          .string();
+  auto eval = ReadArcTasks(SharedDir() + "/data/arc/arc-agi_evaluation_challenges.json",
+                           SharedDir() + "/data/arc/arc-agi_evaluation_solutions.json");
+  auto train = ReadArcTasks(SharedDir() + "/data/arc/arc-agi_training_challenges.json",
+                            SharedDir() + "/data/arc/arc-agi_training_solutions.json");
+  ASSERT_TRUE(eval.ok() && train.ok());
+  eval->resize(5);
+  train->resize(5);
+  ArcDatasetOptions options{.seed = 9, .num_aug = 4};
+  auto memory = BuildArcDataset(*train, *eval, options);
+  ASSERT_TRUE(memory.ok());
+  auto summary = WriteArcDatasetStreaming(dir + "/arc", *train, *eval, options);
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  EXPECT_EQ(summary->train_examples, memory->train.set.num_examples());
+  EXPECT_EQ(summary->identifiers, static_cast<int64_t>(memory->identifiers.size()));
+  for (auto [name, split] :
+       {std::pair{"train", &memory->train}, std::pair{"test", &memory->test}}) {
+    auto read = ReadDatasetSplit(dir + "/arc", name);
+    ASSERT_TRUE(read.ok()) << read.error().message;
+    EXPECT_EQ(read->set.inputs, split->set.inputs) << name;
+    EXPECT_EQ(read->set.labels, split->set.labels) << name;
+    EXPECT_EQ(read->set.puzzle_indices, split->set.puzzle_indices) << name;
+    EXPECT_EQ(read->set.group_indices, split->set.group_indices) << name;
+    EXPECT_EQ(read->set.puzzle_identifiers, split->set.puzzle_identifiers) << name;
+    EXPECT_EQ(DatasetMetadataToJson(read->metadata), DatasetMetadataToJson(split->metadata));
+  }
+  EXPECT_EQ(*ReadIdentifiers(dir + "/arc"), memory->identifiers);
+
+  SudokuGenerator gen({.seed = 4});
+  std::vector<SudokuPair> pairs;
+  for (int i = 0; i < 3; ++i) {
+    auto g = gen.Next();
+    ASSERT_TRUE(g.ok());
+    pairs.push_back({g->puzzle, g->solution});
+  }
+  auto sudoku_memory = BuildSudokuSplit(pairs, {.seed = 2, .num_aug = 5});
+  auto written = WriteSudokuSplit(dir + "/sudoku", "train", pairs, {.seed = 2, .num_aug = 5});
+  ASSERT_TRUE(written.ok());
+  EXPECT_EQ(*written, 18);
+  auto sudoku_read = ReadDatasetSplit(dir + "/sudoku", "train");
+  ASSERT_TRUE(sudoku_read.ok()) << sudoku_read.error().message;
+  EXPECT_EQ(sudoku_read->set.inputs, sudoku_memory.set.inputs);
+  EXPECT_EQ(DatasetMetadataToJson(sudoku_read->metadata),
+            DatasetMetadataToJson(sudoku_memory.metadata));
+
+  MazeGenerator maze_gen({.seed = 1, .side = 7});
+  std::vector<MazePair> mazes = {{maze_gen.Next()->puzzle, {}}};
+  mazes[0].solution = SolveMaze(mazes[0].puzzle).solution;
+  auto maze_memory = BuildMazeSplit(mazes, {.dihedral_aug = true});
+  auto maze_written = WriteMazeSplit(dir + "/maze", "train", mazes, {.dihedral_aug = true});
+  ASSERT_TRUE(maze_memory.ok() && maze_written.ok());
+  EXPECT_EQ(ReadDatasetSplit(dir + "/maze", "train")->set.labels, maze_memory->set.labels);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(StreamingWriters, WriterErrors) {
+  auto dir =
+      (std::filesystem::temp_directory_path() / ("writer_test_" + std::to_string(::getpid())))
+          .string();
+  EXPECT_EQ(DatasetSplitWriter::Open(dir, "x", 0, 5).error().message,
+            "dataset: seq_len 0 is not positive");
+  EXPECT_EQ(DatasetSplitWriter::Open(dir, "x", 4, 300).error().message,
+            "dataset: vocab_size 300 is outside 1..256 (tokens are stored as uint8)");
+  auto w = DatasetSplitWriter::Open(dir, "x", 2, 3);
+  ASSERT_TRUE(w.ok());
+  std::vector<int32_t> good = {0, 2}, bad = {0, 3}, short_row = {1};
+  EXPECT_EQ((*w)->AddExample(good, bad).error().message,
+            "dataset: token 3 at example 0 position 1 is outside 0..2");
+  EXPECT_EQ((*w)->AddExample(short_row, good).error().message,
+            "dataset: example 0 has 1/2 tokens, seq_len is 2");
+  ASSERT_TRUE((*w)->AddExample(good, good).ok());
+  EXPECT_EQ((*w)->Finish({}).error().message,
+            "dataset: " + dir + "/x finished inside a puzzle or group");
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -13,8 +13,7 @@ namespace trm::puzzle {
 namespace {
 
 std::string TempDir(const std::string& name) {
-  auto dir = std::filesystem::temp_directory_path() /
-             (name + "_" + std::to_string(::getpid()));
+  auto dir = std::filesystem::temp_directory_path() / (name + "_" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   return dir.string();
 }
@@ -91,14 +90,18 @@ TEST(Dataset, WriteReadRoundTripAndNumpyLoadsIt) {
   // What the official PuzzleDataset reads: metadata fields and the arrays' dtypes and shapes.
   std::string command =
       "/usr/bin/python3 -c \"import json, numpy as np\n"
-      "d = '" + dir + "/train/'\n"
+      "d = '" +
+      dir +
+      "/train/'\n"
       "m = json.load(open(d + 'dataset.json'))\n"
       "a = {k: np.load(d + 'all__' + k + '.npy') for k in ['inputs', 'labels', "
       "'puzzle_identifiers', 'puzzle_indices', 'group_indices']}\n"
       "print(sorted(m), m['seq_len'], m['total_puzzles'], m['ignore_label_id'])\n"
-      "print(a['inputs'].dtype, a['inputs'].shape, a['labels'].shape, a['puzzle_identifiers'].dtype,"
+      "print(a['inputs'].dtype, a['inputs'].shape, a['labels'].shape, "
+      "a['puzzle_identifiers'].dtype,"
       " a['puzzle_indices'].tolist(), a['group_indices'].tolist())\n"
-      "print(json.load(open('" + dir + "/identifiers.json')))\n\" 2>&1";
+      "print(json.load(open('" +
+      dir + "/identifiers.json')))\n\" 2>&1";
   std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(command.c_str(), "r"), pclose);
   std::string out;
   char buf[4096];
@@ -123,8 +126,9 @@ TEST(Dataset, ReadErrorsNameTheFile) {
   std::filesystem::remove(dir + "/train/all__labels.npy");
   EXPECT_EQ(ReadDatasetSplit(dir, "train").error().message,
             "npy: cannot read " + dir + "/train/all__labels.npy: No such file or directory");
-  ASSERT_TRUE(WriteNpy(dir + "/train/all__labels.npy", NpyDtype::kUInt8, {4, 2},
-                       std::vector<int32_t>(8, 1)).ok());
+  ASSERT_TRUE(
+      WriteNpy(dir + "/train/all__labels.npy", NpyDtype::kUInt8, {4, 2}, std::vector<int32_t>(8, 1))
+          .ok());
   EXPECT_EQ(ReadDatasetSplit(dir, "train").error().message,
             dir + "/train/all__inputs.npy/labels.npy: shapes do not match seq_len 3");
   ASSERT_TRUE(WriteTextFile(dir + "/train/dataset.json", "{\"pad_id\": 0}").ok());

@@ -25,14 +25,22 @@ inline std::pair<int, int> DihedralShape(int rows, int cols, int k) {
 // Where output cell (r, c) of transform k reads from in the input (rows x cols, before).
 inline std::pair<int, int> DihedralSource(int rows, int cols, int k, int r, int c) {
   switch (k) {
-    case 1: return {c, cols - 1 - r};              // rot90: out[r][c] = in[c][cols-1-r]
-    case 2: return {rows - 1 - r, cols - 1 - c};   // rot180
-    case 3: return {rows - 1 - c, r};              // rot270: out[r][c] = in[rows-1-c][r]
-    case 4: return {r, cols - 1 - c};              // fliplr
-    case 5: return {rows - 1 - r, c};              // flipud
-    case 6: return {c, r};                         // transpose
-    case 7: return {rows - 1 - c, cols - 1 - r};   // fliplr(rot90)
-    default: return {r, c};
+    case 1:
+      return {c, cols - 1 - r};  // rot90: out[r][c] = in[c][cols-1-r]
+    case 2:
+      return {rows - 1 - r, cols - 1 - c};  // rot180
+    case 3:
+      return {rows - 1 - c, r};  // rot270: out[r][c] = in[rows-1-c][r]
+    case 4:
+      return {r, cols - 1 - c};  // fliplr
+    case 5:
+      return {rows - 1 - r, c};  // flipud
+    case 6:
+      return {c, r};  // transpose
+    case 7:
+      return {rows - 1 - c, cols - 1 - r};  // fliplr(rot90)
+    default:
+      return {r, c};
   }
 }
 

@@ -19,7 +19,7 @@ struct Error {
 template <class T>
 class [[nodiscard]] Expected {
  public:
-  Expected(T value) : v_(std::move(value)) {}  // NOLINT: implicit, like StatusOr.
+  Expected(T value) : v_(std::move(value)) {}      // NOLINT: implicit, like StatusOr.
   Expected(Error error) : v_(std::move(error)) {}  // NOLINT
 
   bool ok() const { return v_.index() == 0; }
@@ -45,7 +45,7 @@ class [[nodiscard]] Expected {
 template <>
 class [[nodiscard]] Expected<void> {
  public:
-  Expected() = default;                                // Success.
+  Expected() = default;                                            // Success.
   Expected(Error error) : error_(std::move(error)), ok_(false) {}  // NOLINT
 
   bool ok() const { return ok_; }

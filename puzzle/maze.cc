@@ -22,12 +22,18 @@ std::string Printable(char c) {
 
 int TokenOf(char c) {
   switch (c) {
-    case '#': return kMazeWall;
-    case ' ': return kMazeOpen;
-    case 'S': return kMazeStart;
-    case 'G': return kMazeGoal;
-    case 'o': return kMazePath;
-    default: return -1;
+    case '#':
+      return kMazeWall;
+    case ' ':
+      return kMazeOpen;
+    case 'S':
+      return kMazeStart;
+    case 'G':
+      return kMazeGoal;
+    case 'o':
+      return kMazePath;
+    default:
+      return -1;
   }
 }
 
@@ -221,8 +227,8 @@ Expected<std::vector<int32_t>> MazeToTokens(const Maze& maze, int side) {
 
 Expected<Maze> MazeFromTokens(std::span<const int32_t> tokens, int rows, int cols, int side) {
   if (side < 1 || static_cast<int64_t>(tokens.size()) != int64_t(side) * side) {
-    return Error{"maze tokens: expected " + std::to_string(int64_t(side) * side) +
-                 " tokens, got " + std::to_string(tokens.size())};
+    return Error{"maze tokens: expected " + std::to_string(int64_t(side) * side) + " tokens, got " +
+                 std::to_string(tokens.size())};
   }
   if (rows < 1 || cols < 1 || rows > side || cols > side) {
     return Error{"maze tokens: size " + std::to_string(rows) + "x" + std::to_string(cols) +

@@ -21,8 +21,14 @@ inline constexpr int kMazeVocabSize = 6;
 inline constexpr int kMazeSeqLen = kMazeMaxSide * kMazeMaxSide;
 
 // Cell values are the official tokens.
-enum MazeCell : uint8_t { kMazePad = 0, kMazeWall = 1, kMazeOpen = 2, kMazeStart = 3, kMazeGoal = 4,
-                          kMazePath = 5 };
+enum MazeCell : uint8_t {
+  kMazePad = 0,
+  kMazeWall = 1,
+  kMazeOpen = 2,
+  kMazeStart = 3,
+  kMazeGoal = 4,
+  kMazePath = 5
+};
 
 struct Maze {
   int rows = 0;

@@ -41,7 +41,8 @@ Maze Carve(int side, double loop_fraction, std::mt19937_64& rng) {
     int options[4], n = 0;
     for (int k = 0; k < 4; ++k) {
       int nr = r + dr[k], nc = c + dc[k];
-      if (nr >= 1 && nc >= 1 && nr <= last && nc <= last && maze.cells[index(nr, nc)] == kMazeWall) {
+      if (nr >= 1 && nc >= 1 && nr <= last && nc <= last &&
+          maze.cells[index(nr, nc)] == kMazeWall) {
         options[n++] = k;
       }
     }
@@ -58,10 +59,10 @@ Maze Carve(int side, double loop_fraction, std::mt19937_64& rng) {
   for (int r = 1; r <= last; ++r) {
     for (int c = 1; c <= last; ++c) {
       if (maze.cells[index(r, c)] != kMazeWall) continue;
-      bool vertical = maze.cells[index(r - 1, c)] == kMazeOpen &&
-                      maze.cells[index(r + 1, c)] == kMazeOpen;
-      bool horizontal = maze.cells[index(r, c - 1)] == kMazeOpen &&
-                        maze.cells[index(r, c + 1)] == kMazeOpen;
+      bool vertical =
+          maze.cells[index(r - 1, c)] == kMazeOpen && maze.cells[index(r + 1, c)] == kMazeOpen;
+      bool horizontal =
+          maze.cells[index(r, c - 1)] == kMazeOpen && maze.cells[index(r, c + 1)] == kMazeOpen;
       if ((vertical != horizontal) && knock(rng)) maze.cells[index(r, c)] = kMazeOpen;
     }
   }

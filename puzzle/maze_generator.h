@@ -16,11 +16,11 @@ namespace trm::puzzle {
 
 struct MazeGeneratorOptions {
   uint64_t seed = 0;
-  int side = kMazeMaxSide;       // Square side, 5..30.
-  double loop_fraction = 0.1;    // Share of removable inner walls knocked out after carving.
-  int min_path_length = 0;       // Keep only mazes whose shortest path is >= this many steps.
-  int max_path_length = -1;      // < 0: no upper bound.
-  int max_attempts = 100000;     // Per Next() call, before it gives up with an error.
+  int side = kMazeMaxSide;     // Square side, 5..30.
+  double loop_fraction = 0.1;  // Share of removable inner walls knocked out after carving.
+  int min_path_length = 0;     // Keep only mazes whose shortest path is >= this many steps.
+  int max_path_length = -1;    // < 0: no upper bound.
+  int max_attempts = 100000;   // Per Next() call, before it gives up with an error.
 
   // The paper's Maze-Hard: 30x30, shortest path longer than 110.
   static MazeGeneratorOptions MazeHard(uint64_t seed) {

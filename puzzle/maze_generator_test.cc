@@ -51,9 +51,9 @@ TEST(MazeGenerator, OptionErrors) {
             "maze generator: min_path_length -2 is negative");
   EXPECT_EQ(MazeGenerator({.max_attempts = 0}).Next().error().message,
             "maze generator: max_attempts must be at least 1");
-  EXPECT_EQ(MazeGenerator({.side = 5, .min_path_length = 100, .max_attempts = 50}).Next()
-                .error().message,
-            "maze generator: no 5x5 maze with a shortest path of 100..inf steps in 50 attempts");
+  EXPECT_EQ(
+      MazeGenerator({.side = 5, .min_path_length = 100, .max_attempts = 50}).Next().error().message,
+      "maze generator: no 5x5 maze with a shortest path of 100..inf steps in 50 attempts");
 }
 
 }  // namespace

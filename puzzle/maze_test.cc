@@ -71,7 +71,8 @@ TEST(MazeValidate, StartGoalAndPathMarks) {
 TEST(MazeVerify, AcceptsTheShortestPath) {
   auto puzzle = *ParseMaze(kMaze);
   auto answer = *ParseMaze(kAnswer);
-  EXPECT_TRUE(VerifyMazeAnswer(puzzle, answer).ok()) << VerifyMazeAnswer(puzzle, answer).error().message;
+  EXPECT_TRUE(VerifyMazeAnswer(puzzle, answer).ok())
+      << VerifyMazeAnswer(puzzle, answer).error().message;
   EXPECT_TRUE(VerifyMazeAnswer(puzzle, SolveMaze(puzzle).solution).ok());
   // Adjacent S and G: the empty path.
   EXPECT_TRUE(VerifyMazeAnswer(*ParseMaze("SG"), *ParseMaze("SG")).ok());
@@ -112,11 +113,11 @@ TEST(MazeTokens, PaddedWithWallsAndRoundTrip) {
   auto tokens = MazeToTokens(maze);
   ASSERT_TRUE(tokens.ok());
   ASSERT_EQ(tokens->size(), 900u);
-  EXPECT_EQ((*tokens)[1 * 30 + 1], 3);   // S
-  EXPECT_EQ((*tokens)[1 * 30 + 5], 4);   // G
-  EXPECT_EQ((*tokens)[1 * 30 + 2], 5);   // o
-  EXPECT_EQ((*tokens)[3 * 30 + 2], 2);   // open
-  EXPECT_EQ((*tokens)[29 * 30 + 29], 1); // padding is wall
+  EXPECT_EQ((*tokens)[1 * 30 + 1], 3);    // S
+  EXPECT_EQ((*tokens)[1 * 30 + 5], 4);    // G
+  EXPECT_EQ((*tokens)[1 * 30 + 2], 5);    // o
+  EXPECT_EQ((*tokens)[3 * 30 + 2], 2);    // open
+  EXPECT_EQ((*tokens)[29 * 30 + 29], 1);  // padding is wall
   EXPECT_EQ((*tokens)[1 * 30 + 20], 1);
   auto back = MazeFromTokens(*tokens, 5, 7);
   ASSERT_TRUE(back.ok());

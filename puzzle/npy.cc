@@ -21,15 +21,20 @@ struct DtypeInfo {
 
 DtypeInfo Info(NpyDtype d) {
   switch (d) {
-    case NpyDtype::kUInt8: return {1, false, 0, 255};
-    case NpyDtype::kInt8: return {1, true, -128, 127};
-    case NpyDtype::kInt16: return {2, true, -32768, 32767};
-    case NpyDtype::kUInt16: return {2, false, 0, 65535};
-    case NpyDtype::kInt32: return {4, true, std::numeric_limits<int32_t>::min(),
-                                   std::numeric_limits<int32_t>::max()};
-    case NpyDtype::kUInt32: return {4, false, 0, std::numeric_limits<uint32_t>::max()};
-    case NpyDtype::kInt64: return {8, true, std::numeric_limits<int64_t>::min(),
-                                   std::numeric_limits<int64_t>::max()};
+    case NpyDtype::kUInt8:
+      return {1, false, 0, 255};
+    case NpyDtype::kInt8:
+      return {1, true, -128, 127};
+    case NpyDtype::kInt16:
+      return {2, true, -32768, 32767};
+    case NpyDtype::kUInt16:
+      return {2, false, 0, 65535};
+    case NpyDtype::kInt32:
+      return {4, true, std::numeric_limits<int32_t>::min(), std::numeric_limits<int32_t>::max()};
+    case NpyDtype::kUInt32:
+      return {4, false, 0, std::numeric_limits<uint32_t>::max()};
+    case NpyDtype::kInt64:
+      return {8, true, std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max()};
   }
   return {4, true, 0, 0};
 }
@@ -74,13 +79,20 @@ bool FindValue(std::string_view header, std::string_view key, std::string_view& 
 
 std::string NpyDescr(NpyDtype dtype) {
   switch (dtype) {
-    case NpyDtype::kUInt8: return "|u1";
-    case NpyDtype::kInt8: return "|i1";
-    case NpyDtype::kInt16: return "<i2";
-    case NpyDtype::kUInt16: return "<u2";
-    case NpyDtype::kInt32: return "<i4";
-    case NpyDtype::kUInt32: return "<u4";
-    case NpyDtype::kInt64: return "<i8";
+    case NpyDtype::kUInt8:
+      return "|u1";
+    case NpyDtype::kInt8:
+      return "|i1";
+    case NpyDtype::kInt16:
+      return "<i2";
+    case NpyDtype::kUInt16:
+      return "<u2";
+    case NpyDtype::kInt32:
+      return "<i4";
+    case NpyDtype::kUInt32:
+      return "<u4";
+    case NpyDtype::kInt64:
+      return "<i8";
   }
   return "?";
 }
@@ -89,6 +101,29 @@ int64_t NpyArray::size() const {
   int64_t n = 1;
   for (int64_t d : shape) n *= d;
   return n;
+}
+
+Expected<std::string> EncodeNpyHeader(NpyDtype dtype, const std::vector<int64_t>& shape,
+                                      size_t header_size) {
+  std::string dict = "{'descr': '" + NpyDescr(dtype) +
+                     "', 'fortran_order': False, 'shape': " + ShapeString(shape) + ", }";
+  // Magic (6) + version (2) + length (2) + dict + spaces + '\n'; data then starts aligned to 64
+  // bytes, as numpy >= 1.9 writes it.
+  size_t needed = 10 + dict.size() + 1;
+  size_t total = header_size ? header_size : (needed + 63) / 64 * 64;
+  if (total < needed || total - 10 > 65535) {
+    return Error{"npy: header for shape " + ShapeString(shape) + " does not fit " +
+                 std::to_string(total) + " bytes"};
+  }
+  dict.append(total - needed, ' ');
+  dict += '\n';
+  std::string out(kMagic, 6);
+  out += '\x01';
+  out += '\x00';
+  out += static_cast<char>(dict.size() & 0xff);
+  out += static_cast<char>(dict.size() >> 8);
+  out += dict;
+  return out;
 }
 
 Expected<std::string> EncodeNpy(const NpyArray& array) {
@@ -101,20 +136,9 @@ Expected<std::string> EncodeNpy(const NpyArray& array) {
                  std::to_string(array.values.size())};
   }
   const DtypeInfo info = Info(array.dtype);
-  std::string header = "{'descr': '" + NpyDescr(array.dtype) +
-                       "', 'fortran_order': False, 'shape': " + ShapeString(array.shape) + ", }";
-  // Pad with spaces and a final newline so the data starts on a 64-byte boundary (numpy >= 1.9).
-  size_t total = 10 + header.size() + 1;
-  size_t padded = (total + 63) / 64 * 64;
-  header.append(padded - total, ' ');
-  header += '\n';
-  if (header.size() > 65535) return Error{"npy: header too long"};
-  std::string out(kMagic, 6);
-  out += '\x01';
-  out += '\x00';
-  out += static_cast<char>(header.size() & 0xff);
-  out += static_cast<char>(header.size() >> 8);
-  out += header;
+  auto header = EncodeNpyHeader(array.dtype, array.shape);
+  if (!header.ok()) return header.error();
+  std::string out = std::move(header).value();
   out.reserve(out.size() + array.values.size() * info.bytes);
   for (size_t i = 0; i < array.values.size(); ++i) {
     int64_t v = array.values[i];
@@ -180,19 +204,29 @@ Expected<NpyArray> DecodeNpy(std::string_view bytes) {
   if (d.size() != 3) return Error{"npy: unsupported dtype '" + d + "'"};
   char order = d[0];
   std::string kind = d.substr(1);
-  if (order == '>') big_endian = true;
+  if (order == '>')
+    big_endian = true;
   else if (order != '<' && order != '|' && order != '=') {
     return Error{"npy: unsupported dtype '" + d + "'"};
   }
-  if (kind == "u1") array.dtype = NpyDtype::kUInt8;
-  else if (kind == "b1") array.dtype = NpyDtype::kUInt8, is_bool = true;
-  else if (kind == "i1") array.dtype = NpyDtype::kInt8;
-  else if (kind == "i2") array.dtype = NpyDtype::kInt16;
-  else if (kind == "u2") array.dtype = NpyDtype::kUInt16;
-  else if (kind == "i4") array.dtype = NpyDtype::kInt32;
-  else if (kind == "u4") array.dtype = NpyDtype::kUInt32;
-  else if (kind == "i8") array.dtype = NpyDtype::kInt64;
-  else return Error{"npy: unsupported dtype '" + d + "'"};
+  if (kind == "u1")
+    array.dtype = NpyDtype::kUInt8;
+  else if (kind == "b1")
+    array.dtype = NpyDtype::kUInt8, is_bool = true;
+  else if (kind == "i1")
+    array.dtype = NpyDtype::kInt8;
+  else if (kind == "i2")
+    array.dtype = NpyDtype::kInt16;
+  else if (kind == "u2")
+    array.dtype = NpyDtype::kUInt16;
+  else if (kind == "i4")
+    array.dtype = NpyDtype::kInt32;
+  else if (kind == "u4")
+    array.dtype = NpyDtype::kUInt32;
+  else if (kind == "i8")
+    array.dtype = NpyDtype::kInt64;
+  else
+    return Error{"npy: unsupported dtype '" + d + "'"};
   // Shape: "(a, b, )" or "()".
   std::string_view s = shape_text;
   if (s.size() < 2 || s.front() != '(' || s.back() != ')') return Error{"npy: bad shape"};

@@ -36,6 +36,12 @@ Expected<void> WriteNpy(const std::string& path, const NpyArray& array);
 Expected<void> WriteNpy(const std::string& path, NpyDtype dtype, std::vector<int64_t> shape,
                         std::span<const int32_t> values);
 
+// Just the header (magic, version 1.0, dict) for data that follows; padded with spaces so the
+// header is `header_size` bytes (0: the smallest multiple of 64 that fits). Streaming writers
+// reserve a fixed size and rewrite the header with the final shape. Errors when it cannot fit.
+Expected<std::string> EncodeNpyHeader(NpyDtype dtype, const std::vector<int64_t>& shape,
+                                      size_t header_size = 0);
+
 // Parses bytes / reads a file. Accepts versions 1.0-3.0, C order, integer and bool dtypes of
 // either byte order. Errors say what is wrong: `npy: bad magic`, `npy: unsupported dtype '<f4'`,
 // `npy: Fortran order is not supported`, `npy: data has 12 bytes, shape (4, 4) of <i4 needs 64`.

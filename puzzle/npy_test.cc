@@ -13,8 +13,7 @@ namespace trm::puzzle {
 namespace {
 
 std::string TempDir() {
-  auto dir = std::filesystem::temp_directory_path() /
-             ("npy_test_" + std::to_string(::getpid()));
+  auto dir = std::filesystem::temp_directory_path() / ("npy_test_" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   return dir.string();
 }
@@ -33,8 +32,8 @@ TEST(Npy, HeaderIsAlignedAndRoundTrips) {
   auto bytes = EncodeNpy(a);
   ASSERT_TRUE(bytes.ok());
   EXPECT_EQ(bytes->substr(0, 6), "\x93NUMPY");
-  size_t header_len = static_cast<unsigned char>((*bytes)[8]) |
-                      (static_cast<unsigned char>((*bytes)[9]) << 8);
+  size_t header_len =
+      static_cast<unsigned char>((*bytes)[8]) | (static_cast<unsigned char>((*bytes)[9]) << 8);
   EXPECT_EQ((10 + header_len) % 64, 0u);
   EXPECT_EQ((*bytes)[10 + header_len - 1], '\n');
   auto back = DecodeNpy(*bytes);
@@ -86,16 +85,26 @@ TEST(Npy, DecodeErrors) {
 // numpy loads what we write, and we load what numpy writes.
 TEST(Npy, InteroperatesWithNumpy) {
   std::string dir = TempDir();
-  ASSERT_TRUE(WriteNpy(dir + "/ours_u1.npy", {NpyDtype::kUInt8, {2, 3}, {0, 1, 2, 3, 4, 255}}).ok());
+  ASSERT_TRUE(
+      WriteNpy(dir + "/ours_u1.npy", {NpyDtype::kUInt8, {2, 3}, {0, 1, 2, 3, 4, 255}}).ok());
   ASSERT_TRUE(WriteNpy(dir + "/ours_i4.npy", {NpyDtype::kInt32, {3}, {0, -7, 123456}}).ok());
   std::string out = RunCommand(
       "/usr/bin/python3 -c \"import numpy as np, sys\n"
-      "a = np.load('" + dir + "/ours_u1.npy'); b = np.load('" + dir + "/ours_i4.npy')\n"
+      "a = np.load('" +
+      dir + "/ours_u1.npy'); b = np.load('" + dir +
+      "/ours_i4.npy')\n"
       "print(a.dtype, a.shape, a.tolist(), b.dtype, b.shape, b.tolist())\n"
-      "np.save('" + dir + "/theirs_i8.npy', np.arange(-3, 9, dtype=np.int64).reshape(3, 4))\n"
-      "np.save('" + dir + "/theirs_u1.npy', np.array([[5, 6]], dtype=np.uint8))\n"
-      "np.save('" + dir + "/theirs_i4.npy', np.array([1, -1], dtype='>i4'))\n"
-      "np.save('" + dir + "/theirs_b.npy', np.array([True, False]))\n\" 2>&1");
+      "np.save('" +
+      dir +
+      "/theirs_i8.npy', np.arange(-3, 9, dtype=np.int64).reshape(3, 4))\n"
+      "np.save('" +
+      dir +
+      "/theirs_u1.npy', np.array([[5, 6]], dtype=np.uint8))\n"
+      "np.save('" +
+      dir +
+      "/theirs_i4.npy', np.array([1, -1], dtype='>i4'))\n"
+      "np.save('" +
+      dir + "/theirs_b.npy', np.array([True, False]))\n\" 2>&1");
   EXPECT_EQ(out, "uint8 (2, 3) [[0, 1, 2], [3, 4, 255]] int32 (3,) [0, -7, 123456]\n");
   auto i8 = ReadNpy(dir + "/theirs_i8.npy");
   ASSERT_TRUE(i8.ok()) << i8.error().message;

@@ -29,8 +29,9 @@ TEST(PuzzleFile, MazeBlocks) {
 }
 
 TEST(PuzzleFile, ReadWriteAndErrors) {
-  auto path = (std::filesystem::temp_directory_path() /
-               ("puzzle_file_test_" + std::to_string(::getpid()))).string();
+  auto path =
+      (std::filesystem::temp_directory_path() / ("puzzle_file_test_" + std::to_string(::getpid())))
+          .string();
   ASSERT_TRUE(WriteTextFile(path, "abc\n").ok());
   EXPECT_EQ(*ReadTextFile(path), "abc\n");
   std::filesystem::remove(path);

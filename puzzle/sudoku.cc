@@ -23,9 +23,9 @@ Expected<void> CheckUnits(const SudokuGrid& grid, const std::string& what) {
         if (d == 0) continue;
         if (seen_at[d] >= 0) {
           static const char* kKinds[] = {"row", "column", "box"};
-          return Error{what + ": digit " + std::to_string(d) + " appears twice in " +
-                       kKinds[kind] + " " + std::to_string(unit + 1) + " (" + Cell(seen_at[d]) +
-                       " and " + Cell(index) + ")"};
+          return Error{what + ": digit " + std::to_string(d) + " appears twice in " + kKinds[kind] +
+                       " " + std::to_string(unit + 1) + " (" + Cell(seen_at[d]) + " and " +
+                       Cell(index) + ")"};
         }
         seen_at[d] = index;
       }
@@ -63,8 +63,7 @@ Expected<SudokuGrid> ParseSudoku(std::string_view text) {
     } else if (c == '.' || c == '0') {
       value = 0;
     } else {
-      return Error{"sudoku: bad character '" + Printable(c) + "' at position " +
-                   std::to_string(i)};
+      return Error{"sudoku: bad character '" + Printable(c) + "' at position " + std::to_string(i)};
     }
     if (count < kSudokuCells) grid.cells[count] = static_cast<uint8_t>(value);
     ++count;

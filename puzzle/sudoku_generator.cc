@@ -20,7 +20,8 @@ Expected<void> CheckOptions(const SudokuGeneratorOptions& o) {
     return fail("max_givens " + std::to_string(o.max_givens) + " is below min_givens " +
                 std::to_string(o.min_givens));
   }
-  if (o.min_guesses < 0) return fail("min_guesses " + std::to_string(o.min_guesses) + " is negative");
+  if (o.min_guesses < 0)
+    return fail("min_guesses " + std::to_string(o.min_guesses) + " is negative");
   if (o.max_guesses >= 0 && o.max_guesses < o.min_guesses) {
     return fail("max_guesses " + std::to_string(o.max_guesses) + " is below min_guesses " +
                 std::to_string(o.min_guesses));
@@ -87,12 +88,12 @@ Expected<GeneratedSudoku> SudokuGenerator::Next() {
     if (options_.max_guesses >= 0 && rating.guesses > options_.max_guesses) continue;
     return GeneratedSudoku{puzzle, solution, rating.guesses};
   }
-  return Error{"sudoku generator: no puzzle with " + std::to_string(options_.min_givens) + ".." +
-               std::to_string(options_.max_givens) + " givens and rating " +
-               std::to_string(options_.min_guesses) + ".." +
-               (options_.max_guesses < 0 ? std::string("inf")
-                                         : std::to_string(options_.max_guesses)) +
-               " in " + std::to_string(options_.max_attempts) + " attempts"};
+  return Error{
+      "sudoku generator: no puzzle with " + std::to_string(options_.min_givens) + ".." +
+      std::to_string(options_.max_givens) + " givens and rating " +
+      std::to_string(options_.min_guesses) + ".." +
+      (options_.max_guesses < 0 ? std::string("inf") : std::to_string(options_.max_guesses)) +
+      " in " + std::to_string(options_.max_attempts) + " attempts"};
 }
 
 }  // namespace trm::puzzle

@@ -40,8 +40,8 @@ const Tables& GetTables() {
 }
 
 struct State {
-  std::array<uint16_t, 81> cand;   // Candidate digits per cell; one bit once placed.
-  std::array<uint8_t, 81> value;   // 0 until placed.
+  std::array<uint16_t, 81> cand;  // Candidate digits per cell; one bit once placed.
+  std::array<uint8_t, 81> value;  // 0 until placed.
   int unsolved = 81;
 };
 

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -68,6 +69,7 @@ struct Collection {
   const char* file;
   bool all_unique;
 };
+void PrintTo(const Collection& c, std::ostream* os) { *os << c.file; }
 class SharedCollection : public ::testing::TestWithParam<Collection> {};
 
 TEST_P(SharedCollection, SolvesVerifiesAndFindsUnique) {
@@ -86,8 +88,8 @@ TEST_P(SharedCollection, SolvesVerifiesAndFindsUnique) {
     auto result = SolveSudoku(*puzzle);
     ASSERT_TRUE(result.solved()) << path << ":" << line_no;
     if (GetParam().all_unique) {
-      ASSERT_TRUE(result.unique()) << path << ":" << line_no << " solutions "
-                                   << result.num_solutions;
+      ASSERT_TRUE(result.unique())
+          << path << ":" << line_no << " solutions " << result.num_solutions;
     }
     unique += result.unique();
     auto verdict = VerifySudokuAnswer(*puzzle, result.solution);
@@ -96,8 +98,7 @@ TEST_P(SharedCollection, SolvesVerifiesAndFindsUnique) {
     max_guesses = std::max(max_guesses, result.guesses);
     ++count;
   }
-  double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   EXPECT_GT(count, 300);
   std::printf(
       "%s: %d puzzles (%d unique) in %.3f s (%.0f/s, unique-check solves), mean guesses %.1f, "
@@ -109,7 +110,14 @@ TEST_P(SharedCollection, SolvesVerifiesAndFindsUnique) {
 INSTANTIATE_TEST_SUITE_P(Data, SharedCollection,
                          ::testing::Values(Collection{"puzzles3_magictour_top1465.txt", true},
                                            Collection{"puzzles6_forum_hardest_1106.txt", true},
-                                           Collection{"puzzles7_serg_benchmark.txt", false}));
+                                           Collection{"puzzles7_serg_benchmark.txt", false}),
+                         [](const ::testing::TestParamInfo<Collection>& info) {
+                           std::string name = info.param.file;
+                           name = name.substr(0, name.find('.'));
+                           for (char& c : name)
+                             c = std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+                           return name;
+                         });
 
 }  // namespace
 }  // namespace trm::puzzle

@@ -92,8 +92,7 @@ TEST(SudokuVerify, AcceptsSolutionAndRejectsEachFault) {
 
   SudokuGrid blank = solution;
   blank.cells[3] = 0;
-  EXPECT_EQ(VerifySudokuAnswer(puzzle, blank).error().message,
-            "sudoku answer: cell r1c4 is blank");
+  EXPECT_EQ(VerifySudokuAnswer(puzzle, blank).error().message, "sudoku answer: cell r1c4 is blank");
 
   // Swapping two digits in a row keeps the row valid but breaks a given or a column.
   SudokuGrid changed = solution;
@@ -141,8 +140,7 @@ TEST(SudokuTokens, DecodeErrorsAndPad) {
   EXPECT_EQ(SudokuFromTokens(tokens).error().message,
             "sudoku tokens: token -1 at position 5 is outside 0..10");
   tokens.resize(80);
-  EXPECT_EQ(SudokuFromTokens(tokens).error().message,
-            "sudoku tokens: expected 81 tokens, got 80");
+  EXPECT_EQ(SudokuFromTokens(tokens).error().message, "sudoku tokens: expected 81 tokens, got 80");
 }
 
 }  // namespace
