@@ -1,0 +1,90 @@
+// Helpers for end-to-end tests: child processes (trm-server, prometheus, trm-client, python),
+// loopback HTTP GET, and a trm-server started on loopback with ports read from its log.
+#pragma once
+
+#include <sys/types.h>
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+
+namespace trm::e2e {
+
+// A child process whose stdout+stderr go to `log_path`. Killed (SIGKILL) if still running when
+// destroyed.
+class Child {
+ public:
+  Child(const std::vector<std::string>& argv, const std::string& log_path);
+  ~Child();
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+
+  pid_t pid() const { return pid_; }
+  void Signal(int sig);
+  // The exit code (128 + signal when killed by one); nullopt on timeout.
+  std::optional<int> Wait(absl::Duration timeout);
+  bool running();
+  std::string Log() const;
+
+ private:
+  pid_t pid_ = -1;
+  std::string log_path_;
+  std::optional<int> exit_code_;
+};
+
+struct RunResult {
+  int exit_code = -1;  // -1 on timeout (the process is killed).
+  std::string output;  // stdout and stderr interleaved.
+};
+RunResult RunCommand(const std::vector<std::string>& argv, absl::Duration timeout);
+
+// GET http://127.0.0.1:port/path; the body, or nullopt when the connection fails.
+std::optional<std::string> HttpGet(int port, const std::string& path);
+// A port that was free a moment ago (bound to 127.0.0.1:0 and released).
+int FreePort();
+std::string ReadFileOrEmpty(const std::string& path);
+
+// A unique temporary directory removed on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// Environment: TRM_SERVER_BIN, TRM_CLIENT_BIN, TRM_INIT_CHECKPOINT, TRM_PROTO_PYTHON,
+// TRM_SOURCE_DIR. Empty when unset.
+std::string Env(const char* name);
+
+// A tiny random-init checkpoint (hidden 32, 2 heads, 1x1 cycles, 2 layers) in dir/name.
+// `extra` adds flags (--task, --maze_side, ...).
+std::string MakeCheckpoint(const std::string& dir, const std::string& name,
+                           const std::vector<std::string>& extra);
+
+// trm-server on 127.0.0.1 with port 0 for gRPC and metrics; Start waits for "SERVING".
+class ServerProcess {
+ public:
+  ServerProcess(const std::string& log_path, std::vector<std::string> flags);
+  ~ServerProcess();
+  bool ok() const { return port_ > 0; }
+  int port() const { return port_; }
+  int metrics_port() const { return metrics_port_; }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  Child& child() { return *child_; }
+  // SIGTERM and wait; the exit code or nullopt.
+  std::optional<int> Stop(absl::Duration timeout = absl::Seconds(30));
+
+ private:
+  std::unique_ptr<Child> child_;
+  int port_ = 0;
+  int metrics_port_ = 0;
+};
+
+}  // namespace trm::e2e
