@@ -1,0 +1,42 @@
+// A whole training run around the Trainer: resume from the output directory, progress lines a
+// person can follow (steps/s, examples/s, loss, accuracy, ETA), metrics as JSON lines, periodic
+// evaluation and checkpoints, and the loss / accuracy curves as an SVG at the end.
+//
+// Output directory layout:
+//   metrics.jsonl          {"kind":"train",...} every log_interval steps, {"kind":"eval",...}
+//   step_<N>/              checkpoints (project format + train_state.*)
+//   LATEST                 name of the newest complete checkpoint folder (resume reads it)
+//   curves.svg
+#pragma once
+
+#include <functional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "train/options.h"
+#include "train/trainer.h"
+
+namespace trm::train {
+
+struct RunSummary {
+  int64_t steps_done = 0;  // Steps this process ran.
+  int64_t final_step = 0;
+  double seconds = 0;
+  double steps_per_second = 0;       // Training steps only (evaluation excluded).
+  std::vector<StepMetrics> history;  // Every step this process ran.
+  std::vector<EvalMetrics> evals;
+  std::string final_checkpoint;  // Directory of the last checkpoint ("" when no out_dir).
+};
+
+struct RunHooks {
+  std::ostream* log = nullptr;  // Progress lines (nullptr: silent).
+  std::string command_line;     // Recorded in provenance.
+  int64_t stop_after = 0;       // > 0: stop (and checkpoint) after this many steps of this
+                                // process, e.g. to test resume.
+};
+
+absl::StatusOr<RunSummary> RunTraining(const TrainOptions& options, const RunHooks& hooks);
+
+}  // namespace trm::train
