@@ -98,6 +98,24 @@ Expected<ParsedArcName> ParseArcName(std::string_view name) {
   return parsed;
 }
 
+std::vector<ArcAugmentedId> ArcIdentifiersForTask(const std::vector<std::string>& names,
+                                                  std::string_view task_id) {
+  std::vector<ArcAugmentedId> ids;
+  for (size_t i = 0; i < names.size(); ++i) {
+    const std::string& name = names[i];
+    // Cheap prefix check first: identifiers.json has ~800k names for the official ARC build.
+    if (name.compare(0, task_id.size(), task_id) != 0) continue;
+    if (name.size() != task_id.size() &&
+        name.compare(task_id.size(), kPuzzleIdSeparator.size(), kPuzzleIdSeparator) != 0) {
+      continue;
+    }
+    auto parsed = ParseArcName(name);
+    if (!parsed.ok() || parsed->task_id != task_id) continue;
+    ids.push_back({static_cast<int32_t>(i), parsed->augmentation});
+  }
+  return ids;
+}
+
 ArcAugmentation RandomArcAugmentation(std::mt19937_64& rng) {
   ArcAugmentation aug;
   aug.dihedral = std::uniform_int_distribution<int>(0, 7)(rng);

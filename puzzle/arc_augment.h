@@ -9,6 +9,7 @@
 #include <random>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "puzzle/arc.h"
 #include "puzzle/expected.h"
@@ -42,6 +43,17 @@ struct ParsedArcName {
 // Parses `task|||t<k>|||<10 digits>` or a bare task id. Errors: `arc name "x|||t9|||0123456789":
 // transform 9 is outside 0..7`, `... colour mapping must be a permutation of 0-9 with 0 first`.
 Expected<ParsedArcName> ParseArcName(std::string_view name);
+
+// Every identifier of one task in a checkpoint's identifiers.json (`names[i]` is identifier i):
+// the bare task id and each `task|||t<k>|||<perm>`, in identifier order, with its augmentation.
+// This is how a server runs one ARC test input under all the augmentations the model was trained
+// with and votes over them. Names that do not parse are skipped.
+struct ArcAugmentedId {
+  int32_t identifier = 0;
+  ArcAugmentation augmentation;
+};
+std::vector<ArcAugmentedId> ArcIdentifiersForTask(const std::vector<std::string>& names,
+                                                  std::string_view task_id);
 
 // A uniformly random augmentation, as the official aug(): trans_id in 0..7, colours 1-9 permuted.
 ArcAugmentation RandomArcAugmentation(std::mt19937_64& rng);

@@ -93,6 +93,25 @@ TEST(ArcAugmentation, NameErrors) {
             "arc augmentation: colour mapping must be a permutation of 0-9 with 0 first");
 }
 
+TEST(ArcAugmentation, IdentifiersForTask) {
+  std::vector<std::string> names = {"<blank>",
+                                    "abc",
+                                    "abc|||t1|||0213456789",
+                                    "abcd|||t2|||0123456789",
+                                    "xyz",
+                                    "abc|||t9|||0123456789",
+                                    "abc|||t7|||0987654321"};
+  auto ids = ArcIdentifiersForTask(names, "abc");
+  ASSERT_EQ(ids.size(), 3u);
+  EXPECT_EQ(ids[0].identifier, 1);
+  EXPECT_TRUE(ids[0].augmentation.is_identity());
+  EXPECT_EQ(ids[1].identifier, 2);
+  EXPECT_EQ(ids[1].augmentation.dihedral, 1);
+  EXPECT_EQ(ids[2].identifier, 6);
+  EXPECT_EQ(ids[2].augmentation.Name("abc"), "abc|||t7|||0987654321");
+  EXPECT_TRUE(ArcIdentifiersForTask(names, "nope").empty());
+}
+
 TEST(ArcAugmentation, MapsColoursThenTransforms) {
   ArcGrid g = *ArcGridFromRows({{0, 1, 2}, {3, 4, 5}});
   ArcAugmentation aug;

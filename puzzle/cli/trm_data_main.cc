@@ -1,5 +1,7 @@
 // trm-data: solve, verify, generate and build datasets of Sudoku, maze and ARC puzzles.
 // A thin program over puzzle/: flags and files here, every rule in the library.
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -85,6 +87,8 @@ int Solve(const std::string& kind, const std::string& path) {
   auto records = Records(kind, path);
   if (!records.ok()) return Fail(records.error().message);
   int failed = 0, multiple = 0;
+  int64_t guesses = 0, max_guesses = 0;
+  const auto start = std::chrono::steady_clock::now();
   for (const PuzzleRecord& r : *records) {
     std::string where = path + ":" + std::to_string(r.line) + ": ";
     if (kind == "sudoku") {
@@ -101,6 +105,8 @@ int Solve(const std::string& kind, const std::string& path) {
         continue;
       }
       multiple += !result.unique();
+      guesses += result.guesses;
+      max_guesses = std::max(max_guesses, result.guesses);
       std::cout << SudokuToString(result.solution) << "\n";
     } else {
       auto maze = ParseValidMaze(r.text);
@@ -118,9 +124,18 @@ int Solve(const std::string& kind, const std::string& path) {
       std::cout << MazeToString(result.solution) << "\n\n";
     }
   }
-  std::cerr << "solved " << records->size() - failed << " of " << records->size() << " " << kind
-            << " puzzles";
-  if (multiple) std::cerr << " (" << multiple << " with more than one solution: first shown)";
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const int64_t solved = static_cast<int64_t>(records->size()) - failed;
+  std::cerr << "solved " << solved << " of " << records->size() << " " << kind << " puzzles in "
+            << seconds << " s";
+  if (kind == "sudoku" && solved > 0) {
+    // Each solve also searches for a second solution, to tell unique puzzles apart.
+    std::cerr << " (" << static_cast<int64_t>(solved / std::max(seconds, 1e-9))
+              << "/s with uniqueness check; guesses mean " << double(guesses) / solved << ", max "
+              << max_guesses << ")";
+  }
+  if (multiple) std::cerr << "; " << multiple << " with more than one solution: first shown";
   std::cerr << "\n";
   return failed ? 1 : 0;
 }

@@ -39,6 +39,7 @@ check "solve with a bad line exits 1" test $rc -eq 1
 check "the bad line is named with its character" \
   grep -q "mixed.txt:3: sudoku: bad character 'x' at position 51" err.txt
 check "the two good puzzles are solved" test "$(wc -l < solved.txt)" -eq 2
+check "the summary counts solved puzzles" grep -q "^solved 2 of 3 sudoku puzzles in" err.txt
 grep -v x mixed.txt > good.txt
 "$BIN" verify sudoku good.txt solved.txt > verdicts.txt; rc=$?
 check "verify accepts the solutions" test $rc -eq 0
