@@ -35,7 +35,7 @@ Percentiles Summarize(std::vector<double> samples) {
 BenchResult RunBench(const std::shared_ptr<trm::v1::Solver::Stub>& stub,
                      const BenchOptions& options) {
   using Clock = std::chrono::steady_clock;
-  const int64_t limit = options.requests > 0 ? options.requests
+  const int64_t limit = options.requests > 0     ? options.requests
                         : options.duration_s > 0 ? INT64_MAX
                                                  : 100;
   const auto start = Clock::now();
@@ -53,8 +53,9 @@ BenchResult RunBench(const std::shared_ptr<trm::v1::Solver::Stub>& stub,
       if (i >= limit || Clock::now() >= stop_at) break;
       const auto& request = options.puzzles[i % options.puzzles.size()];
       grpc::ClientContext context;
-      context.set_deadline(std::chrono::system_clock::now() +
-                           std::chrono::milliseconds(static_cast<int64_t>(options.timeout_s * 1000)));
+      context.set_deadline(
+          std::chrono::system_clock::now() +
+          std::chrono::milliseconds(static_cast<int64_t>(options.timeout_s * 1000)));
       trm::v1::SolveResponse response;
       const auto t0 = Clock::now();
       grpc::Status status = stub->Solve(&context, request, &response);
@@ -63,7 +64,8 @@ BenchResult RunBench(const std::shared_ptr<trm::v1::Solver::Stub>& stub,
         const std::string code =
             absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code()));
         ++local.errors[code];
-        if (local.first_error.empty()) local.first_error = absl::StrCat(code, ": ", status.error_message());
+        if (local.first_error.empty())
+          local.first_error = absl::StrCat(code, ": ", status.error_message());
         continue;
       }
       ++local.ok;
@@ -80,7 +82,7 @@ BenchResult RunBench(const std::shared_ptr<trm::v1::Solver::Stub>& stub,
     for (const auto& [code, n] : local.errors) result.errors[code] += n;
     if (result.first_error.empty()) result.first_error = local.first_error;
     for (auto v : {&BenchResult::latency_ms, &BenchResult::engine_ms, &BenchResult::compute_ms,
-                    &BenchResult::overhead_ms, &BenchResult::steps}) {
+                   &BenchResult::overhead_ms, &BenchResult::steps}) {
       (result.*v).insert((result.*v).end(), (local.*v).begin(), (local.*v).end());
     }
   };
@@ -105,9 +107,9 @@ nlohmann::json Json(const Percentiles& p) {
 std::string FormatBench(const BenchResult& r, const BenchOptions& o) {
   int64_t errors = 0;
   for (const auto& [code, n] : r.errors) errors += n;
-  std::string out = absl::StrFormat(
-      "requests %d ok, %d errors in %.2f s with concurrency %d: %.1f requests/s\n", r.ok, errors,
-      r.wall_s, o.concurrency, r.wall_s > 0 ? r.ok / r.wall_s : 0.0);
+  std::string out =
+      absl::StrFormat("requests %d ok, %d errors in %.2f s with concurrency %d: %.1f requests/s\n",
+                      r.ok, errors, r.wall_s, o.concurrency, r.wall_s > 0 ? r.ok / r.wall_s : 0.0);
   absl::StrAppend(&out, Line("latency ms", Summarize(r.latency_ms)));
   absl::StrAppend(&out, Line("engine total ms", Summarize(r.engine_ms)));
   absl::StrAppend(&out, Line("engine compute ms", Summarize(r.compute_ms)));

@@ -41,7 +41,8 @@ struct BenchResult {
   int64_t verified = 0;
 };
 
-BenchResult RunBench(const std::shared_ptr<trm::v1::Solver::Stub>& stub, const BenchOptions& options);
+BenchResult RunBench(const std::shared_ptr<trm::v1::Solver::Stub>& stub,
+                     const BenchOptions& options);
 
 std::string FormatBench(const BenchResult& result, const BenchOptions& options);
 nlohmann::json BenchJson(const BenchResult& result, const BenchOptions& options);

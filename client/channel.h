@@ -14,11 +14,11 @@ namespace trm::client {
 struct ChannelOptions {
   std::string target = "localhost:50051";
   std::string lb_policy = "round_robin";  // Or pick_first.
-  bool tls = false;             // Implied by any of the files below.
-  std::string ca_file;          // PEM roots to verify the server; empty: system roots.
-  std::string cert_file;        // Client certificate for mutual TLS.
+  bool tls = false;                       // Implied by any of the files below.
+  std::string ca_file;                    // PEM roots to verify the server; empty: system roots.
+  std::string cert_file;                  // Client certificate for mutual TLS.
   std::string key_file;
-  std::string server_name;      // Overrides the name checked against the server's certificate.
+  std::string server_name;  // Overrides the name checked against the server's certificate.
   int max_message_bytes = 16 << 20;
 };
 

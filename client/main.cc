@@ -3,7 +3,8 @@
 //   trm-client solve sudoku "<81 chars>" | --file F     trm-client solve maze FILE
 //   trm-client solve arc --task ID --input GRID.json     trm-client solve tokens --model M 1,2,3
 //   trm-client models | health [--service NAME] | reload NAME PATH
-//   trm-client bench --task sudoku|maze|tokens|arc [--file F] --concurrency N --requests N|--duration_s S
+//   trm-client bench --task sudoku|maze|tokens|arc [--file F] --concurrency N --requests
+//   N|--duration_s S
 #include <unistd.h>
 
 #include <cstdlib>
@@ -131,7 +132,8 @@ absl::Status ParseGridJson(const std::string& text, trm::v1::Grid* grid) {
   for (const auto& row : j) {
     if (!row.is_array()) return absl::InvalidArgumentError("--input: a row is not an array");
     for (const auto& v : row) {
-      if (!v.is_number_integer()) return absl::InvalidArgumentError("--input: a cell is not an integer");
+      if (!v.is_number_integer())
+        return absl::InvalidArgumentError("--input: a cell is not an integer");
       grid->add_cells(v.get<int>());
     }
   }
@@ -140,7 +142,8 @@ absl::Status ParseGridJson(const std::string& text, trm::v1::Grid* grid) {
 
 // The request for `solve KIND ARGS...`.
 absl::StatusOr<SolveRequest> BuildSolveRequest(const std::vector<std::string>& args) {
-  if (args.empty()) return absl::InvalidArgumentError("solve: which kind? sudoku, maze, arc or tokens");
+  if (args.empty())
+    return absl::InvalidArgumentError("solve: which kind? sudoku, maze, arc or tokens");
   SolveRequest r;
   const std::string& kind = args[0];
   if (kind == "sudoku") {
@@ -150,7 +153,8 @@ absl::StatusOr<SolveRequest> BuildSolveRequest(const std::vector<std::string>& a
       auto text = ReadFile(absl::GetFlag(FLAGS_file));
       if (!text.ok()) return text.status();
       auto records = trm::puzzle::SplitSudokuFile(*text);
-      if (records.empty()) return absl::InvalidArgumentError("--file: no puzzle in " + absl::GetFlag(FLAGS_file));
+      if (records.empty())
+        return absl::InvalidArgumentError("--file: no puzzle in " + absl::GetFlag(FLAGS_file));
       r.set_sudoku(records[0].text);
     } else {
       return absl::InvalidArgumentError("solve sudoku: give the puzzle (81 chars) or --file");
@@ -163,20 +167,25 @@ absl::StatusOr<SolveRequest> BuildSolveRequest(const std::vector<std::string>& a
     for (auto& row : MazeRows(*text)) r.mutable_maze()->add_rows(row);
   } else if (kind == "arc") {
     r.mutable_arc()->set_task_id(absl::GetFlag(FLAGS_task));
-    if (absl::GetFlag(FLAGS_input).empty()) return absl::InvalidArgumentError("solve arc: --input GRID.json is required");
+    if (absl::GetFlag(FLAGS_input).empty())
+      return absl::InvalidArgumentError("solve arc: --input GRID.json is required");
     auto text = ReadFile(absl::GetFlag(FLAGS_input));
     if (!text.ok()) return text.status();
     if (auto s = ParseGridJson(*text, r.mutable_arc()->mutable_input()); !s.ok()) return s;
   } else if (kind == "tokens") {
-    if (args.size() < 2) return absl::InvalidArgumentError("solve tokens: give the tokens, e.g. 1,2,3");
+    if (args.size() < 2)
+      return absl::InvalidArgumentError("solve tokens: give the tokens, e.g. 1,2,3");
     for (absl::string_view t : absl::StrSplit(args[1], absl::ByAnyChar(", "), absl::SkipEmpty())) {
       int v;
-      if (!absl::SimpleAtoi(t, &v)) return absl::InvalidArgumentError(absl::StrCat("solve tokens: \"", t, "\" is not an integer"));
+      if (!absl::SimpleAtoi(t, &v))
+        return absl::InvalidArgumentError(
+            absl::StrCat("solve tokens: \"", t, "\" is not an integer"));
       r.mutable_tokens()->add_tokens(v);
     }
     r.mutable_tokens()->set_puzzle_identifier(absl::GetFlag(FLAGS_puzzle_id));
   } else {
-    return absl::InvalidArgumentError(absl::StrCat("solve: unknown kind \"", kind, "\" (sudoku, maze, arc, tokens)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("solve: unknown kind \"", kind, "\" (sudoku, maze, arc, tokens)"));
   }
   FillOptions(&r);
   return r;
@@ -265,7 +274,8 @@ int Health(const std::shared_ptr<grpc::Channel>& channel) {
   grpc::health::v1::HealthCheckResponse response;
   grpc::Status status = stub->Check(&context, request, &response);
   if (!status.ok()) return RpcFail(status);
-  const std::string name = grpc::health::v1::HealthCheckResponse::ServingStatus_Name(response.status());
+  const std::string name =
+      grpc::health::v1::HealthCheckResponse::ServingStatus_Name(response.status());
   if (absl::GetFlag(FLAGS_json)) {
     std::cout << nlohmann::json{{"service", request.service()}, {"status", name}}.dump() << "\n";
   } else {
@@ -305,7 +315,8 @@ absl::StatusOr<std::vector<SolveRequest>> BenchPuzzles(trm::v1::Solver::Stub& st
     if (!file.empty()) {
       auto text = ReadFile(file);
       if (!text.ok()) return text.status();
-      for (const auto& rec : trm::puzzle::SplitSudokuFile(*text)) out.emplace_back().set_sudoku(rec.text);
+      for (const auto& rec : trm::puzzle::SplitSudokuFile(*text))
+        out.emplace_back().set_sudoku(rec.text);
     } else {
       trm::puzzle::SudokuGenerator gen({.seed = seed, .min_givens = 30, .max_givens = 40});
       for (int i = 0; i < n; ++i) {
@@ -344,7 +355,8 @@ absl::StatusOr<std::vector<SolveRequest>> BenchPuzzles(trm::v1::Solver::Stub& st
     for (const auto& m : models.models()) {
       if (m.name() == absl::GetFlag(FLAGS_model)) model = &m;
     }
-    if (model == nullptr) return absl::InvalidArgumentError("bench tokens: --model must name a served model");
+    if (model == nullptr)
+      return absl::InvalidArgumentError("bench tokens: --model must name a served model");
     std::mt19937_64 rng(seed);
     for (int i = 0; i < n; ++i) {
       auto& r = out.emplace_back();
@@ -359,7 +371,8 @@ absl::StatusOr<std::vector<SolveRequest>> BenchPuzzles(trm::v1::Solver::Stub& st
     r.mutable_arc()->set_task_id(absl::GetFlag(FLAGS_arc_task));
     if (auto s = ParseGridJson(*text, r.mutable_arc()->mutable_input()); !s.ok()) return s;
   } else {
-    return absl::InvalidArgumentError(absl::StrCat("bench: --task \"", kind, "\" is not sudoku, maze, arc or tokens"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("bench: --task \"", kind, "\" is not sudoku, maze, arc or tokens"));
   }
   if (out.empty()) return absl::InvalidArgumentError("bench: no puzzles");
   for (auto& r : out) FillOptions(&r);

@@ -102,8 +102,8 @@ std::vector<std::string> RenderStep(const trm::v1::SolveStep& step, int maze_sid
                                     const RenderOptions& options) {
   std::vector<int> changed(step.changed_cells().begin(), step.changed_cells().end());
   std::vector<std::string> lines = {absl::StrFormat("step %-3d confidence %.3f  changed %-4d%s",
-                                                    step.step(), step.confidence(),
-                                                    changed.size(), step.final() ? " final" : "")};
+                                                    step.step(), step.confidence(), changed.size(),
+                                                    step.final() ? " final" : "")};
   for (auto& line : RenderAnswer(step.answer(), changed, maze_side, options)) lines.push_back(line);
   return lines;
 }
@@ -117,18 +117,20 @@ std::string SummarizeResponse(const trm::v1::SolveResponse& r, int maze_side,
   absl::StrAppend(&out, "model ", r.model(), " (", r.model_version(), ")  steps ", r.steps(),
                   "  halt ", trm::v1::HaltReason_Name(r.halt_reason()), "  confidence ",
                   absl::StrFormat("%.3f", r.confidence()), "\n");
-  absl::StrAppend(&out, "verification ", trm::v1::Verification_Name(r.verification()),
-                  r.verification_detail().empty() ? "" : absl::StrCat(" (", r.verification_detail(), ")"),
-                  "  source ", trm::v1::AnswerSource_Name(r.source()), "\n");
+  absl::StrAppend(
+      &out, "verification ", trm::v1::Verification_Name(r.verification()),
+      r.verification_detail().empty() ? "" : absl::StrCat(" (", r.verification_detail(), ")"),
+      "  source ", trm::v1::AnswerSource_Name(r.source()), "\n");
   for (int i = 0; i < r.arc_attempts_size(); ++i) {
     absl::StrAppend(&out, "attempt ", i + 1, ": votes ", r.arc_attempts(i).votes(), "\n");
     for (const auto& line : RenderGrid(r.arc_attempts(i).grid(), options)) {
       absl::StrAppend(&out, line, "\n");
     }
   }
-  absl::StrAppend(&out, absl::StrFormat("timing queue %.2f ms  compute %.2f ms  total %.2f ms  id %s",
-                                        r.timing().queue_ms(), r.timing().compute_ms(),
-                                        r.timing().total_ms(), r.request_id()));
+  absl::StrAppend(
+      &out, absl::StrFormat("timing queue %.2f ms  compute %.2f ms  total %.2f ms  id %s",
+                            r.timing().queue_ms(), r.timing().compute_ms(), r.timing().total_ms(),
+                            r.request_id()));
   return out;
 }
 

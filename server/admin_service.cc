@@ -67,9 +67,9 @@ grpc::ServerUnaryReactor* AdminService::ReloadModel(grpc::CallbackServerContext*
                                           " from ", request->checkpoint_path()));
       }
     } else {
-      Log(LogLevel::kWarning, absl::StrCat("reload of ", request->name(), " from ",
-                                           request->checkpoint_path(), " failed: ",
-                                           reloaded.ToString()));
+      Log(LogLevel::kWarning,
+          absl::StrCat("reload of ", request->name(), " from ", request->checkpoint_path(),
+                       " failed: ", reloaded.ToString()));
     }
   }
   metrics_->RecordRequest("ReloadModel", request->name(), GrpcCodeName(status.error_code()),

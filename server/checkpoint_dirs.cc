@@ -32,7 +32,9 @@ absl::StatusOr<std::vector<CheckpointSpec>> ExpandCheckpoints(
     if (size_t eq = entry.find('='); eq != std::string::npos) {
       name = entry.substr(0, eq);
       path = entry.substr(eq + 1);
-      if (name.empty()) return absl::InvalidArgumentError(absl::StrCat("--checkpoints: entry \"", entry, "\" has an empty name"));
+      if (name.empty())
+        return absl::InvalidArgumentError(
+            absl::StrCat("--checkpoints: entry \"", entry, "\" has an empty name"));
     }
     fs::path p = fs::path(path).lexically_normal();
     if (p.has_filename() == false) p = p.parent_path();

@@ -17,7 +17,8 @@ struct CheckpointSpec {
 // One entry: `PATH` (name = the folder's name, or the .pt file's stem) or `NAME=PATH`. A folder
 // without config.json that holds model folders stands for all of them. Errors name the entry:
 // `--checkpoints: /x/y does not exist`.
-absl::StatusOr<std::vector<CheckpointSpec>> ExpandCheckpoints(const std::vector<std::string>& entries);
+absl::StatusOr<std::vector<CheckpointSpec>> ExpandCheckpoints(
+    const std::vector<std::string>& entries);
 
 // The repository's checkpoints/ folder: ./checkpoints, else the first checkpoints/ found walking
 // up from the binary's folder. Empty when there is none.

@@ -48,7 +48,8 @@ TEST_F(CheckpointDirsTest, ErrorsNameTheEntry) {
   auto missing = ExpandCheckpoints({(root_ / "nope").string()});
   ASSERT_FALSE(missing.ok());
   EXPECT_NE(missing.status().message().find("nope does not exist"), std::string::npos);
-  auto dup = ExpandCheckpoints({(root_ / "sudoku").string(), "sudoku=" + (root_ / "maze").string()});
+  auto dup =
+      ExpandCheckpoints({(root_ / "sudoku").string(), "sudoku=" + (root_ / "maze").string()});
   ASSERT_FALSE(dup.ok());
   EXPECT_NE(dup.status().message().find("\"sudoku\" is used by"), std::string::npos);
   auto named_folder = ExpandCheckpoints({"x=" + (root_ / "not_a_model").string()});

@@ -55,7 +55,8 @@ absl::StatusOr<trm::server::ServerOptions> OptionsFromFlags() {
   o.engine.num_threads = absl::GetFlag(FLAGS_threads);
   o.engine.scheduler.max_batch_size = absl::GetFlag(FLAGS_batch_size);
   o.engine.scheduler.max_queue_size = absl::GetFlag(FLAGS_queue_size);
-  o.engine.scheduler.default_halt_threshold = static_cast<float>(absl::GetFlag(FLAGS_halt_threshold));
+  o.engine.scheduler.default_halt_threshold =
+      static_cast<float>(absl::GetFlag(FLAGS_halt_threshold));
   o.halt.max_steps = absl::GetFlag(FLAGS_max_steps);
   o.halt.min_steps = absl::GetFlag(FLAGS_min_steps);
   o.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
@@ -70,9 +71,12 @@ absl::StatusOr<trm::server::ServerOptions> OptionsFromFlags() {
     o.admin_token = env;
   }
   o.drain_timeout = absl::Seconds(absl::GetFlag(FLAGS_drain_timeout_s));
-  if (o.engine.scheduler.max_batch_size < 1) return absl::InvalidArgumentError("--batch_size must be >= 1");
-  if (o.engine.scheduler.max_queue_size < 1) return absl::InvalidArgumentError("--queue_size must be >= 1");
-  if (o.max_message_bytes < 1024) return absl::InvalidArgumentError("--max_message_bytes must be >= 1024");
+  if (o.engine.scheduler.max_batch_size < 1)
+    return absl::InvalidArgumentError("--batch_size must be >= 1");
+  if (o.engine.scheduler.max_queue_size < 1)
+    return absl::InvalidArgumentError("--queue_size must be >= 1");
+  if (o.max_message_bytes < 1024)
+    return absl::InvalidArgumentError("--max_message_bytes must be >= 1024");
   return o;
 }
 
@@ -89,9 +93,11 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
 
   auto options = OptionsFromFlags();
-  if (!options.ok()) return trm::server::Log(trm::server::LogLevel::kError, options.status().ToString()), 2;
+  if (!options.ok())
+    return trm::server::Log(trm::server::LogLevel::kError, options.status().ToString()), 2;
   auto server = trm::server::Server::Start(*options);
-  if (!server.ok()) return trm::server::Log(trm::server::LogLevel::kError, server.status().ToString()), 1;
+  if (!server.ok())
+    return trm::server::Log(trm::server::LogLevel::kError, server.status().ToString()), 1;
   int signal = 0;
   sigwait(&stop, &signal);
   trm::server::Log(trm::server::LogLevel::kInfo, absl::StrCat("got ", strsignal(signal)));

@@ -59,8 +59,8 @@ class StatsCollector final : public prometheus::Collectable {
     }
     auto depth = Family("trm_queue_depth", "Requests waiting for a batch slot",
                         prometheus::MetricType::Gauge);
-    auto active = Family("trm_active_requests", "Requests in batch slots",
-                         prometheus::MetricType::Gauge);
+    auto active =
+        Family("trm_active_requests", "Requests in batch slots", prometheus::MetricType::Gauge);
     if (source) {
       for (const auto& [model, stats] : source()) {
         auto d = Labelled({{"model", model}});
@@ -227,8 +227,7 @@ void Metrics::RecordRequest(const std::string& method, const std::string& model,
 
 void Metrics::RecordAnswer(const std::string& model, const std::string& verification,
                            const std::string& source) {
-  answers_.Add({{"model", model}, {"verification", verification}, {"source", source}})
-      .Increment();
+  answers_.Add({{"model", model}, {"verification", verification}, {"source", source}}).Increment();
 }
 
 void Metrics::SetModelInfo(const engine::ModelInfo& info) {

@@ -10,7 +10,9 @@ namespace {
 
 using engine::TaskKind;
 
-absl::Status Invalid(const puzzle::Error& error) { return absl::InvalidArgumentError(error.message); }
+absl::Status Invalid(const puzzle::Error& error) {
+  return absl::InvalidArgumentError(error.message);
+}
 
 absl::Status CheckRange(const char* field, double value, double lo, double hi) {
   if (value < lo || value > hi) {
@@ -136,15 +138,15 @@ absl::StatusOr<engine::HaltOptions> ToHaltOptions(const trm::v1::SolveOptions& o
   halt.ignore_halting = options.ignore_halting();
   const int max_steps = halt.max_steps > 0 ? halt.max_steps : model.halt_max_steps;
   if (halt.min_steps > max_steps) {
-    return absl::InvalidArgumentError(absl::StrCat("options.min_steps: ", halt.min_steps,
-                                                   " exceeds max_steps ", max_steps));
+    return absl::InvalidArgumentError(
+        absl::StrCat("options.min_steps: ", halt.min_steps, " exceeds max_steps ", max_steps));
   }
   return halt;
 }
 
 absl::Status CheckArcOptions(const trm::v1::SolveOptions& options) {
-  if (auto s = CheckRange("arc_augmentations", options.arc_augmentations(), 0,
-                          kMaxArcAugmentations);
+  if (auto s =
+          CheckRange("arc_augmentations", options.arc_augmentations(), 0, kMaxArcAugmentations);
       !s.ok()) {
     return s;
   }
@@ -170,8 +172,8 @@ void DecodeAnswer(const EncodedPuzzle& puzzle, std::span<const int32_t> tokens,
       break;
     }
     case TaskKind::kMaze: {
-      auto maze = puzzle::MazeFromTokens(tokens, puzzle.maze.rows, puzzle.maze.cols,
-                                         puzzle.maze_side);
+      auto maze =
+          puzzle::MazeFromTokens(tokens, puzzle.maze.rows, puzzle.maze.cols, puzzle.maze_side);
       if (maze.ok()) {
         for (auto& row : puzzle::MazeToRows(*maze)) answer->mutable_maze()->add_rows(row);
         return;

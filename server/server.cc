@@ -76,7 +76,8 @@ class ServerImpl final : public Server {
     engine_->SetObserver(&metrics_);
     metrics_.SetStatsSource([engine = engine_.get()] {
       std::vector<std::pair<std::string, engine::ModelStats>> out;
-      for (const auto& info : engine->ListModels()) out.emplace_back(info.name, engine->Stats(info.name));
+      for (const auto& info : engine->ListModels())
+        out.emplace_back(info.name, engine->Stats(info.name));
       return out;
     });
     metrics_.SetServing(false);
@@ -115,41 +116,44 @@ class ServerImpl final : public Server {
     health_ = server_->GetHealthCheckService();
     health_->SetServingStatus("", false);
     Log(LogLevel::kInfo, absl::StrCat("listening on ", DescribeListen(options_.listen, port_),
-                                      options_.tls.cert_file.empty() ? " (plaintext)"
+                                      options_.tls.cert_file.empty()        ? " (plaintext)"
                                       : options_.tls.client_ca_file.empty() ? " (TLS)"
                                                                             : " (mutual TLS)",
                                       admin_ ? ", Admin enabled" : ", Admin disabled (no token)"));
     if (exposer_) {
-      Log(LogLevel::kInfo, absl::StrCat("metrics on http://",
-                                        DescribeListen(options_.metrics_listen, metrics_port_),
-                                        "/metrics"));
+      Log(LogLevel::kInfo,
+          absl::StrCat("metrics on http://", DescribeListen(options_.metrics_listen, metrics_port_),
+                       "/metrics"));
     }
 
     for (const auto& spec : *specs) {
       health_->SetServingStatus(spec.name, false);
       const absl::Time start = absl::Now();
       if (absl::Status s = engine_->LoadModel(spec.name, spec.path); !s.ok()) {
-        return absl::Status(s.code(), absl::StrCat("loading model ", spec.name, " from ",
-                                                   spec.path, ": ", s.message()));
+        return absl::Status(s.code(), absl::StrCat("loading model ", spec.name, " from ", spec.path,
+                                                   ": ", s.message()));
       }
       for (const auto& info : engine_->ListModels()) {
         if (info.name != spec.name) continue;
         metrics_.SetModelInfo(info);
         Log(LogLevel::kInfo,
-            absl::StrCat("loaded model ", info.name, " (", engine::TaskKindName(info.task),
-                         ", version ", info.version, ", ", info.parameters, " parameters, seq_len ",
-                         info.seq_len, ", halt_max_steps ", info.halt_max_steps, ") on ",
-                         info.device, " from ", spec.path, " in ",
-                         absl::FormatDuration(absl::Trunc(absl::Now() - start, absl::Milliseconds(1)))));
+            absl::StrCat(
+                "loaded model ", info.name, " (", engine::TaskKindName(info.task), ", version ",
+                info.version, ", ", info.parameters, " parameters, seq_len ", info.seq_len,
+                ", halt_max_steps ", info.halt_max_steps, ") on ", info.device, " from ", spec.path,
+                " in ",
+                absl::FormatDuration(absl::Trunc(absl::Now() - start, absl::Milliseconds(1)))));
       }
       health_->SetServingStatus(spec.name, true);
     }
     if (specs->empty()) Log(LogLevel::kWarning, "no checkpoints to load: serving no models");
     std::vector<std::string> defaults;
     for (const auto& info : engine_->ListModels()) {
-      if (info.is_default) defaults.push_back(absl::StrCat(engine::TaskKindName(info.task), "=", info.name));
+      if (info.is_default)
+        defaults.push_back(absl::StrCat(engine::TaskKindName(info.task), "=", info.name));
     }
-    Log(LogLevel::kInfo, absl::StrCat("defaults: ", defaults.empty() ? "none" : absl::StrJoin(defaults, ", ")));
+    Log(LogLevel::kInfo,
+        absl::StrCat("defaults: ", defaults.empty() ? "none" : absl::StrJoin(defaults, ", ")));
     solver_->SetAccepting(true);
     health_->SetServingStatus("", true);
     metrics_.SetServing(true);
@@ -174,9 +178,9 @@ class ServerImpl final : public Server {
     // Engine requests are all answered; give the last stream writes a moment to flush.
     server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
     server_->Wait();
-    Log(LogLevel::kInfo, absl::StrCat("drained in ",
-                                      absl::FormatDuration(absl::Trunc(absl::Now() - start,
-                                                                       absl::Milliseconds(1)))));
+    Log(LogLevel::kInfo,
+        absl::StrCat("drained in ", absl::FormatDuration(
+                                        absl::Trunc(absl::Now() - start, absl::Milliseconds(1)))));
   }
 
  private:

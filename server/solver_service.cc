@@ -258,8 +258,7 @@ void ToProtoModelInfo(const engine::ModelInfo& info, trm::v1::ModelInfo* out) {
   out->set_maze_side(info.maze_side);
 }
 
-SolverService::SolverService(engine::Engine* engine, Metrics* metrics,
-                             SolverServiceOptions options)
+SolverService::SolverService(engine::Engine* engine, Metrics* metrics, SolverServiceOptions options)
     : engine_(engine), metrics_(metrics), options_(options) {}
 
 void SolverService::SetAccepting(bool accepting, std::string reason) {
@@ -297,16 +296,16 @@ absl::StatusOr<SolverService::Prepared> SolverService::Prepare(
   absl::StatusOr<EncodedPuzzle> puzzle = EncodePuzzle(request, p.model);
   if (!puzzle.ok()) return puzzle.status();
   p.puzzle = std::move(*puzzle);
-  absl::StatusOr<engine::HaltOptions> halt = ToHaltOptions(request.options(), p.model, options_.halt);
+  absl::StatusOr<engine::HaltOptions> halt =
+      ToHaltOptions(request.options(), p.model, options_.halt);
   if (!halt.ok()) return halt.status();
   p.halt = *halt;
   if (*kind == engine::TaskKind::kArc) {
     if (absl::Status s = CheckArcOptions(request.options()); !s.ok()) return s;
   }
   p.options = request.options();
-  p.request_id = request.request_id().empty()
-                     ? absl::StrCat("trm-", next_request_id_.fetch_add(1))
-                     : request.request_id();
+  p.request_id = request.request_id().empty() ? absl::StrCat("trm-", next_request_id_.fetch_add(1))
+                                              : request.request_id();
   p.deadline = DeadlineOf(context);
   return p;
 }
@@ -372,16 +371,16 @@ grpc::Status SolverService::FillResponse(const Prepared& prepared, const engine:
     response->set_verification_detail(checked.detail);
     // The exact solvers take microseconds to a few milliseconds on 9x9 / 30x30, so running them
     // here, on the engine's callback, costs less than handing off to another thread.
-    if (checked.verification == trm::v1::VERIFICATION_INVALID && prepared.options.exact_fallback() &&
+    if (checked.verification == trm::v1::VERIFICATION_INVALID &&
+        prepared.options.exact_fallback() &&
         ExactAnswer(prepared.puzzle, response->mutable_answer())) {
       response->set_source(trm::v1::ANSWER_SOURCE_EXACT_SOLVER);
       response->set_verification(trm::v1::VERIFICATION_VERIFIED);
     }
   }
-  metrics_->RecordAnswer(response->model(), VerificationLabel(response->verification()),
-                         response->source() == trm::v1::ANSWER_SOURCE_EXACT_SOLVER
-                             ? "exact_solver"
-                             : "model");
+  metrics_->RecordAnswer(
+      response->model(), VerificationLabel(response->verification()),
+      response->source() == trm::v1::ANSWER_SOURCE_EXACT_SOLVER ? "exact_solver" : "model");
   return grpc::Status::OK;
 }
 
@@ -391,8 +390,8 @@ grpc::ServerUnaryReactor* SolverService::Solve(grpc::CallbackServerContext* cont
   return new SolveReactor(this, context, request, response);
 }
 
-grpc::ServerWriteReactor<SolveStep>* SolverService::SolveSteps(
-    grpc::CallbackServerContext* context, const SolveRequest* request) {
+grpc::ServerWriteReactor<SolveStep>* SolverService::SolveSteps(grpc::CallbackServerContext* context,
+                                                               const SolveRequest* request) {
   return new StepsReactor(this, context, request);
 }
 

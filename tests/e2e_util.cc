@@ -161,8 +161,13 @@ std::string Env(const char* name) {
 std::string MakeCheckpoint(const std::string& dir, const std::string& name,
                            const std::vector<std::string>& extra) {
   const std::string out = dir + "/" + name;
-  std::vector<std::string> argv = {Env("TRM_INIT_CHECKPOINT"), "--hidden=32", "--heads=2",
-                                   "--h_cycles=1", "--l_cycles=1", "--layers=2", "--seed=1",
+  std::vector<std::string> argv = {Env("TRM_INIT_CHECKPOINT"),
+                                   "--hidden=32",
+                                   "--heads=2",
+                                   "--h_cycles=1",
+                                   "--l_cycles=1",
+                                   "--layers=2",
+                                   "--seed=1",
                                    "--out=" + out};
   argv.insert(argv.end(), extra.begin(), extra.end());
   RunResult r = RunCommand(argv, absl::Seconds(60));

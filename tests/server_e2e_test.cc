@@ -2,9 +2,8 @@
 // trm-init-checkpoint, called through gRPC, trm-client, the Python example and Prometheus.
 // Random weights mean answers are usually wrong: the tests check the mechanics (codes, steps,
 // streams, slots, health, metrics), never the answers' correctness.
-#include <signal.h>
-
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <atomic>
 #include <filesystem>
@@ -108,13 +107,20 @@ class E2eTest : public ::testing::Test {
     ok_ = !MakeCheckpoint(ckpts, "sudoku", {"--task=sudoku", "--halt_max_steps=4"}).empty() &&
           !MakeCheckpoint(ckpts, "maze", {"--task=maze", "--maze_side=9", "--halt_max_steps=4"})
                .empty() &&
-          !MakeCheckpoint(ckpts, "arc", {"--task=arc", "--halt_max_steps=2", "--puzzle_identifiers=" + ids}).empty() &&
-          !MakeCheckpoint(ckpts, "tokens", {"--task=tokens", "--seq_len=16", "--vocab=8", "--halt_max_steps=4"}).empty() &&
-          !MakeCheckpoint(dir_->path(), "sudoku_v2", {"--task=sudoku", "--halt_max_steps=4", "--seed=2"}).empty();
+          !MakeCheckpoint(ckpts, "arc",
+                          {"--task=arc", "--halt_max_steps=2", "--puzzle_identifiers=" + ids})
+               .empty() &&
+          !MakeCheckpoint(ckpts, "tokens",
+                          {"--task=tokens", "--seq_len=16", "--vocab=8", "--halt_max_steps=4"})
+               .empty() &&
+          !MakeCheckpoint(dir_->path(), "sudoku_v2",
+                          {"--task=sudoku", "--halt_max_steps=4", "--seed=2"})
+               .empty();
     ckpts_ = ckpts;
     if (!ok_) return;
-    server_ = new ServerProcess(dir_->path() + "/server.log",
-                                {"--checkpoints=" + ckpts, std::string("--admin_token=") + kAdminToken});
+    server_ =
+        new ServerProcess(dir_->path() + "/server.log",
+                          {"--checkpoints=" + ckpts, std::string("--admin_token=") + kAdminToken});
   }
   static void TearDownTestSuite() {
     delete server_;
@@ -372,17 +378,19 @@ TEST_F(E2eTest, AdminNeedsTheToken) {
 
 TEST_F(E2eTest, TrmClientAndPythonExample) {
   const std::string target = "dns:///" + server_->address();
-  RunResult r = RunCommand({Env("TRM_CLIENT_BIN"), "solve", "sudoku", kSudoku, "--target=" + target, "--json"},
-                    absl::Seconds(30));
+  RunResult r = RunCommand(
+      {Env("TRM_CLIENT_BIN"), "solve", "sudoku", kSudoku, "--target=" + target, "--json"},
+      absl::Seconds(30));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("\"steps\""), std::string::npos) << r.output;
-  r = RunCommand({Env("TRM_CLIENT_BIN"), "solve", "sudoku", kSudoku, "--target=" + target, "--stream",
-           "--ignore_halting", "--max_steps=3"},
-          absl::Seconds(30));
+  r = RunCommand({Env("TRM_CLIENT_BIN"), "solve", "sudoku", kSudoku, "--target=" + target,
+                  "--stream", "--ignore_halting", "--max_steps=3"},
+                 absl::Seconds(30));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("step 3"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("final"), std::string::npos) << r.output;
-  r = RunCommand({Env("TRM_CLIENT_BIN"), "solve", "sudoku", "x", "--target=" + target}, absl::Seconds(30));
+  r = RunCommand({Env("TRM_CLIENT_BIN"), "solve", "sudoku", "x", "--target=" + target},
+                 absl::Seconds(30));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.output.find("INVALID_ARGUMENT"), std::string::npos) << r.output;
   r = RunCommand({Env("TRM_CLIENT_BIN"), "health", "--target=" + target}, absl::Seconds(30));
@@ -391,27 +399,27 @@ TEST_F(E2eTest, TrmClientAndPythonExample) {
   r = RunCommand({Env("TRM_CLIENT_BIN"), "models", "--target=" + target}, absl::Seconds(30));
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("maze"), std::string::npos);
-  r = RunCommand({Env("TRM_CLIENT_BIN"), "bench", "--task=sudoku", "--requests=40", "--concurrency=4",
-           "--puzzles=4", "--target=" + target},
-          absl::Seconds(60));
+  r = RunCommand({Env("TRM_CLIENT_BIN"), "bench", "--task=sudoku", "--requests=40",
+                  "--concurrency=4", "--puzzles=4", "--target=" + target},
+                 absl::Seconds(60));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("requests 40 ok, 0 errors"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("overhead ms"), std::string::npos) << r.output;
 
   const std::string py = Env("TRM_SOURCE_DIR") + "/client/python/solve.py";
   r = RunCommand({"/usr/bin/python3", py, "--stubs", Env("TRM_PROTO_PYTHON"), "--target",
-           server_->address(), "sudoku", kSudoku},
-          absl::Seconds(60));
+                  server_->address(), "sudoku", kSudoku},
+                 absl::Seconds(60));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("\"model\": \"sudoku\""), std::string::npos) << r.output;
   r = RunCommand({"/usr/bin/python3", py, "--stubs", Env("TRM_PROTO_PYTHON"), "--target",
-           server_->address(), "--stream", "--max_steps=2", "sudoku", kSudoku},
-          absl::Seconds(60));
+                  server_->address(), "--stream", "--max_steps=2", "sudoku", kSudoku},
+                 absl::Seconds(60));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("\"final\": true"), std::string::npos) << r.output;
   r = RunCommand({"/usr/bin/python3", py, "--stubs", Env("TRM_PROTO_PYTHON"), "--target",
-           server_->address(), "--model=nope", "sudoku", kSudoku},
-          absl::Seconds(60));
+                  server_->address(), "--model=nope", "sudoku", kSudoku},
+                 absl::Seconds(60));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.output.find("NOT_FOUND"), std::string::npos) << r.output;
 }
@@ -420,15 +428,16 @@ TEST_F(E2eTest, PrometheusScrapesTheMetrics) {
   trm::v1::SolveResponse r;
   ASSERT_TRUE(Solve(ch_, Sudoku(), &r).ok());
   const std::string text = Metrics();
-  EXPECT_GE(MetricValue(text, "trm_requests_total{code=\"OK\",method=\"Solve\",model=\"sudoku\"}"), 1)
+  EXPECT_GE(MetricValue(text, "trm_requests_total{code=\"OK\",method=\"Solve\",model=\"sudoku\"}"),
+            1)
       << text;
-  for (const char* name : {"trm_request_duration_seconds_bucket", "trm_queue_wait_seconds_count",
-                           "trm_compute_seconds_count", "trm_act_steps_bucket",
-                           "trm_halt_reasons_total", "trm_batch_occupancy_ratio_bucket",
-                           "trm_batch_steps_total", "trm_queue_depth", "trm_active_requests",
-                           "trm_answers_total", "trm_model_info", "trm_health_serving 1",
-                           "process_resident_memory_bytes", "process_cpu_seconds_total",
-                           "process_open_fds", "process_start_time_seconds"}) {
+  for (const char* name :
+       {"trm_request_duration_seconds_bucket", "trm_queue_wait_seconds_count",
+        "trm_compute_seconds_count", "trm_act_steps_bucket", "trm_halt_reasons_total",
+        "trm_batch_occupancy_ratio_bucket", "trm_batch_steps_total", "trm_queue_depth",
+        "trm_active_requests", "trm_answers_total", "trm_model_info", "trm_health_serving 1",
+        "process_resident_memory_bytes", "process_cpu_seconds_total", "process_open_fds",
+        "process_start_time_seconds"}) {
     EXPECT_NE(text.find(name), std::string::npos) << name;
   }
 
@@ -447,7 +456,9 @@ TEST_F(E2eTest, PrometheusScrapesTheMetrics) {
   bool found = false;
   while (absl::Now() < end && !found) {
     absl::SleepFor(absl::Milliseconds(500));
-    body = HttpGet(prom_port, "/api/v1/query?query=trm_requests_total%7Bmethod%3D%22Solve%22%2Ccode%3D%22OK%22%7D")
+    body = HttpGet(
+               prom_port,
+               "/api/v1/query?query=trm_requests_total%7Bmethod%3D%22Solve%22%2Ccode%3D%22OK%22%7D")
                .value_or("");
     found = body.find("\"model\":\"sudoku\"") != std::string::npos;
   }

@@ -1,9 +1,8 @@
 // End-to-end, one server per test: a full queue, a cancelled stream freeing its batch slot,
 // graceful drain on SIGTERM, and TLS / mutual TLS. Each server has one batch slot and one queue
 // place (--batch_size=1 --queue_size=1), so occupancy is easy to control.
-#include <signal.h>
-
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <filesystem>
 #include <fstream>
@@ -123,8 +122,12 @@ TEST_F(LifecycleTest, FullQueueIsResourceExhaustedAndCancelFreesTheSlot) {
   EXPECT_LT(queued_wait, 4 * t64 + absl::Milliseconds(500))
       << "the cancelled request kept its slot; 64 steps take " << t64;
   EXPECT_TRUE(WaitGauge(mport, "trm_active_requests{model=\"sudoku\"}", 0));
-  EXPECT_TRUE(WaitGauge(mport, "trm_requests_total{code=\"CANCELLED\",method=\"SolveSteps\",model=\"sudoku\"}", 1));
-  EXPECT_EQ(Gauge(mport, "trm_requests_total{code=\"RESOURCE_EXHAUSTED\",method=\"Solve\",model=\"sudoku\"}"), 1);
+  EXPECT_TRUE(WaitGauge(
+      mport, "trm_requests_total{code=\"CANCELLED\",method=\"SolveSteps\",model=\"sudoku\"}", 1));
+  EXPECT_EQ(
+      Gauge(mport,
+            "trm_requests_total{code=\"RESOURCE_EXHAUSTED\",method=\"Solve\",model=\"sudoku\"}"),
+      1);
 
   // Without a token the Admin service is not there at all.
   auto admin = trm::v1::Admin::NewStub(
@@ -188,12 +191,14 @@ TEST_F(LifecycleTest, MutualTls) {
     return RunCommand({"/bin/sh", "-c", cmd}, absl::Seconds(60)).exit_code;
   };
   // A CA, a server certificate for 127.0.0.1/localhost, and a client certificate.
-  ASSERT_EQ(sh("cd " + d + " && openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=trm-ca "
-               "-keyout ca.key -out ca.crt"), 0);
+  ASSERT_EQ(sh("cd " + d +
+               " && openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=trm-ca "
+               "-keyout ca.key -out ca.crt"),
+            0);
   std::ofstream(d + "/san.ext") << "subjectAltName=IP:127.0.0.1,DNS:localhost\n";
   for (const std::string who : {"server", "client"}) {
-    ASSERT_EQ(sh("cd " + d + " && openssl req -newkey rsa:2048 -nodes -subj /CN=" + who + " -keyout " +
-                 who + ".key -out " + who + ".csr && openssl x509 -req -in " + who +
+    ASSERT_EQ(sh("cd " + d + " && openssl req -newkey rsa:2048 -nodes -subj /CN=" + who +
+                 " -keyout " + who + ".key -out " + who + ".csr && openssl x509 -req -in " + who +
                  ".csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 1 -extfile san.ext -out " +
                  who + ".crt"),
               0);
@@ -217,9 +222,9 @@ TEST_F(LifecycleTest, MutualTls) {
   EXPECT_EQ(solve(grpc::SslCredentials(no_cert)).error_code(), StatusCode::UNAVAILABLE);
   EXPECT_EQ(solve(grpc::InsecureChannelCredentials()).error_code(), StatusCode::UNAVAILABLE);
   RunResult r = RunCommand({Env("TRM_CLIENT_BIN"), "health", "--target=" + server->address(),
-                     "--tls_ca=" + d + "/ca.crt", "--tls_cert=" + d + "/client.crt",
-                     "--tls_key=" + d + "/client.key"},
-                    absl::Seconds(30));
+                            "--tls_ca=" + d + "/ca.crt", "--tls_cert=" + d + "/client.crt",
+                            "--tls_key=" + d + "/client.key"},
+                           absl::Seconds(30));
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(server->Stop(), 0);
 }
