@@ -43,7 +43,9 @@ ABSL_FLAG(int, num_aug, -1,
           "build: augmented copies per training puzzle (-1: official default: sudoku 1000, "
           "maze 8 dihedral, arc 1000)");
 ABSL_FLAG(std::string, arc_dir, "../shared/data/arc", "build arc: folder of arc-agi_*.json");
-ABSL_FLAG(std::string, subsets, "training,evaluation", "build arc: subsets to read");
+ABSL_FLAG(std::string, subsets, "training,evaluation,concept",
+          "build arc: subsets to read (the paper's ARC-AGI-1 recipe; ARC-AGI-2: "
+          "training2,evaluation2,concept with --test_set evaluation2)");
 ABSL_FLAG(std::string, test_set, "evaluation", "build arc: subset whose test pairs form test/");
 
 namespace {
@@ -64,7 +66,7 @@ constexpr char kUsage[] =
     "      Unique-solution puzzles in the puzzle-file format on stdout.\n"
     "  trm-data build sudoku|maze --out DIR [--train FILE --test FILE | --count N\n"
     "      --test_count M + generator options] [--num_aug K]\n"
-    "  trm-data build arc --out DIR [--arc_dir D --subsets training,evaluation\n"
+    "  trm-data build arc --out DIR [--arc_dir D --subsets training,evaluation,concept\n"
     "      --test_set evaluation --num_aug 1000 --seed 42]\n"
     "      A dataset in the official TRM format (train/, test/, identifiers.json, and\n"
     "      test_puzzles.json for ARC) with the official augmentations.\n"
