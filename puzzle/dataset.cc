@@ -1,5 +1,13 @@
 #include "puzzle/dataset.h"
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -333,6 +341,128 @@ Expected<void> DatasetSplitWriter::Finish(DatasetMetadata metadata) {
   metadata.mean_puzzle_examples =
       num_puzzles() ? static_cast<double>(num_examples_) / num_puzzles() : 0.0;
   return WriteTextFile(root_ + "/dataset.json", DatasetMetadataToJson(metadata));
+}
+
+struct DatasetSplitReader::Tokens {
+  // Mapped uint8 data, or values read into memory for other dtypes.
+  void* map = nullptr;
+  size_t map_size = 0;
+  const uint8_t* bytes = nullptr;
+  std::vector<int32_t> loaded;
+
+  ~Tokens() {
+    if (map) munmap(map, map_size);
+  }
+
+  // Opens `path`; checks it is [rows, seq_len].
+  static Expected<std::unique_ptr<Tokens>> Open(const std::string& path, int seq_len,
+                                                int64_t& rows) {
+    auto t = std::make_unique<Tokens>();
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return Error{"npy: cannot read " + path + ": " + std::strerror(errno)};
+    struct stat st;
+    if (fstat(fd, &st) != 0 || st.st_size <= 0) {
+      ::close(fd);
+      return Error{"npy: cannot read " + path + ": empty or unreadable"};
+    }
+    t->map_size = static_cast<size_t>(st.st_size);
+    t->map = mmap(nullptr, t->map_size, PROT_READ, MAP_SHARED, fd, 0);
+    ::close(fd);
+    if (t->map == MAP_FAILED) {
+      t->map = nullptr;
+      return Error{"npy: cannot map " + path + ": " + std::strerror(errno)};
+    }
+    std::string_view bytes(static_cast<const char*>(t->map), t->map_size);
+    auto header = DecodeNpyHeader(bytes);
+    if (!header.ok()) return Error{path + ": " + header.error().message};
+    if (header->shape.size() != 2 || header->shape[1] != seq_len) {
+      return Error{path + ": shape does not match seq_len " + std::to_string(seq_len)};
+    }
+    rows = header->shape[0];
+    if (header->dtype == NpyDtype::kUInt8) {
+      if (t->map_size - header->data_offset != static_cast<size_t>(rows * seq_len)) {
+        return Error{path + ": npy: data has " + std::to_string(t->map_size - header->data_offset) +
+                     " bytes, expected " + std::to_string(rows * seq_len)};
+      }
+      t->bytes = static_cast<const uint8_t*>(t->map) + header->data_offset;
+      return t;
+    }
+    auto array = DecodeNpy(bytes);  // Other dtypes: decoded into memory.
+    if (!array.ok()) return Error{path + ": " + array.error().message};
+    t->loaded = ToInt32(array->values);
+    munmap(t->map, t->map_size);
+    t->map = nullptr;
+    return t;
+  }
+
+  void Row(int64_t i, int seq_len, std::span<int32_t> out) const {
+    if (bytes) {
+      const uint8_t* row = bytes + i * seq_len;
+      for (int k = 0; k < seq_len; ++k) out[k] = row[k];
+    } else {
+      std::copy_n(loaded.begin() + i * seq_len, seq_len, out.begin());
+    }
+  }
+};
+
+Expected<std::unique_ptr<DatasetSplitReader>> DatasetSplitReader::Open(const std::string& dir,
+                                                                       const std::string& split,
+                                                                       const std::string& set) {
+  std::filesystem::path root = std::filesystem::path(dir) / split;
+  auto meta_text = ReadTextFile((root / "dataset.json").string());
+  if (!meta_text.ok()) return Error{"dataset: " + meta_text.error().message};
+  auto metadata = ParseDatasetMetadata(*meta_text);
+  if (!metadata.ok()) {
+    return Error{(root / "dataset.json").string() + ": " + metadata.error().message};
+  }
+  std::unique_ptr<DatasetSplitReader> r(new DatasetSplitReader());
+  r->metadata_ = std::move(metadata).value();
+  if (r->metadata_.seq_len <= 0) return Error{(root / "dataset.json").string() + ": bad seq_len"};
+  const std::string prefix = (root / (set + "__")).string();
+  int64_t input_rows = 0, label_rows = 0;
+  auto inputs = Tokens::Open(prefix + "inputs.npy", r->metadata_.seq_len, input_rows);
+  if (!inputs.ok()) return inputs.error();
+  auto labels = Tokens::Open(prefix + "labels.npy", r->metadata_.seq_len, label_rows);
+  if (!labels.ok()) return labels.error();
+  if (input_rows != label_rows) {
+    return Error{prefix + "inputs.npy/labels.npy: " + std::to_string(input_rows) + " and " +
+                 std::to_string(label_rows) + " examples"};
+  }
+  r->inputs_ = std::move(inputs).value();
+  r->labels_ = std::move(labels).value();
+  r->num_examples_ = input_rows;
+  for (auto [field, out] : {std::pair{"puzzle_identifiers", &r->puzzle_identifiers_},
+                            std::pair{"puzzle_indices", &r->puzzle_indices_},
+                            std::pair{"group_indices", &r->group_indices_}}) {
+    auto a = ReadNpy(prefix + field + ".npy");
+    if (!a.ok()) return a.error();
+    if (a->shape.size() != 1) return Error{prefix + field + ".npy: expected 1 dimension"};
+    *out = ToInt32(a->values);
+  }
+  if (r->puzzle_indices_.size() != r->puzzle_identifiers_.size() + 1) {
+    return Error{root.string() + ": dataset: " + std::to_string(r->puzzle_indices_.size()) +
+                 " puzzle_indices for " + std::to_string(r->puzzle_identifiers_.size()) +
+                 " puzzles (expected one more)"};
+  }
+  if (auto ok = CheckIndices(r->puzzle_indices_, "puzzle_indices", r->num_examples_); !ok.ok()) {
+    return Error{root.string() + ": " + ok.error().message};
+  }
+  if (auto ok =
+          CheckIndices(r->group_indices_, "group_indices", int64_t(r->puzzle_identifiers_.size()));
+      !ok.ok()) {
+    return Error{root.string() + ": " + ok.error().message};
+  }
+  return r;
+}
+
+DatasetSplitReader::~DatasetSplitReader() = default;
+
+void DatasetSplitReader::Input(int64_t i, std::span<int32_t> out) const {
+  inputs_->Row(i, metadata_.seq_len, out);
+}
+
+void DatasetSplitReader::Label(int64_t i, std::span<int32_t> out) const {
+  labels_->Row(i, metadata_.seq_len, out);
 }
 
 Expected<void> WriteIdentifiers(const std::string& dir, const std::vector<std::string>& names) {

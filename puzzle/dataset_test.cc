@@ -116,6 +116,45 @@ TEST(Dataset, WriteReadRoundTripAndNumpyLoadsIt) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(Dataset, MappedReaderSeesWhatWasWritten) {
+  std::string dir = TempDir("dataset_reader_test");
+  DatasetSplit s = Small();
+  ASSERT_TRUE(WriteDatasetSplit(dir, "train", s).ok());
+  auto r = DatasetSplitReader::Open(dir, "train");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ((*r)->num_examples(), 4);
+  EXPECT_EQ((*r)->seq_len(), 3);
+  EXPECT_EQ((*r)->puzzle_indices(), s.set.puzzle_indices);
+  EXPECT_EQ((*r)->group_indices(), s.set.group_indices);
+  EXPECT_EQ((*r)->puzzle_identifiers(), s.set.puzzle_identifiers);
+  std::vector<int32_t> row(3);
+  for (int64_t i = 0; i < 4; ++i) {
+    (*r)->Input(i, row);
+    EXPECT_EQ(row,
+              std::vector<int32_t>(s.set.inputs.begin() + i * 3, s.set.inputs.begin() + i * 3 + 3));
+    (*r)->Label(i, row);
+    EXPECT_EQ(row,
+              std::vector<int32_t>(s.set.labels.begin() + i * 3, s.set.labels.begin() + i * 3 + 3));
+  }
+  // int32 token arrays (as some builders write) are read into memory instead.
+  ASSERT_TRUE(
+      WriteNpy(dir + "/train/all__labels.npy", NpyDtype::kInt32, {4, 3}, s.set.labels).ok());
+  auto r2 = DatasetSplitReader::Open(dir, "train");
+  ASSERT_TRUE(r2.ok()) << r2.error().message;
+  (*r2)->Label(3, row);
+  EXPECT_EQ(row, (std::vector<int32_t>{4, 4, 0}));
+  // Errors.
+  ASSERT_TRUE(
+      WriteNpy(dir + "/train/all__labels.npy", NpyDtype::kUInt8, {3, 3}, std::vector<int32_t>(9, 1))
+          .ok());
+  EXPECT_EQ(DatasetSplitReader::Open(dir, "train").error().message,
+            dir + "/train/all__inputs.npy/labels.npy: 4 and 3 examples");
+  std::filesystem::remove(dir + "/train/all__inputs.npy");
+  EXPECT_EQ(DatasetSplitReader::Open(dir, "train").error().message,
+            "npy: cannot read " + dir + "/train/all__inputs.npy: No such file or directory");
+  std::filesystem::remove_all(dir);
+}
+
 TEST(Dataset, ReadErrorsNameTheFile) {
   std::string dir = TempDir("dataset_test_err");
   auto missing = ReadDatasetSplit(dir, "train");

@@ -169,7 +169,7 @@ Expected<void> WriteNpy(const std::string& path, NpyDtype dtype, std::vector<int
   return WriteNpy(path, array);
 }
 
-Expected<NpyArray> DecodeNpy(std::string_view bytes) {
+Expected<NpyHeader> DecodeNpyHeader(std::string_view bytes) {
   if (bytes.size() < 10 || bytes.substr(0, 6) != std::string_view(kMagic, 6)) {
     return Error{"npy: bad magic"};
   }
@@ -199,8 +199,9 @@ Expected<NpyArray> DecodeNpy(std::string_view bytes) {
   if (fortran.substr(0, 4) != "Fals") return Error{"npy: Fortran order is not supported"};
   if (descr.size() < 2) return Error{"npy: bad descr"};
   std::string d(descr.substr(1, descr.size() - 2));
-  NpyArray array;
-  bool big_endian = false, is_bool = false;
+  NpyHeader array;
+  bool& big_endian = array.big_endian;
+  bool& is_bool = array.is_bool;
   if (d.size() != 3) return Error{"npy: unsupported dtype '" + d + "'"};
   char order = d[0];
   std::string kind = d.substr(1);
@@ -246,13 +247,25 @@ Expected<NpyArray> DecodeNpy(std::string_view bytes) {
     array.shape.push_back(v);
     if (array.shape.size() > 32) return Error{"npy: bad shape"};
   }
+  array.data_offset = offset + header_len;
+  array.descr = d;
+  return array;
+}
+
+Expected<NpyArray> DecodeNpy(std::string_view bytes) {
+  auto parsed = DecodeNpyHeader(bytes);
+  if (!parsed.ok()) return parsed.error();
+  const NpyHeader& h = *parsed;
+  NpyArray array{h.dtype, h.shape, {}};
+  const bool big_endian = h.big_endian, is_bool = h.is_bool;
+  const std::string& d = h.descr;
   const DtypeInfo info = Info(array.dtype);
   int64_t count = 1;
   for (int64_t dim : array.shape) {
     if (dim != 0 && count > (int64_t(1) << 40) / dim) return Error{"npy: shape too large"};
     count *= dim;
   }
-  std::string_view data = bytes.substr(offset + header_len);
+  std::string_view data = bytes.substr(h.data_offset);
   if (static_cast<int64_t>(data.size()) != count * info.bytes) {
     return Error{"npy: data has " + std::to_string(data.size()) + " bytes, shape " +
                  ShapeString(array.shape) + " of " + d + " needs " +

@@ -42,6 +42,18 @@ Expected<void> WriteNpy(const std::string& path, NpyDtype dtype, std::vector<int
 Expected<std::string> EncodeNpyHeader(NpyDtype dtype, const std::vector<int64_t>& shape,
                                       size_t header_size = 0);
 
+// The header alone (`bytes` may hold the whole file or just its start): dtype, shape and where
+// the data begins. Same errors as DecodeNpy for the header part.
+struct NpyHeader {
+  NpyDtype dtype = NpyDtype::kInt32;
+  std::vector<int64_t> shape;
+  bool big_endian = false;
+  bool is_bool = false;  // '|b1', read as kUInt8 0/1.
+  size_t data_offset = 0;
+  std::string descr;  // As written, e.g. "<i4".
+};
+Expected<NpyHeader> DecodeNpyHeader(std::string_view bytes);
+
 // Parses bytes / reads a file. Accepts versions 1.0-3.0, C order, integer and bool dtypes of
 // either byte order. Errors say what is wrong: `npy: bad magic`, `npy: unsupported dtype '<f4'`,
 // `npy: Fortran order is not supported`, `npy: data has 12 bytes, shape (4, 4) of <i4 needs 64`.
