@@ -39,14 +39,18 @@ TrainOptions AblationBase(bool small) {
   o.eval_batch_size = 200;
   o.arch.puzzle_emb_ndim = 0;  // One maze family: the single identifier carries nothing.
   if (small) {
-    // Two CPU cores: a 15x15 maze with a long path, hidden 64.
-    o.data.maze_side = 15;
-    o.data.maze_min_path = 40;
-    o.arch.hidden_size = 64;
-    o.arch.num_heads = 4;
-    o.arch.halt_max_steps = 8;
-    o.eval_size = 100;
-    o.eval_batch_size = 100;
+    // Two shared CPU cores: 7x7 mazes (shortest path >= 8), 200 of them, hidden 32, batch 16,
+    // 4 ACT steps; the four configurations' recursion depths are kept as the seed's.
+    o.data.maze_side = 7;
+    o.data.maze_min_path = 8;
+    o.train_size = 200;
+    o.global_batch_size = 16;
+    o.arch.hidden_size = 32;
+    o.arch.num_heads = 2;
+    o.arch.halt_max_steps = 4;
+    o.eval_size = 32;
+    o.eval_batch_size = 32;
+    o.log_interval = 25;
   }
   o.arch.seq_len = o.data.maze_side * o.data.maze_side;
   return o;

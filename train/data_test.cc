@@ -2,7 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <set>
+
+#include "puzzle/dataset.h"
+#include "train/losses.h"
 
 namespace trm::train {
 namespace {
@@ -56,6 +60,48 @@ TEST(PoolSource, EveryEpochIsAFreshPermutation) {
   EXPECT_NE(epoch0, epoch1);
   // Going back gives the same answer (a resume may).
   EXPECT_EQ((*pool->Get(3)).inputs[0], epoch0[3]);
+}
+
+TEST(DatasetSource, SamplesOnePuzzlePerGroupEachEpochAndMapsIgnoredLabels) {
+  // 3 groups; group g has 2 puzzles (augmentations) with id 1 + 2g + k, one example each whose
+  // first token says (g, k); label 0 is the ignore id.
+  puzzle::DatasetSplit split;
+  split.metadata.vocab_size = 10;
+  split.metadata.seq_len = 2;
+  split.metadata.num_puzzle_identifiers = 7;
+  split.metadata.ignore_label_id = 0;
+  split.set.seq_len = 2;
+  for (int g = 0; g < 3; ++g) {
+    for (int k = 0; k < 2; ++k) {
+      std::vector<int32_t> in = {g * 2 + k + 1, 9}, label = {0, 5};
+      split.set.AddExample(in, label);
+      split.set.EndPuzzle(1 + 2 * g + k);
+    }
+    split.set.EndGroup();
+  }
+  puzzle::FillDatasetStatistics(split.set, split.metadata);
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("trm_train_dataset_" + std::to_string(getpid()));
+  ASSERT_TRUE(puzzle::WriteDatasetSplit(dir.string(), "train", split).ok());
+  auto source = MakeDatasetSource(dir.string(), "train", 1);
+  ASSERT_TRUE(source.ok()) << source.status();
+  EXPECT_EQ((*source)->shape().num_puzzle_identifiers, 7);
+  for (int epoch = 0; epoch < 3; ++epoch) {
+    std::set<int> groups;
+    for (int i = 0; i < 3; ++i) {
+      auto e = (*source)->Get(epoch * 3 + i);
+      ASSERT_TRUE(e.ok());
+      const int token = e->inputs[0] - 1;
+      groups.insert(token / 2);
+      EXPECT_EQ(e->puzzle_id, 1 + token);
+      EXPECT_EQ(e->labels[0], kIgnoreLabel);
+      EXPECT_EQ(e->labels[1], 5);
+    }
+    EXPECT_EQ(groups.size(), 3u) << "epoch " << epoch;
+  }
+  auto missing = MakeDatasetSource((dir / "nope").string(), "train", 1);
+  EXPECT_FALSE(missing.ok());
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

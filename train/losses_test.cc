@@ -19,7 +19,7 @@ TEST(Stablemax, MatchesHandComputedValues) {
 
 TEST(Stablemax, IgnoredLabelsCostNothing) {
   auto logits = torch::tensor({2.0, -1.0, 0.0, 1.0, 1.0, 1.0}).view({1, 2, 3});
-  auto labels = torch::tensor({kIgnoreLabel, 2}, torch::kLong).view({1, 2});
+  auto labels = torch::tensor({kIgnoreLabel, int64_t{2}}, torch::kLong).view({1, 2});
   auto loss = StablemaxCrossEntropy(logits, labels);
   EXPECT_EQ(loss[0][0].item<double>(), 0.0);
   EXPECT_NEAR(loss[0][1].item<double>(), std::log(3.0), 1e-12);
@@ -38,7 +38,8 @@ TEST(ActLoss, NormalisesPerExampleAndAddsHalfTheHaltLoss) {
   logits[0][0][1] = 4;
   logits[0][1][2] = 4;
   logits[1][0][0] = 4;
-  auto labels = torch::tensor({1, 2, 2, kIgnoreLabel}, torch::kLong).view({2, 2});
+  auto labels =
+      torch::tensor({int64_t{1}, int64_t{2}, int64_t{2}, kIgnoreLabel}, torch::kLong).view({2, 2});
   LossInputs in;
   in.logits = logits;
   in.labels = labels;
