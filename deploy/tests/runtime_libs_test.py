@@ -87,6 +87,12 @@ def main(argv):
     if not (shutil.which("dpkg") and shutil.which("apt-cache")):
         print("SKIP: needs dpkg and apt-cache (Debian)")
         return live.SKIP
+    binaries = [b for b in args.binaries if os.path.exists(b)]
+    for b in sorted(set(args.binaries) - set(binaries)):
+        print(f"note: {b} does not exist (target not built in this tree)")
+    if not binaries:
+        print("SKIP: none of the programs is built")
+        return live.SKIP
     pkgs = runtime_packages(args.dockerfile, args.stage)
     if not pkgs:
         print(f"FAIL {args.dockerfile}: stage {args.stage} installs no packages", file=sys.stderr)
@@ -95,7 +101,7 @@ def main(argv):
     owners = file_owners()
     problems = []
     needed = set()
-    for b in args.binaries:
+    for b in binaries:
         libs, missing = libraries(b)
         for m in missing:
             problems.append(f"{b}: ldd cannot resolve {m} here")
@@ -112,7 +118,7 @@ def main(argv):
     for p in sorted(set(problems)):
         print("FAIL", p, file=sys.stderr)
     if not problems:
-        print(f"{len(needed)} packages needed by {len(args.binaries)} programs, all in the "
+        print(f"{len(needed)} packages needed by {len(binaries)} programs, all in the "
               f"{args.stage} stage's {len(pkgs)} packages and their dependencies")
     return 1 if problems else 0
 
