@@ -58,7 +58,8 @@ RUN rm -rf /out/bin && mkdir -p /out/bin /out/libs && for b in trm-server trm-cl
       elif [ "$b" = trm-server ] || [ "$b" = trm-client ]; then echo "missing $b" >&2; exit 1; fi; \
     done \
  && site="$(/opt/torch/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" \
- && tar -C / -cf - "${site#/}/torch/lib" "${site#/}/nvidia" | tar -C /out/libs -xf - \
+ && dirs="${site#/}/torch/lib" && if [ -d "$site/nvidia" ]; then dirs="$dirs ${site#/}/nvidia"; fi \
+ && tar -C / -cf - $dirs | tar -C /out/libs -xf - \
  && find "/out/libs${site}" -name '*.so*' -printf '%h\n' | sed "s#^/out/libs##" | sort -u > /out/torch-cuda.conf
 
 # ---------------------------------------------------------------------------------------------
