@@ -265,6 +265,7 @@ int Generate(const std::string& kind) {
       auto g = gen.Next();
       if (!g.ok()) return Fail(g.error().message);
       std::cout << SudokuToString(g->puzzle) << "\n";
+      if (count >= 1000) Progress(i + 1, count);
     }
   } else {
     MazeGenerator gen(MazeOptions(seed));
@@ -272,6 +273,7 @@ int Generate(const std::string& kind) {
       auto g = gen.Next();
       if (!g.ok()) return Fail(g.error().message);
       std::cout << MazeToString(g->puzzle) << "\n\n";
+      if (count >= 1000) Progress(i + 1, count);
     }
   }
   return 0;
