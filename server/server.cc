@@ -1,7 +1,5 @@
 #include "server/server.h"
 
-#include <prometheus/exposer.h>
-
 #include <fstream>
 #include <mutex>
 #include <sstream>
@@ -16,6 +14,7 @@
 #include "server/checkpoint_dirs.h"
 #include "server/log.h"
 #include "server/metrics.h"
+#include "server/metrics_http.h"
 #include "server/solver_service.h"
 
 namespace trm::server {
@@ -60,7 +59,9 @@ class ServerImpl final : public Server {
 
   ~ServerImpl() override {
     Drain();
-    // The engine's schedulers stop before the services they call back into go away.
+    // No scrape may reach the engine once it is gone; then the engine's schedulers stop before
+    // the services they call back into go away.
+    metrics_http_.reset();
     engine_.reset();
   }
 
@@ -69,6 +70,13 @@ class ServerImpl final : public Server {
     if (!creds.ok()) return creds.status();
     auto specs = ExpandCheckpoints(options_.checkpoints);
     if (!specs.ok()) return specs.status();
+
+    if (!options_.metrics_listen.empty()) {
+      auto http = MetricsHttpServer::Start(options_.metrics_listen, metrics_.collectables());
+      if (!http.ok()) return http.status();
+      metrics_http_ = std::move(*http);
+      metrics_port_ = metrics_http_->port();
+    }
 
     auto engine = engine::Engine::Create(options_.engine);
     if (!engine.ok()) return engine.status();
@@ -81,18 +89,6 @@ class ServerImpl final : public Server {
       return out;
     });
     metrics_.SetServing(false);
-
-    if (!options_.metrics_listen.empty()) {
-      try {
-        exposer_ = std::make_unique<prometheus::Exposer>(options_.metrics_listen);
-      } catch (const std::exception& e) {
-        return absl::UnavailableError(absl::StrCat("--metrics_listen ", options_.metrics_listen,
-                                                   ": cannot listen: ", e.what()));
-      }
-      for (const auto& c : metrics_.collectables()) exposer_->RegisterCollectable(c);
-      auto ports = exposer_->GetListeningPorts();
-      metrics_port_ = ports.empty() ? 0 : ports.front();
-    }
 
     solver_ = std::make_unique<SolverService>(engine_.get(), &metrics_,
                                               SolverServiceOptions{.halt = options_.halt});
@@ -120,7 +116,7 @@ class ServerImpl final : public Server {
                                       : options_.tls.client_ca_file.empty() ? " (TLS)"
                                                                             : " (mutual TLS)",
                                       admin_ ? ", Admin enabled" : ", Admin disabled (no token)"));
-    if (exposer_) {
+    if (metrics_http_) {
       Log(LogLevel::kInfo,
           absl::StrCat("metrics on http://", DescribeListen(options_.metrics_listen, metrics_port_),
                        "/metrics"));
@@ -186,7 +182,7 @@ class ServerImpl final : public Server {
  private:
   ServerOptions options_;
   Metrics metrics_;
-  std::unique_ptr<prometheus::Exposer> exposer_;
+  std::unique_ptr<MetricsHttpServer> metrics_http_;
   std::unique_ptr<engine::Engine> engine_;
   std::unique_ptr<SolverService> solver_;
   std::unique_ptr<AdminService> admin_;
