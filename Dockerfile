@@ -66,7 +66,7 @@ RUN rm -rf /out/bin && mkdir -p /out/bin /out/libs && for b in trm-server trm-cl
 FROM ${DEBIAN_IMAGE} AS runtime-cuda
 RUN apt-get update && apt-get install -y --no-install-recommends \
       libgrpc++1.51 libgrpc29 libprotobuf32 libabsl20220623 libre2-9 libc-ares2 \
-      libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 libcivetweb1 \
+      libprometheus-cpp-core1.0 \
       libyaml-cpp0.7 libssl3 zlib1g libgomp1 ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build-cuda /out/libs/ /
@@ -90,14 +90,15 @@ CMD ["--listen=0.0.0.0:50051", "--metrics_listen=0.0.0.0:9464", "--checkpoints=/
 #   libtorch1.13 (Debian's CPU libtorch; apt brings its own runtime dependencies) with
 #   libopenblas0-openmp (about 20x faster than the reference BLAS it would otherwise use),
 #   gRPC 1.51 (libgrpc++1.51, libgrpc29), protobuf 3.21 (libprotobuf32), abseil
-#   (libabsl20220623), re2 and c-ares (gRPC's), prometheus-cpp 1.0 (core, pull) with civetweb,
-#   yaml-cpp 0.7, OpenSSL 3 (TLS), zlib.
-# deploy/tests/check_runtime_libs.py checks this list against what the built binaries load.
+#   (libabsl20220623), re2 and c-ares (gRPC's), prometheus-cpp 1.0 core (the server serves
+#   /metrics itself), yaml-cpp 0.7, OpenSSL 3 (TLS), zlib.
+# ctest deploy.runtime_libs (deploy/tests/runtime_libs_test.py) checks this list against what
+# the built programs load.
 FROM ${DEBIAN_IMAGE} AS runtime
 RUN apt-get update && apt-get install -y --no-install-recommends \
       libtorch1.13 libopenblas0-openmp \
       libgrpc++1.51 libgrpc29 libprotobuf32 libabsl20220623 libre2-9 libc-ares2 \
-      libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 libcivetweb1 \
+      libprometheus-cpp-core1.0 \
       libyaml-cpp0.7 libssl3 zlib1g libgomp1 ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 RUN useradd --system --uid 10001 --user-group --home-dir /var/lib/trm --create-home trm \

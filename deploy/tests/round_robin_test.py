@@ -16,8 +16,8 @@ import live  # noqa: E402
 
 # Load for a fixed time rather than a fixed count, so the few calls made while the second
 # subchannel is still connecting cannot decide the split on a loaded machine.
-DURATION_S = 3
-MIN_CALLS = 20
+DURATION_S = 4
+MIN_CALLS = 10
 # round_robin alternates once both subchannels are READY; allow a generous margin.
 MIN_SHARE = 0.2
 # trm-client bench arguments besides the target: Solve calls on one channel.
