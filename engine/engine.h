@@ -151,9 +151,9 @@ struct ModelStats {
 // Observer for metrics, called on the scheduler thread; keep it cheap.
 struct EngineObserver {
   virtual ~EngineObserver() = default;
-  virtual void OnBatchStep(const std::string& model, int active_rows, int batch_capacity,
-                           double step_seconds) {}
-  virtual void OnRequestDone(const std::string& model, const Result& result) {}
+  virtual void OnBatchStep(const std::string& /*model*/, int /*active_rows*/,
+                           int /*batch_capacity*/, double /*step_seconds*/) {}
+  virtual void OnRequestDone(const std::string& /*model*/, const Result& /*result*/) {}
 };
 
 class Engine {

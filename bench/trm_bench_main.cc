@@ -1,0 +1,224 @@
+// trm-bench: the engine's speed in-process (no gRPC), on a checkpoint or on a random-init network
+// of the paper's shapes. Prints the command and machine, JSON lines (one per figure) and a short
+// table. Modes: fixed (ms per ACT step and puzzles/s at --steps fixed steps for each batch size
+// in --batches; the batch-1 row is the latency), mixed (requests that halt after different
+// numbers of steps, served with continuous batching and with static batches; their ratio), all.
+//
+//   trm-bench --task=sudoku --hidden=512 --mode=fixed --steps=16 --batches=1,8,64
+//   trm-bench --task=sudoku --hidden=128 --mode=mixed --requests=256 --batches=32
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <iostream>
+#include <numeric>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "bench/bench_runner.h"
+#include "bench/machine.h"
+#include "nlohmann/json.hpp"
+
+ABSL_FLAG(std::string, checkpoint, "",
+          "Checkpoint (own directory or official .pt); empty: random init");
+ABSL_FLAG(std::string, task, "sudoku", "Random-init shape: sudoku | maze | arc");
+ABSL_FLAG(int, hidden, 512, "hidden_size");
+ABSL_FLAG(int, heads, 8, "num_heads");
+ABSL_FLAG(int, layers, 2, "L_layers");
+ABSL_FLAG(int, h_cycles, 3, "H_cycles");
+ABSL_FLAG(int, l_cycles, 6, "L_cycles (the paper: 6 for sudoku, 4 for maze)");
+ABSL_FLAG(int, maze_side, 30, "Maze side (seq_len = side^2)");
+ABSL_FLAG(int, puzzle_emb_len, 16, "Puzzle-embedding prefix positions (0: none)");
+ABSL_FLAG(bool, mlp_t, false,
+          "TRM-MLP (sequence-mixing MLP, no attention), the paper's best sudoku");
+ABSL_FLAG(std::string, dtype, "float32", "float32 | bfloat16");
+ABSL_FLAG(std::string, device, "cpu", "auto | cpu | cuda | cuda:N");
+ABSL_FLAG(int, threads, 0, "torch intra-op threads (0: the machine's cores)");
+ABSL_FLAG(std::string, mode, "all", "fixed | mixed | all");
+ABSL_FLAG(int, steps, 16, "Fixed mode: ACT steps per puzzle (ignore_halting)");
+ABSL_FLAG(std::string, batches, "1,8,64",
+          "Fixed mode: batch sizes; mixed mode: the last is the batch");
+ABSL_FLAG(int, requests, 256, "Mixed mode: requests");
+ABSL_FLAG(std::string, halt_steps, "uniform:2:16",
+          "Mixed mode: each request's halting step, uniform:A:B | geometric:P:MAX | q (the "
+          "checkpoint's own Q head)");
+ABSL_FLAG(int, warmup_steps, 2, "Untimed ACT steps at each batch size first");
+ABSL_FLAG(uint64_t, seed, 1, "Weights and inputs");
+
+namespace trm::bench {
+namespace {
+
+struct Row {
+  nlohmann::json json;
+  std::string table;
+};
+
+int Main(int argc, char** argv) {
+  if (absl::GetFlag(FLAGS_threads) > 0) torch::set_num_threads(absl::GetFlag(FLAGS_threads));
+  const MachineInfo machine = DescribeMachine();
+  ShapeOptions shape;
+  shape.task = absl::GetFlag(FLAGS_task);
+  shape.hidden = absl::GetFlag(FLAGS_hidden);
+  shape.heads = absl::GetFlag(FLAGS_heads);
+  shape.layers = absl::GetFlag(FLAGS_layers);
+  shape.h_cycles = absl::GetFlag(FLAGS_h_cycles);
+  shape.l_cycles = absl::GetFlag(FLAGS_l_cycles);
+  shape.maze_side = absl::GetFlag(FLAGS_maze_side);
+  shape.puzzle_emb_len = absl::GetFlag(FLAGS_puzzle_emb_len);
+  shape.mlp_t = absl::GetFlag(FLAGS_mlp_t);
+  shape.dtype = absl::GetFlag(FLAGS_dtype);
+  absl::StatusOr<TrmConfig> config = ShapeConfig(shape);
+  if (!config.ok()) {
+    std::cerr << "trm-bench: " << config.status() << "\n";
+    return 2;
+  }
+  std::vector<int> batches;
+  for (absl::string_view b : absl::StrSplit(absl::GetFlag(FLAGS_batches), ',', absl::SkipEmpty())) {
+    int v = 0;
+    if (!absl::SimpleAtoi(b, &v) || v < 1) {
+      std::cerr << "trm-bench: --batches: \"" << b << "\" is not a positive integer\n";
+      return 2;
+    }
+    batches.push_back(v);
+  }
+  if (batches.empty()) {
+    std::cerr << "trm-bench: --batches is empty\n";
+    return 2;
+  }
+  const std::string mode = absl::GetFlag(FLAGS_mode);
+  if (mode != "fixed" && mode != "mixed" && mode != "all") {
+    std::cerr << "trm-bench: --mode \"" << mode << "\" is not fixed, mixed or all\n";
+    return 2;
+  }
+  const std::string checkpoint = absl::GetFlag(FLAGS_checkpoint);
+  const std::string device = absl::GetFlag(FLAGS_device);
+  const uint64_t seed = absl::GetFlag(FLAGS_seed);
+
+  nlohmann::json header = {{"kind", "machine"},
+                           {"command", CommandLine(argc, argv)},
+                           {"cpu", machine.cpu},
+                           {"cores", machine.cores},
+                           {"torch_threads", torch::get_num_threads()},
+                           {"load_1m", machine.load_1m},
+                           {"device", device},
+                           {"config", checkpoint.empty() ? config->ToJson() : nlohmann::json()},
+                           {"checkpoint", checkpoint}};
+  std::cout << "# command: " << CommandLine(argc, argv) << "\n"
+            << "# machine: " << machine.cpu << ", " << machine.cores << " cores, torch threads "
+            << torch::get_num_threads() << ", load " << machine.load_1m << "\n"
+            << header.dump() << "\n";
+  std::vector<std::string> table;
+  const std::string task = shape.task;
+
+  if (mode == "fixed" || mode == "all") {
+    const int steps = absl::GetFlag(FLAGS_steps);
+    for (int b : batches) {
+      auto served = Serve(checkpoint, *config, task, device, b, b, false, seed);
+      if (!served.ok()) {
+        std::cerr << "trm-bench: " << served.status() << "\n";
+        return 1;
+      }
+      const auto inputs = RandomInputs(b, served->info.seq_len, served->info.vocab_size, seed + b);
+      if (int w = absl::GetFlag(FLAGS_warmup_steps); w > 0) {
+        auto warm = RunAll(*served->engine, inputs, std::vector<int>(b, w), true);
+        if (!warm.ok()) {
+          std::cerr << "trm-bench: warm-up: " << warm.status() << "\n";
+          return 1;
+        }
+      }
+      auto run = RunAll(*served->engine, inputs, std::vector<int>(b, steps), true);
+      if (!run.ok() || run->failed > 0) {
+        std::cerr << "trm-bench: fixed run at batch " << b << " failed\n";
+        return 1;
+      }
+      const double ms_per_step = 1000.0 * run->wall_s / steps;
+      const double pps = b / run->wall_s;
+      nlohmann::json j = {{"kind", "fixed"},
+                          {"task", served->info.task == engine::TaskKind::kMaze ? "maze" : task},
+                          {"batch", b},
+                          {"steps", steps},
+                          {"ms_per_step", ms_per_step},
+                          {"puzzles_per_s", pps},
+                          {"wall_s", run->wall_s}};
+      if (b == 1) j["latency_ms"] = 1000.0 * run->wall_s;
+      std::cout << j.dump() << std::endl;
+      table.push_back(
+          absl::StrFormat("| fixed %d steps | %d | %.1f | %.2f | %s |", steps, b, ms_per_step, pps,
+                          b == 1 ? absl::StrFormat("latency %.0f ms", 1000.0 * run->wall_s) : ""));
+    }
+  }
+
+  if (mode == "mixed" || mode == "all") {
+    const int b = batches.back();
+    const int n = absl::GetFlag(FLAGS_requests);
+    const std::string spec = absl::GetFlag(FLAGS_halt_steps);
+    auto halt_steps = DrawHaltSteps(spec, n, seed);
+    if (!halt_steps.ok()) {
+      std::cerr << "trm-bench: " << halt_steps.status() << "\n";
+      return 2;
+    }
+    double wall[2] = {0, 0};
+    int64_t row_steps[2] = {0, 0};
+    std::vector<int> steps_seen[2];
+    for (int variant = 0; variant < 2; ++variant) {  // 0 continuous, 1 static.
+      auto served = Serve(checkpoint, *config, task, device, b, n, variant == 1, seed);
+      if (!served.ok()) {
+        std::cerr << "trm-bench: " << served.status() << "\n";
+        return 1;
+      }
+      const auto inputs = RandomInputs(n, served->info.seq_len, served->info.vocab_size, seed);
+      if (int w = absl::GetFlag(FLAGS_warmup_steps); w > 0) {
+        const std::vector<std::vector<int32_t>> few(inputs.begin(),
+                                                    inputs.begin() + std::min(n, b));
+        (void)RunAll(*served->engine, few, std::vector<int>(few.size(), w), true);
+      }
+      auto run = RunAll(*served->engine, inputs, *halt_steps, false);
+      if (!run.ok() || run->failed > 0) {
+        std::cerr << "trm-bench: mixed run failed\n";
+        return 1;
+      }
+      wall[variant] = run->wall_s;
+      row_steps[variant] = served->engine->Stats("bench").steps_run;
+      steps_seen[variant] = run->steps;
+    }
+    const double mean_steps =
+        std::accumulate(steps_seen[0].begin(), steps_seen[0].end(), 0.0) / std::max(n, 1);
+    const bool same_steps = steps_seen[0] == steps_seen[1];
+    const double ratio = wall[1] / wall[0];
+    nlohmann::json j = {{"kind", "mixed"},
+                        {"task", task},
+                        {"batch", b},
+                        {"requests", n},
+                        {"halt_steps", spec},
+                        {"mean_steps", mean_steps},
+                        {"same_steps_both_ways", same_steps},
+                        {"continuous_s", wall[0]},
+                        {"static_s", wall[1]},
+                        {"continuous_puzzles_per_s", n / wall[0]},
+                        {"static_puzzles_per_s", n / wall[1]},
+                        {"continuous_batch_steps", row_steps[0]},
+                        {"static_batch_steps", row_steps[1]},
+                        {"continuous_over_static", ratio}};
+    std::cout << j.dump() << std::endl;
+    table.push_back(absl::StrFormat(
+        "| mixed %s, %d requests | %d | - | %.2f vs %.2f | continuous/static %.2fx |", spec, n, b,
+        n / wall[0], n / wall[1], ratio));
+  }
+  std::cout
+      << "\n| run | batch | ms/ACT step | puzzles/s | note |\n| --- | --- | --- | --- | --- |\n";
+  for (const auto& line : table) std::cout << line << "\n";
+  return 0;
+}
+
+}  // namespace
+}  // namespace trm::bench
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage("Engine speed in-process: trm-bench --task=sudoku --mode=all");
+  absl::ParseCommandLine(argc, argv);
+  return trm::bench::Main(argc, argv);
+}

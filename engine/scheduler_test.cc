@@ -1,0 +1,580 @@
+// The engine end to end on tiny real models: admission, halting, cancellation, deadlines,
+// overload, reload under load, ARC expansion and voting, batch invariance, exactly-once answers.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <map>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "absl/synchronization/mutex.h"
+#include "engine/engine.h"
+#include "engine/engine_internal.h"
+#include "engine/test_models.h"
+#include "puzzle/arc.h"
+#include "puzzle/arc_augment.h"
+#include "puzzle/arc_vote.h"
+
+namespace trm::engine {
+namespace {
+
+using testing::MakeTempDir;
+using testing::RandomPuzzles;
+using testing::SaveTinyCheckpoint;
+using testing::TinyModelOptions;
+
+// Collects on_done calls by request id; counts them so a second answer is caught.
+class Collector {
+ public:
+  std::function<void(Result)> Callback(const std::string& id) {
+    return [this, id](Result r) {
+      absl::MutexLock lock(&mu_);
+      ++calls_[id];
+      results_[id] = std::move(r);
+      order_.push_back(id);
+    };
+  }
+  // Waits until `n` answers arrived in total.
+  bool WaitFor(size_t n, absl::Duration timeout = absl::Seconds(60)) {
+    absl::MutexLock lock(&mu_);
+    auto enough = [this, n]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return order_.size() >= n; };
+    return mu_.AwaitWithTimeout(absl::Condition(&enough), timeout);
+  }
+  Result Get(const std::string& id) {
+    absl::MutexLock lock(&mu_);
+    return results_.at(id);
+  }
+  int Calls(const std::string& id) {
+    absl::MutexLock lock(&mu_);
+    return calls_.count(id) ? calls_[id] : 0;
+  }
+  std::vector<std::string> Order() {
+    absl::MutexLock lock(&mu_);
+    return order_;
+  }
+  size_t Total() {
+    absl::MutexLock lock(&mu_);
+    return order_.size();
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::map<std::string, int> calls_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, Result> results_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::string> order_ ABSL_GUARDED_BY(mu_);
+};
+
+// Signals when a request reached a step.
+class StepLatch {
+ public:
+  std::function<void(const StepEvent&)> OnStep() {
+    return [this](const StepEvent& e) {
+      absl::MutexLock lock(&mu_);
+      step_ = e.step;
+    };
+  }
+  bool WaitForStep(int step, absl::Duration timeout = absl::Seconds(60)) {
+    absl::MutexLock lock(&mu_);
+    auto reached = [this, step]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return step_ >= step; };
+    return mu_.AwaitWithTimeout(absl::Condition(&reached), timeout);
+  }
+
+ private:
+  absl::Mutex mu_;
+  int step_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+class EngineTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<Engine> MakeEngine(int max_batch = 8, int max_queue = 64) {
+    EngineOptions o;
+    o.device = "cpu";
+    o.scheduler.max_batch_size = max_batch;
+    o.scheduler.max_queue_size = max_queue;
+    auto e = Engine::Create(o);
+    EXPECT_TRUE(e.ok()) << e.status();
+    return *std::move(e);
+  }
+  std::string Checkpoint(const TinyModelOptions& o, const std::string& tag = "m") {
+    return SaveTinyCheckpoint(MakeTempDir("engine_test_" + tag), o);
+  }
+  Request MakeRequest(const std::vector<int32_t>& tokens, const std::string& id, Collector& c,
+                      HaltOptions halt = {}) {
+    Request r;
+    r.tokens = tokens;
+    r.request_id = id;
+    r.halt = halt;
+    r.on_done = c.Callback(id);
+    return r;
+  }
+};
+
+TEST_F(EngineTest, AnswersOnceWithOneEventPerStep) {
+  auto engine = MakeEngine();
+  ASSERT_TRUE(engine->LoadModel("sudoku", Checkpoint({})).ok());
+  Collector c;
+  std::vector<StepEvent> events;
+  Request r = MakeRequest(RandomPuzzles(1, 81, 11, 1)[0], "a", c);
+  r.on_step = [&events](const StepEvent& e) { events.push_back(e); };
+  ASSERT_TRUE(engine->Submit("sudoku", std::move(r)).ok());
+  ASSERT_TRUE(c.WaitFor(1));
+  Result res = c.Get("a");
+  ASSERT_TRUE(res.status.ok()) << res.status;
+  // The official init's q_head bias -5 never halts: the model's halt_max_steps (8) decides.
+  EXPECT_EQ(res.steps, 8);
+  EXPECT_EQ(res.halt_reason, HaltReason::kMaxSteps);
+  EXPECT_EQ(res.model, "sudoku");
+  EXPECT_FALSE(res.model_version.empty());
+  ASSERT_EQ(res.answer_tokens.size(), 81u);
+  ASSERT_EQ(events.size(), 8u);
+  for (size_t i = 0; i < events.size(); ++i) {
+    EXPECT_EQ(events[i].step, static_cast<int>(i) + 1);
+    EXPECT_EQ(events[i].final, i + 1 == events.size());
+    EXPECT_NEAR(events[i].confidence, 1.0 / (1.0 + std::exp(5.0)), 1e-3);
+  }
+  EXPECT_EQ(events[0].changed_cells.size(), 81u);  // Everything is new at step 1.
+  for (size_t i = 1; i < events.size(); ++i) {
+    std::set<int32_t> changed(events[i].changed_cells.begin(), events[i].changed_cells.end());
+    for (int cell = 0; cell < 81; ++cell) {
+      EXPECT_EQ(changed.count(cell) == 1,
+                events[i].answer_tokens[cell] != events[i - 1].answer_tokens[cell]);
+    }
+  }
+  EXPECT_EQ(events.back().answer_tokens, res.answer_tokens);
+  EXPECT_EQ(c.Calls("a"), 1);
+}
+
+TEST_F(EngineTest, HaltingModes) {
+  auto engine = MakeEngine();
+  TinyModelOptions confident;
+  confident.q_bias = 5.0f;  // sigmoid(5) = 0.993: the Q head says stop at once.
+  ASSERT_TRUE(engine->LoadModel("sudoku", Checkpoint(confident)).ok());
+  const auto puzzle = RandomPuzzles(1, 81, 11, 2)[0];
+  Collector c;
+  ASSERT_TRUE(engine->Submit("sudoku", MakeRequest(puzzle, "q", c)).ok());
+  ASSERT_TRUE(engine->Submit("sudoku", MakeRequest(puzzle, "min3", c, {.min_steps = 3})).ok());
+  ASSERT_TRUE(engine
+                  ->Submit("sudoku", MakeRequest(puzzle, "fixed5", c,
+                                                 {.max_steps = 5, .ignore_halting = true}))
+                  .ok());
+  ASSERT_TRUE(engine
+                  ->Submit("sudoku", MakeRequest(puzzle, "strict", c,
+                                                 {.max_steps = 4, .halt_threshold = 0.999f}))
+                  .ok());
+  ASSERT_TRUE(c.WaitFor(4));
+  EXPECT_EQ(c.Get("q").steps, 1);
+  EXPECT_EQ(c.Get("q").halt_reason, HaltReason::kQHead);
+  EXPECT_GT(c.Get("q").confidence, 0.99f);
+  EXPECT_EQ(c.Get("min3").steps, 3);
+  EXPECT_EQ(c.Get("min3").halt_reason, HaltReason::kQHead);
+  EXPECT_EQ(c.Get("fixed5").steps, 5);
+  EXPECT_EQ(c.Get("fixed5").halt_reason, HaltReason::kFixedSteps);
+  EXPECT_EQ(c.Get("strict").steps, 4);
+  EXPECT_EQ(c.Get("strict").halt_reason, HaltReason::kMaxSteps);
+}
+
+TEST_F(EngineTest, ShortRequestsOvertakeLongOnesInFreedSlots) {
+  auto engine = MakeEngine(/*max_batch=*/2);
+  ASSERT_TRUE(engine->LoadModel("sudoku", Checkpoint({})).ok());
+  const auto p = RandomPuzzles(3, 81, 11, 3);
+  Collector c;
+  StepLatch long_started;
+  Request long_request = MakeRequest(p[0], "long", c, {.max_steps = 40});
+  long_request.on_step = long_started.OnStep();
+  ASSERT_TRUE(engine->Submit("sudoku", std::move(long_request)).ok());
+  ASSERT_TRUE(long_started.WaitForStep(1));
+  ASSERT_TRUE(engine->Submit("sudoku", MakeRequest(p[1], "short1", c, {.max_steps = 2})).ok());
+  ASSERT_TRUE(engine->Submit("sudoku", MakeRequest(p[2], "short2", c, {.max_steps = 2})).ok());
+  ASSERT_TRUE(c.WaitFor(3));
+  // Two slots: short2 waits for short1's slot, not for the long request to finish.
+  EXPECT_EQ(c.Order(), (std::vector<std::string>{"short1", "short2", "long"}));
+  EXPECT_EQ(c.Get("long").steps, 40);
+  EXPECT_EQ(engine->Stats("sudoku").max_batch_size, 2);
+}
+
+TEST_F(EngineTest, CancellationFreesTheSlotRunningOrQueued) {
+  auto engine = MakeEngine(/*max_batch=*/1);
+  ASSERT_TRUE(engine->LoadModel("sudoku", Checkpoint({})).ok());
+  const auto p = RandomPuzzles(3, 81, 11, 4);
+  Collector c;
+  StepLatch running;
+  Request r = MakeRequest(p[0], "running", c, {.max_steps = 1000});
+  r.on_step = running.OnStep();
+  auto running_handle = engine->Submit("sudoku", std::move(r));
+  ASSERT_TRUE(running_handle.ok());
+  ASSERT_TRUE(running.WaitForStep(2));
+  auto queued_handle = engine->Submit("sudoku", MakeRequest(p[1], "queued", c, {.max_steps = 3}));
+  ASSERT_TRUE(queued_handle.ok());
+  (*queued_handle)->Cancel();
+  (*running_handle)->Cancel();
+  (*running_handle)->Cancel();  // Twice is harmless.
+  ASSERT_TRUE(engine->Submit("sudoku", MakeRequest(p[2], "after", c, {.max_steps = 2})).ok());
+  ASSERT_TRUE(c.WaitFor(3));
+  EXPECT_TRUE(absl::IsCancelled(c.Get("running").status)) << c.Get("running").status;
+  EXPECT_LT(c.Get("running").steps, 1000);
+  EXPECT_GE(c.Get("running").steps, 2);
+  EXPECT_TRUE(absl::IsCancelled(c.Get("queued").status));
+  EXPECT_EQ(c.Get("queued").steps, 0);
+  EXPECT_TRUE(c.Get("after").status.ok());
+  EXPECT_EQ(c.Get("after").steps, 2);
+  (*running_handle)->Cancel();  // After the answer: no effect, no second answer.
+  absl::SleepFor(absl::Milliseconds(50));
+  EXPECT_EQ(c.Total(), 3u);
+}
+
+TEST_F(EngineTest, DeadlinesAreDistinctFromCancellation) {
+  auto engine = MakeEngine(/*max_batch=*/1);
+  ASSERT_TRUE(engine->LoadModel("sudoku", Checkpoint({})).ok());
+  const auto p = RandomPuzzles(2, 81, 11, 5);
+  Collector c;
+  Request r = MakeRequest(p[0], "slow", c, {.max_steps = 1000});
+  r.deadline = absl::Now() + absl::Milliseconds(100);
+  ASSERT_TRUE(engine->Submit("sudoku", std::move(r)).ok());
+  Request q = MakeRequest(p[1], "expired_in_queue", c, {.max_steps = 2});
+  q.deadline = absl::Now() + absl::Milliseconds(20);
+  ASSERT_TRUE(engine->Submit("sudoku", std::move(q)).ok());
+  ASSERT_TRUE(c.WaitFor(2));
+  EXPECT_TRUE(absl::IsDeadlineExceeded(c.Get("slow").status)) << c.Get("slow").status;
+  EXPECT_GT(c.Get("slow").steps, 0);
+  EXPECT_LT(c.Get("slow").steps, 1000);
+  EXPECT_TRUE(absl::IsDeadlineExceeded(c.Get("expired_in_queue").status));
+}
+
+TEST_F(EngineTest, FullQueueIsRejectedAtOnceWithoutAnAnswer) {
+  auto engine = MakeEngine(/*max_batch=*/1, /*max_queue=*/2);
+  ASSERT_TRUE(engine->LoadModel("sudoku", Checkpoint({})).ok());
+  const auto p = RandomPuzzles(4, 81, 11, 6);
+  Collector c;
+  StepLatch running;
+  Request r = MakeRequest(p[0], "running", c, {.max_steps = 1000});
+  r.on_step = running.OnStep();
+  auto h0 = engine->Submit("sudoku", std::move(r));
+  ASSERT_TRUE(h0.ok());
+  ASSERT_TRUE(running.WaitForStep(1));
+  auto h1 = engine->Submit("sudoku", MakeRequest(p[1], "q1", c, {.max_steps = 1}));
+  auto h2 = engine->Submit("sudoku", MakeRequest(p[2], "q2", c, {.max_steps = 1}));
+  ASSERT_TRUE(h1.ok() && h2.ok());
+  const absl::Time before = absl::Now();
+  auto rejected = engine->Submit("sudoku", MakeRequest(p[3], "rejected", c));
+  EXPECT_LT(absl::Now() - before, absl::Milliseconds(50));  // Never blocks.
+  ASSERT_FALSE(rejected.ok());
+  EXPECT_TRUE(absl::IsResourceExhausted(rejected.status())) << rejected.status();
+  EXPECT_EQ(engine->Stats("sudoku").queue_depth, 2);
+  (*h0)->Cancel();
+  ASSERT_TRUE(c.WaitFor(3));
+  absl::SleepFor(absl::Milliseconds(20));
+  EXPECT_EQ(c.Calls("rejected"), 0);
+  EXPECT_TRUE(c.Get("q1").status.ok());
+  EXPECT_TRUE(c.Get("q2").status.ok());
+}
+
+TEST_F(EngineTest, BadRequestsAreRejectedWithTheReason) {
+  auto engine = MakeEngine();
+  ASSERT_TRUE(engine->LoadModel("sudoku", Checkpoint({})).ok());
+  Collector c;
+  auto p = RandomPuzzles(1, 81, 11, 7)[0];
+  auto short_tokens = p;
+  short_tokens.pop_back();
+  auto s = engine->Submit("sudoku", MakeRequest(short_tokens, "short", c));
+  EXPECT_TRUE(absl::IsInvalidArgument(s.status()));
+  EXPECT_NE(s.status().message().find("80 tokens"), std::string::npos) << s.status();
+  auto bad = p;
+  bad[17] = 11;
+  s = engine->Submit("sudoku", MakeRequest(bad, "vocab", c));
+  EXPECT_NE(s.status().message().find("position 17"), std::string::npos) << s.status();
+  s = engine->Submit("sudoku", MakeRequest(p, "minmax", c, {.max_steps = 2, .min_steps = 3}));
+  EXPECT_TRUE(absl::IsInvalidArgument(s.status())) << s.status();
+  s = engine->Submit("nope", MakeRequest(p, "unknown", c));
+  EXPECT_TRUE(absl::IsNotFound(s.status()));
+  Request r = MakeRequest(p, "pid", c);
+  r.puzzle_identifier = 3;
+  EXPECT_TRUE(absl::IsInvalidArgument(engine->Submit("sudoku", std::move(r)).status()));
+  EXPECT_FALSE(engine->LoadModel("x", "/nonexistent/checkpoint").ok());
+  EXPECT_TRUE(absl::IsAlreadyExists(engine->LoadModel("sudoku", Checkpoint({}))));
+  absl::SleepFor(absl::Milliseconds(20));
+  EXPECT_EQ(c.Total(), 0u);
+}
+
+TEST_F(EngineTest, RegistryDefaultsPerTask) {
+  auto engine = MakeEngine();
+  ASSERT_TRUE(engine->LoadModel("s1", Checkpoint({})).ok());
+  ASSERT_TRUE(engine->LoadModel("s2", Checkpoint({})).ok());
+  TinyModelOptions maze;
+  maze.kind = "maze";
+  maze.vocab_size = 6;
+  ASSERT_TRUE(engine->LoadModel("m", Checkpoint(maze)).ok());
+  auto d = engine->ResolveModel("", TaskKind::kSudoku);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->name, "s1");
+  EXPECT_TRUE(d->is_default);
+  EXPECT_EQ(engine->ResolveModel("", TaskKind::kMaze)->name, "m");
+  EXPECT_TRUE(absl::IsNotFound(engine->ResolveModel("", TaskKind::kArc).status()));
+  ASSERT_TRUE(engine->LoadModel("s3", Checkpoint({}), /*make_default=*/true).ok());
+  EXPECT_EQ(engine->ResolveModel("", TaskKind::kSudoku)->name, "s3");
+  EXPECT_FALSE(engine->ResolveModel("s1", TaskKind::kSudoku)->is_default);
+  EXPECT_EQ(engine->ListModels().size(), 4u);
+  EXPECT_EQ(engine->ResolveModel("m", TaskKind::kMaze)->vocab_size, 6);
+}
+
+// Same answers, steps and halting alone or batched with others admitted at other times.
+TEST_F(EngineTest, BatchInvariance) {
+  TinyModelOptions o;
+  o.q_bias = 0.0f;
+  o.q_weight_std = 0.3f;  // Halting after a number of steps that differs between puzzles.
+  o.halt_max_steps = 10;
+  const std::string path = Checkpoint(o);
+  const auto puzzles = RandomPuzzles(12, 81, 11, 8);
+  auto run = [&](int max_batch, bool staggered) {
+    auto engine = MakeEngine(max_batch);
+    EXPECT_TRUE(engine->LoadModel("sudoku", path).ok());
+    Collector c;
+    for (size_t i = 0; i < puzzles.size(); ++i) {
+      EXPECT_TRUE(engine->Submit("sudoku", MakeRequest(puzzles[i], std::to_string(i), c)).ok());
+      if (staggered && i % 3 == 0) absl::SleepFor(absl::Milliseconds(3));
+    }
+    EXPECT_TRUE(c.WaitFor(puzzles.size()));
+    std::vector<Result> out;
+    for (size_t i = 0; i < puzzles.size(); ++i) out.push_back(c.Get(std::to_string(i)));
+    return out;
+  };
+  const auto alone = run(1, false);
+  const auto together = run(5, true);
+  std::set<int> distinct_steps;
+  for (size_t i = 0; i < puzzles.size(); ++i) {
+    SCOPED_TRACE(i);
+    ASSERT_TRUE(alone[i].status.ok());
+    ASSERT_TRUE(together[i].status.ok());
+    EXPECT_EQ(alone[i].answer_tokens, together[i].answer_tokens);
+    EXPECT_EQ(alone[i].steps, together[i].steps);
+    EXPECT_EQ(alone[i].halt_reason, together[i].halt_reason);
+    EXPECT_NEAR(alone[i].confidence, together[i].confidence, 1e-5);
+    distinct_steps.insert(alone[i].steps);
+  }
+  // The test means something only if rows retire at different steps.
+  EXPECT_GE(distinct_steps.size(), 2u);
+}
+
+TEST_F(EngineTest, ReloadUnderLoadFinishesInFlightOnOldWeights) {
+  TinyModelOptions old_options, new_options;
+  new_options.seed = 99;
+  const std::string old_path = Checkpoint(old_options, "old");
+  const std::string new_path = Checkpoint(new_options, "new");
+  const auto p = RandomPuzzles(6, 81, 11, 9);
+  // Reference answers of each model alone.
+  auto reference = [&](const std::string& path) {
+    auto engine = MakeEngine();
+    EXPECT_TRUE(engine->LoadModel("sudoku", path).ok());
+    Collector c;
+    for (size_t i = 0; i < p.size(); ++i) {
+      EXPECT_TRUE(
+          engine->Submit("sudoku", MakeRequest(p[i], std::to_string(i), c, {.max_steps = 12}))
+              .ok());
+    }
+    EXPECT_TRUE(c.WaitFor(p.size()));
+    std::vector<Result> out;
+    for (size_t i = 0; i < p.size(); ++i) out.push_back(c.Get(std::to_string(i)));
+    return out;
+  };
+  const auto old_ref = reference(old_path);
+  const auto new_ref = reference(new_path);
+  ASSERT_NE(old_ref[0].model_version, new_ref[0].model_version);
+
+  auto engine = MakeEngine(/*max_batch=*/4);
+  ASSERT_TRUE(engine->LoadModel("sudoku", old_path).ok());
+  Collector c;
+  StepLatch started;
+  for (int i = 0; i < 3; ++i) {
+    Request r = MakeRequest(p[i], std::to_string(i), c, {.max_steps = 12});
+    if (i == 0) r.on_step = started.OnStep();
+    ASSERT_TRUE(engine->Submit("sudoku", std::move(r)).ok());
+  }
+  ASSERT_TRUE(started.WaitForStep(2));
+  ASSERT_TRUE(engine->ReloadModel("sudoku", new_path).ok());
+  EXPECT_EQ(engine->ResolveModel("sudoku", TaskKind::kSudoku)->version, new_ref[0].model_version);
+  for (int i = 3; i < 6; ++i) {
+    ASSERT_TRUE(
+        engine->Submit("sudoku", MakeRequest(p[i], std::to_string(i), c, {.max_steps = 12})).ok());
+  }
+  ASSERT_TRUE(c.WaitFor(6));
+  for (int i = 0; i < 6; ++i) {
+    SCOPED_TRACE(i);
+    const Result r = c.Get(std::to_string(i));
+    ASSERT_TRUE(r.status.ok());
+    const Result& ref = i < 3 ? old_ref[i] : new_ref[i];
+    EXPECT_EQ(r.model_version, ref.model_version);
+    EXPECT_EQ(r.answer_tokens, ref.answer_tokens);
+    EXPECT_EQ(r.steps, 12);
+  }
+  // A failed reload keeps the old model serving.
+  EXPECT_FALSE(engine->ReloadModel("sudoku", "/nonexistent").ok());
+  EXPECT_EQ(engine->ResolveModel("sudoku", TaskKind::kSudoku)->version, new_ref[0].model_version);
+  EXPECT_TRUE(absl::IsNotFound(engine->ReloadModel("other", new_path)));
+}
+
+TEST_F(EngineTest, ArcExpandsIntoAugmentedRowsAndVotes) {
+  TinyModelOptions o;
+  o.kind = "arc";
+  o.seq_len = puzzle::kArcSeqLen;
+  o.vocab_size = puzzle::kArcVocabSize;
+  o.halt_max_steps = 3;
+  o.puzzle_identifiers = {"<blank>",
+                          "abc",
+                          "abc|||t1|||0123456789",
+                          "zzz",
+                          "abc|||t3|||0213456789",
+                          "abc|||t6|||0987654321"};
+  auto engine = MakeEngine();
+  ASSERT_TRUE(engine->LoadModel("arc", Checkpoint(o)).ok());
+  ArcRequest request;
+  request.task_id = "abc";
+  request.rows = 3;
+  request.cols = 4;
+  request.cells = {1, 2, 3, 0, 4, 5, 6, 7, 8, 9, 1, 2};
+  request.request_id = "arc";
+  absl::Mutex mu;
+  std::vector<Result> results;
+  request.on_done = [&](Result r) {
+    absl::MutexLock lock(&mu);
+    results.push_back(std::move(r));
+  };
+  ASSERT_TRUE(engine->SubmitArc("arc", request).ok());
+
+  // The same rows submitted one by one and voted here must give the same attempts.
+  auto grid = puzzle::ArcGridFromCells(3, 4, request.cells);
+  ASSERT_TRUE(grid);
+  Collector c;
+  const std::vector<int> ids = {1, 2, 4, 5};
+  for (int id : ids) {
+    auto name = puzzle::ParseArcName(o.puzzle_identifiers[id]);
+    ASSERT_TRUE(name);
+    Request r = MakeRequest(puzzle::ArcGridToTokens(name->augmentation.Apply(*grid)),
+                            std::to_string(id), c);
+    r.puzzle_identifier = id;
+    ASSERT_TRUE(engine->Submit("arc", std::move(r)).ok());
+  }
+  ASSERT_TRUE(c.WaitFor(ids.size()));
+  std::vector<puzzle::ArcPrediction> predictions;
+  for (int id : ids) {
+    const Result r = c.Get(std::to_string(id));
+    ASSERT_TRUE(r.status.ok());
+    auto pred = puzzle::ArcPredictionFromTokens(
+        puzzle::ParseArcName(o.puzzle_identifiers[id])->augmentation, r.answer_tokens,
+        r.confidence);
+    ASSERT_TRUE(pred);
+    predictions.push_back(*pred);
+  }
+  const auto expected = puzzle::VoteArcPredictions(predictions, 2);
+  {
+    absl::MutexLock lock(&mu);
+    auto done = [&]() { return !results.empty(); };
+    ASSERT_TRUE(mu.AwaitWithTimeout(absl::Condition(&done), absl::Seconds(60)));
+    ASSERT_EQ(results.size(), 1u);
+    const Result& r = results[0];
+    ASSERT_TRUE(r.status.ok()) << r.status;
+    EXPECT_EQ(r.steps, 3);
+    ASSERT_EQ(r.arc_attempts.size(), expected.size());
+    int votes = 0;
+    for (size_t i = 0; i < expected.size(); ++i) {
+      EXPECT_EQ(r.arc_attempts[i].rows, expected[i].grid.rows);
+      EXPECT_EQ(r.arc_attempts[i].cols, expected[i].grid.cols);
+      EXPECT_EQ(std::vector<int32_t>(expected[i].grid.cells.begin(), expected[i].grid.cells.end()),
+                r.arc_attempts[i].cells);
+      EXPECT_EQ(r.arc_attempts[i].votes, expected[i].votes);
+      votes += r.arc_attempts[i].votes;
+    }
+    EXPECT_LE(votes, 4);
+  }
+  // Capped expansion, unknown task, non-ARC model.
+  request.augmentations = 1;
+  request.on_done = [](Result) {};
+  EXPECT_TRUE(engine->SubmitArc("arc", request).ok());
+  request.task_id = "missing";
+  EXPECT_TRUE(absl::IsNotFound(engine->SubmitArc("arc", request).status()));
+  request.task_id = "abc";
+  request.cells[0] = 12;
+  EXPECT_TRUE(absl::IsInvalidArgument(engine->SubmitArc("arc", request).status()));
+}
+
+TEST_F(EngineTest, DrainFinishesWorkThenRefuses) {
+  auto engine = MakeEngine(/*max_batch=*/2);
+  ASSERT_TRUE(engine->LoadModel("sudoku", Checkpoint({})).ok());
+  const auto p = RandomPuzzles(5, 81, 11, 10);
+  Collector c;
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(
+        engine->Submit("sudoku", MakeRequest(p[i], std::to_string(i), c, {.max_steps = 3})).ok());
+  }
+  engine->Drain(absl::Seconds(60));
+  EXPECT_EQ(c.Total(), 5u);
+  for (int i = 0; i < 5; ++i) EXPECT_TRUE(c.Get(std::to_string(i)).status.ok());
+  auto late = engine->Submit("sudoku", MakeRequest(p[0], "late", c));
+  EXPECT_TRUE(absl::IsUnavailable(late.status())) << late.status();
+}
+
+TEST_F(EngineTest, ShutdownAnswersPendingUnavailable) {
+  Collector c;
+  {
+    auto engine = MakeEngine(/*max_batch=*/1);
+    ASSERT_TRUE(engine->LoadModel("sudoku", Checkpoint({})).ok());
+    const auto p = RandomPuzzles(3, 81, 11, 11);
+    for (int i = 0; i < 3; ++i) {
+      ASSERT_TRUE(
+          engine->Submit("sudoku", MakeRequest(p[i], std::to_string(i), c, {.max_steps = 1000}))
+              .ok());
+    }
+  }
+  ASSERT_EQ(c.Total(), 3u);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_TRUE(absl::IsUnavailable(c.Get(std::to_string(i)).status));
+    EXPECT_EQ(c.Calls(std::to_string(i)), 1);
+  }
+}
+
+// Many threads submitting, cancelling and timing out at random: every accepted request is
+// answered exactly once, every rejected one never.
+TEST_F(EngineTest, ExactlyOnceUnderConcurrentLoad) {
+  auto engine = MakeEngine(/*max_batch=*/6, /*max_queue=*/20);
+  ASSERT_TRUE(engine->LoadModel("sudoku", Checkpoint({})).ok());
+  const auto p = RandomPuzzles(8, 81, 11, 12);
+  Collector c;
+  std::atomic<int> accepted{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      std::mt19937 rng(t);
+      for (int i = 0; i < 25; ++i) {
+        const std::string id = absl::StrCat(t, "-", i);
+        Request r =
+            MakeRequest(p[rng() % p.size()], id, c, {.max_steps = 1 + static_cast<int>(rng() % 6)});
+        if (rng() % 4 == 0) r.deadline = absl::Now() + absl::Milliseconds(rng() % 20);
+        auto h = engine->Submit("sudoku", std::move(r));
+        if (!h.ok()) {
+          EXPECT_TRUE(absl::IsResourceExhausted(h.status())) << h.status();
+          continue;
+        }
+        accepted.fetch_add(1);
+        if (rng() % 5 == 0) (*h)->Cancel();
+        if (rng() % 3 == 0) absl::SleepFor(absl::Milliseconds(1));
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  ASSERT_TRUE(c.WaitFor(accepted.load()));
+  absl::SleepFor(absl::Milliseconds(50));
+  EXPECT_EQ(c.Total(), static_cast<size_t>(accepted.load()));
+  for (const std::string& id : c.Order()) EXPECT_EQ(c.Calls(id), 1) << id;
+  const ModelStats s = engine->Stats("sudoku");
+  EXPECT_EQ(s.queue_depth, 0);
+  EXPECT_GT(s.steps_run, 0);
+}
+
+TEST(EngineCreate, RejectsBadOptions) {
+  EXPECT_FALSE(Engine::Create({.device = "tpu"}).ok());
+  EngineOptions o;
+  o.scheduler.max_batch_size = 0;
+  EXPECT_TRUE(absl::IsInvalidArgument(Engine::Create(o).status()));
+}
+
+}  // namespace
+}  // namespace trm::engine

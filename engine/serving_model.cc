@@ -1,0 +1,85 @@
+#include "engine/serving_model.h"
+
+#include <exception>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
+namespace trm::engine {
+
+absl::StatusOr<torch::Device> ParseDevice(const std::string& device) {
+  if (device == "auto" || device.empty()) {
+    return torch::cuda::is_available() ? torch::Device(torch::kCUDA, 0)
+                                       : torch::Device(torch::kCPU);
+  }
+  if (device == "cpu") return torch::Device(torch::kCPU);
+  if (device == "cuda" || absl::StartsWith(device, "cuda:")) {
+    int index = 0;
+    if (device.size() > 5 && !absl::SimpleAtoi(device.substr(5), &index)) {
+      return absl::InvalidArgumentError(absl::StrCat("device \"", device, "\": bad CUDA index"));
+    }
+    if (!torch::cuda::is_available() || index < 0 ||
+        index >= static_cast<int>(torch::cuda::device_count())) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("device \"", device, "\": no such CUDA device on this machine"));
+    }
+    return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("device \"", device, "\": expected auto, cpu, cuda or cuda:N"));
+}
+
+TaskKind TaskKindFromJson(const nlohmann::json& task) {
+  if (!task.is_object() || !task.contains("kind") || !task["kind"].is_string()) {
+    return TaskKind::kTokens;
+  }
+  const std::string kind = task["kind"].get<std::string>();
+  if (kind == "sudoku") return TaskKind::kSudoku;
+  if (kind == "maze") return TaskKind::kMaze;
+  if (kind == "arc") return TaskKind::kArc;
+  return TaskKind::kTokens;
+}
+
+absl::StatusOr<std::shared_ptr<const ServingModel>> LoadServingModel(const std::string& name,
+                                                                     const std::string& path,
+                                                                     torch::Device device) {
+  model::LoadOptions options;
+  options.device = device;
+  absl::StatusOr<model::LoadedCheckpoint> loaded = model::LoadCheckpoint(path, options);
+  if (!loaded.ok()) return loaded.status();
+  return MakeServingModel(name, loaded->net, loaded->info, device);
+}
+
+absl::StatusOr<std::shared_ptr<const ServingModel>> MakeServingModel(
+    const std::string& name, model::TrmNet net, const model::CheckpointInfo& ci,
+    torch::Device device) {
+  auto m = std::make_shared<ServingModel>();
+  try {
+    m->net = net;
+    m->net->eval();
+    m->net->to(device);
+  } catch (const std::exception& e) {
+    return absl::InternalError(absl::StrCat("model ", name, ": ", e.what()));
+  }
+  m->config = ci.config;
+  m->device = device;
+  m->puzzle_identifiers = ci.puzzle_identifiers;
+  ModelInfo& info = m->info;
+  info.name = name;
+  info.version = ci.version;
+  info.task = TaskKindFromJson(ci.task);
+  info.seq_len = ci.config.seq_len;
+  info.vocab_size = ci.config.vocab_size;
+  info.halt_max_steps = ci.config.halt_max_steps;
+  info.num_puzzle_identifiers = ci.config.num_puzzle_identifiers;
+  info.device = device.str();
+  info.parameters = ci.config.ParameterCount();
+  info.path = ci.source_path;
+  if (info.task == TaskKind::kMaze && ci.task.contains("side") && ci.task["side"].is_number()) {
+    info.maze_side = ci.task["side"].get<int>();
+  }
+  return std::shared_ptr<const ServingModel>(std::move(m));
+}
+
+}  // namespace trm::engine

@@ -1,0 +1,45 @@
+// ServingModel: one loaded checkpoint as the scheduler runs it. Immutable once built, shared
+// (std::shared_ptr<const ServingModel>) between the registry and the rows still running on it,
+// so a reload swaps the pointer while in-flight rows finish on the old weights.
+// Internal to engine/: sees torch.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "engine/engine.h"
+#include "model/checkpoint.h"
+
+namespace trm::engine {
+
+struct ServingModel {
+  ModelInfo info;  // is_default is filled by the registry, not here.
+  TrmConfig config;
+  std::vector<std::string> puzzle_identifiers;  // Index = puzzle id (ARC expansion).
+  // Mutable only because ActStep is non-const (lazy rotary tables); used by one scheduler
+  // thread at a time.
+  mutable model::TrmNet net{nullptr};
+  torch::Device device = torch::kCPU;
+};
+
+// Parses "auto" | "cpu" | "cuda" | "cuda:N". auto: the first CUDA device when one is present.
+absl::StatusOr<torch::Device> ParseDevice(const std::string& device);
+
+// Loads `path` (own checkpoint directory or official .pt) onto `device` in eval mode and fills
+// ModelInfo. Errors name the path.
+absl::StatusOr<std::shared_ptr<const ServingModel>> LoadServingModel(const std::string& name,
+                                                                     const std::string& path,
+                                                                     torch::Device device);
+
+// Wraps a network already in memory (trm-bench's random-init shapes, tests) the way
+// LoadServingModel wraps a checkpoint; moves it to `device` in eval mode.
+absl::StatusOr<std::shared_ptr<const ServingModel>> MakeServingModel(
+    const std::string& name, model::TrmNet net, const model::CheckpointInfo& checkpoint,
+    torch::Device device);
+
+// TaskKind from a checkpoint's task json ({"kind": ...}); unknown kinds are kTokens.
+TaskKind TaskKindFromJson(const nlohmann::json& task);
+
+}  // namespace trm::engine
