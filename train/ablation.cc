@@ -74,7 +74,6 @@ std::string AblationTable(const std::vector<AblationRow>& rows) {
 absl::StatusOr<std::vector<AblationRow>> RunAblation(const TrainOptions& base, std::ostream* log) {
   std::vector<AblationRow> rows;
   std::vector<Series> curves;
-  const int64_t steps_per_epoch = std::max<int64_t>(1, base.train_size / base.global_batch_size);
   for (const auto& c : SeedAblationConfigs()) {
     TrainOptions o = base;
     o.arch.L_layers = c.L_layers;
@@ -96,16 +95,19 @@ absl::StatusOr<std::vector<AblationRow>> RunAblation(const TrainOptions& base, s
     row.config = c;
     row.seconds = run->seconds;
     Series curve{c.name, {}, {}};
-    for (size_t i = 0; i < run->history.size(); i += steps_per_epoch) {
+    // Epoch e covers steps [e * total / epochs, (e + 1) * total / epochs).
+    const size_t total = run->history.size();
+    const size_t epochs = static_cast<size_t>(std::max<int64_t>(1, o.epochs));
+    for (size_t e = 0; e < epochs; ++e) {
+      const size_t from = e * total / epochs, to = (e + 1) * total / epochs;
+      if (to <= from) continue;
       double sum = 0;
-      size_t n = 0;
-      for (size_t j = i; j < std::min(run->history.size(), i + steps_per_epoch); ++j, ++n) {
-        sum += run->history[j].lm_loss;
-      }
-      row.epoch_lm_loss.push_back(sum / n);
+      for (size_t j = from; j < to; ++j) sum += run->history[j].lm_loss;
+      row.epoch_lm_loss.push_back(sum / static_cast<double>(to - from));
     }
     for (const auto& m : run->history) {
-      curve.x.push_back(static_cast<double>(m.step) / steps_per_epoch);
+      curve.x.push_back(static_cast<double>(m.step) * static_cast<double>(epochs) /
+                        static_cast<double>(total));
       curve.y.push_back(m.lm_loss);
     }
     curves.push_back(std::move(curve));
