@@ -154,8 +154,14 @@ TempDir::~TempDir() {
 }
 
 std::string Env(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? v : "";
+  if (const char* v = std::getenv(name); v != nullptr && *v != '\0') return v;
+  const std::map<std::string, std::string> built = {{"TRM_SERVER_BIN", TRM_SERVER_BIN},
+                                                    {"TRM_CLIENT_BIN", TRM_CLIENT_BIN},
+                                                    {"TRM_INIT_CHECKPOINT", TRM_INIT_CHECKPOINT},
+                                                    {"TRM_PROTO_PYTHON", TRM_PROTO_PYTHON},
+                                                    {"TRM_SOURCE_DIR", TRM_SOURCE_DIR}};
+  auto it = built.find(name);
+  return it == built.end() ? "" : it->second;
 }
 
 std::string MakeCheckpoint(const std::string& dir, const std::string& name,

@@ -59,8 +59,8 @@ class TempDir {
   std::string path_;
 };
 
-// Environment: TRM_SERVER_BIN, TRM_CLIENT_BIN, TRM_INIT_CHECKPOINT, TRM_PROTO_PYTHON,
-// TRM_SOURCE_DIR. Empty when unset.
+// TRM_SERVER_BIN, TRM_CLIENT_BIN, TRM_INIT_CHECKPOINT, TRM_PROTO_PYTHON, TRM_SOURCE_DIR: from
+// the environment when set, else the build's paths.
 std::string Env(const char* name);
 
 // A tiny random-init checkpoint (hidden 32, 2 heads, 1x1 cycles, 2 layers) in dir/name.

@@ -148,14 +148,12 @@ TEST_F(LifecycleTest, SigtermDrainsInFlightThenExitsZero) {
   // Long enough to still be running after the checks below (at least ~1 s).
   const int steps = std::clamp<int>(64 * absl::FDivDuration(absl::Seconds(1), t64), 64, 1024);
 
-  grpc::Status inflight_status;
-  trm::v1::SolveResponse inflight;
-  std::thread t([&] {
-    grpc::ClientContext c;
-    Deadline(&c, absl::Seconds(120));
-    inflight_status = stub->Solve(&c, Steps(steps), &inflight);
-  });
-  ASSERT_TRUE(WaitGauge(server->metrics_port(), "trm_active_requests{model=\"sudoku\"}", 1));
+  // The in-flight request is a stream, so its first step proves it holds a batch slot.
+  grpc::ClientContext inflight_ctx;
+  Deadline(&inflight_ctx, absl::Seconds(120));
+  auto reader = stub->SolveSteps(&inflight_ctx, Steps(steps));
+  trm::v1::SolveStep step;
+  ASSERT_TRUE(reader->Read(&step));
   server->child().Signal(SIGTERM);
   // Health turns NOT_SERVING and new requests are refused while the old one finishes.
   auto health = grpc::health::v1::Health::NewStub(channel);
@@ -176,9 +174,13 @@ TEST_F(LifecycleTest, SigtermDrainsInFlightThenExitsZero) {
     grpc::Status s = stub->Solve(&c, Steps(1), &r);
     EXPECT_EQ(s.error_code(), StatusCode::UNAVAILABLE) << s.error_message();
   }
-  t.join();
+  int last_step = step.step();
+  while (reader->Read(&step)) last_step = step.step();
+  grpc::Status inflight_status = reader->Finish();
   EXPECT_TRUE(inflight_status.ok()) << inflight_status.error_message();
-  EXPECT_EQ(inflight.steps(), steps);
+  EXPECT_EQ(last_step, steps);
+  EXPECT_TRUE(step.final());
+  EXPECT_EQ(step.result().steps(), steps);
   auto code = server->child().Wait(absl::Seconds(30));
   ASSERT_TRUE(code.has_value()) << "trm-server did not exit after draining";
   EXPECT_EQ(*code, 0) << server->child().Log();

@@ -1,0 +1,120 @@
+#include "tests/reliability/reliability_util.h"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/numbers.h"
+#include "absl/time/clock.h"
+
+namespace trm::reliability {
+
+std::shared_ptr<grpc::Channel> Channel(const std::string& address) {
+  return grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+}
+
+void SetDeadline(grpc::ClientContext* c, absl::Duration d) {
+  c->set_deadline(std::chrono::system_clock::now() + absl::ToChronoMicroseconds(d));
+}
+
+trm::v1::SolveRequest Sudoku(const std::string& request_id) {
+  trm::v1::SolveRequest r;
+  r.set_sudoku(kSudoku);
+  r.set_request_id(request_id);
+  return r;
+}
+
+trm::v1::SolveRequest Long(int steps, const std::string& request_id) {
+  trm::v1::SolveRequest r = Sudoku(request_id);
+  r.mutable_options()->set_ignore_halting(true);
+  r.mutable_options()->set_max_steps(steps);
+  return r;
+}
+
+grpc::Status Solve(const std::shared_ptr<grpc::Channel>& ch, const trm::v1::SolveRequest& req,
+                   trm::v1::SolveResponse* resp, absl::Duration timeout) {
+  grpc::ClientContext c;
+  SetDeadline(&c, timeout);
+  return trm::v1::Solver::NewStub(ch)->Solve(&c, req, resp);
+}
+
+long RssKib(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("VmRSS:", 0) == 0) {
+      std::istringstream fields(line.substr(6));
+      long kib = -1;
+      fields >> kib;
+      return kib;
+    }
+  }
+  return -1;
+}
+
+double MetricSum(const std::string& text, const std::string& prefix) {
+  double sum = 0;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(prefix, 0) != 0) continue;
+    double v = 0;
+    if (absl::SimpleAtod(line.substr(line.rfind(' ') + 1), &v)) sum += v;
+  }
+  return sum;
+}
+
+double MetricSumWith(const std::string& text, const std::string& prefix, const std::string& part) {
+  double sum = 0;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(prefix, 0) != 0 || line.find(part) == std::string::npos) continue;
+    double v = 0;
+    if (absl::SimpleAtod(line.substr(line.rfind(' ') + 1), &v)) sum += v;
+  }
+  return sum;
+}
+
+bool WaitMetric(int metrics_port, const std::string& prefix, double want,
+                absl::Duration timeout) {
+  const absl::Time end = absl::Now() + timeout;
+  while (absl::Now() < end) {
+    auto text = e2e::HttpGet(metrics_port, "/metrics");
+    if (text && MetricSum(*text, prefix) == want) return true;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  return false;
+}
+
+const Checkpoints& SharedCheckpoints() {
+  // Made once per process and kept for its lifetime (the TempDir is intentionally leaked until
+  // exit: every test of the binary reuses it).
+  static const Checkpoints* made = [] {
+    static e2e::TempDir root;
+    auto* c = new Checkpoints();
+    c->root = root.path();
+    c->dir = root.path() + "/checkpoints";
+    std::filesystem::create_directories(c->dir);
+    std::filesystem::create_directories(root.path() + "/other");
+    c->sudoku = e2e::MakeCheckpoint(c->dir, "sudoku", {"--task=sudoku", "--halt_max_steps=8"});
+    c->maze = e2e::MakeCheckpoint(c->dir, "maze",
+                                  {"--task=maze", "--maze_side=9", "--halt_max_steps=4"});
+    c->tokens = e2e::MakeCheckpoint(
+        c->dir, "tokens", {"--task=tokens", "--seq_len=16", "--vocab=8", "--halt_max_steps=4"});
+    c->sudoku_v2 = e2e::MakeCheckpoint(root.path() + "/other", "sudoku_v2",
+                                       {"--task=sudoku", "--halt_max_steps=8", "--seed=2"});
+    c->ok = !c->sudoku.empty() && !c->maze.empty() && !c->tokens.empty() &&
+            !c->sudoku_v2.empty();
+    return c;
+  }();
+  return *made;
+}
+
+Server::Server(std::vector<std::string> flags) : dir(std::make_unique<e2e::TempDir>()) {
+  flags.insert(flags.begin(), "--checkpoints=" + SharedCheckpoints().dir);
+  process = std::make_unique<e2e::ServerProcess>(dir->path() + "/server.log", std::move(flags));
+}
+
+std::string Server::Metrics() const {
+  return e2e::HttpGet(process->metrics_port(), "/metrics").value_or("");
+}
+
+}  // namespace trm::reliability

@@ -1,0 +1,62 @@
+// Helpers for the reliability tests: requests, metrics and the server's resident memory, on top
+// of tests/e2e_util.h (real trm-server processes on loopback with tiny random-init checkpoints).
+#pragma once
+
+#include <sys/types.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "grpcpp/grpcpp.h"
+#include "tests/e2e_util.h"
+#include "trm/v1/solver.grpc.pb.h"
+
+namespace trm::reliability {
+
+inline constexpr char kSudoku[] =
+    "53..7....6..195....98....6.8...6...34..8.3..17...2...6.6....28....419..5....8..79";
+inline constexpr char kAdminToken[] = "reliability-admin-token";
+
+std::shared_ptr<grpc::Channel> Channel(const std::string& address);
+void SetDeadline(grpc::ClientContext* c, absl::Duration d);
+
+trm::v1::SolveRequest Sudoku(const std::string& request_id = "");
+// Runs exactly `steps` ACT steps (ignore_halting), so it holds a batch slot for a while.
+trm::v1::SolveRequest Long(int steps, const std::string& request_id = "");
+
+grpc::Status Solve(const std::shared_ptr<grpc::Channel>& ch, const trm::v1::SolveRequest& req,
+                   trm::v1::SolveResponse* resp, absl::Duration timeout = absl::Seconds(30));
+
+// VmRSS of `pid` in KiB (from /proc/PID/status); -1 when unreadable.
+long RssKib(pid_t pid);
+
+// Sum of every series in Prometheus text whose line starts with `prefix`.
+double MetricSum(const std::string& text, const std::string& prefix);
+// Sum of the series starting with `prefix` whose line also contains `part` (a label).
+double MetricSumWith(const std::string& text, const std::string& prefix, const std::string& part);
+// Polls /metrics until the series sum equals `want`; false after `timeout`.
+bool WaitMetric(int metrics_port, const std::string& prefix, double want,
+                absl::Duration timeout = absl::Seconds(20));
+
+// Checkpoints made once per test binary: sudoku (halt_max_steps 8), sudoku_v2 (another seed),
+// maze (9x9), tokens (seq_len 16, vocab 8), each in its own directory under `root`.
+struct Checkpoints {
+  std::string root;
+  std::string dir;  // Holds sudoku, maze, tokens: the server's --checkpoints.
+  std::string sudoku, sudoku_v2, maze, tokens;
+  bool ok = false;
+};
+const Checkpoints& SharedCheckpoints();
+
+// A server on the shared checkpoints with `flags` added; its log lives in a fresh temp dir.
+struct Server {
+  explicit Server(std::vector<std::string> flags);
+  std::unique_ptr<e2e::TempDir> dir;
+  std::unique_ptr<e2e::ServerProcess> process;
+  std::string Metrics() const;
+};
+
+}  // namespace trm::reliability
