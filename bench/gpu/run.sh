@@ -232,7 +232,7 @@ for r in rows:
         note = (f"continuous/static {fmt(r.get('continuous_over_static'), '%.2fx')} "
                 f"(static {fmt(r.get('static_puzzles_per_s'), '%.1f')}/s, {r.get('halt_steps')})")
     else:
-        note = OFFICIAL.get((task, batch), "")
+        note = "" if quick else OFFICIAL.get((task, batch), "")
     table.append(f"| {r['run']} | {task} | {batch if batch is not None else '-'} | {fmt(ms, '%.3f')} | "
                  f"{fmt(pps, '%.1f')} | {fmt(tflops, '%.1f')} | {fmt(pct, '%.1f%%')} | {note} |")
 summary = {"status": status, "bench": rows, "quick": quick}
