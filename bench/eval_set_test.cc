@@ -38,7 +38,7 @@ TEST(ReadPuzzleFile, ErrorsNameTheLine) {
   ASSERT_FALSE(ex.ok());
   EXPECT_NE(ex.status().message().find(path + ":3"), std::string::npos) << ex.status();
   // Two solutions: an empty grid.
-  const std::string empty = WriteFile("empty.txt", std::string(81, '.') + "\n");
+  const std::string empty = WriteFile("empty.txt", std::string(81, '.').append("\n"));
   EXPECT_NE(ReadPuzzleFile(empty, "sudoku", 30, 0).status().message().find("solutions"),
             std::string::npos);
   EXPECT_FALSE(ReadPuzzleFile("/nonexistent.txt", "sudoku", 30, 0).ok());
