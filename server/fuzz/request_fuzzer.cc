@@ -5,8 +5,8 @@
 // rejection that is not INVALID_ARGUMENT is a bug.
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 
 #include "server/request_codec.h"
 
@@ -56,9 +56,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (const ModelInfo& model : kModels) {
     auto halt = trm::server::ToHaltOptions(request.options(), model, defaults);
     Check(halt.status());
-    if (halt.ok() && (halt->max_steps < 0 || halt->max_steps > trm::server::kMaxStepsLimit ||
-                      halt->min_steps < 0 || !(halt->halt_threshold >= 0.0f) ||
-                      halt->halt_threshold > 1.0f)) {
+    if (halt.ok() &&
+        (halt->max_steps < 0 || halt->max_steps > trm::server::kMaxStepsLimit ||
+         halt->min_steps < 0 || !(halt->halt_threshold >= 0.0f) || halt->halt_threshold > 1.0f)) {
       std::fprintf(stderr, "accepted out-of-range halt options\n");
       std::abort();
     }

@@ -23,8 +23,7 @@ using grpc::StatusCode;
 void ExpectIdleAndServing(const Server& server) {
   EXPECT_TRUE(WaitMetric(server.process->metrics_port(), "trm_active_requests", 0))
       << server.Metrics();
-  EXPECT_TRUE(WaitMetric(server.process->metrics_port(), "trm_queue_depth", 0))
-      << server.Metrics();
+  EXPECT_TRUE(WaitMetric(server.process->metrics_port(), "trm_queue_depth", 0)) << server.Metrics();
   trm::v1::SolveResponse r;
   grpc::Status s = Solve(Channel(server.process->address()), Sudoku("after"), &r);
   EXPECT_TRUE(s.ok()) << s.error_message();
@@ -160,8 +159,7 @@ TEST(FaultsTest, SigtermUnderLoadCompletesInFlightAndExitsZero) {
 TEST(FaultsTest, ReloadUnderLoadFailsNoRequest) {
   const Checkpoints& ck = SharedCheckpoints();
   ASSERT_TRUE(ck.ok);
-  Server server({"--batch_size=4", "--queue_size=16",
-                 std::string("--admin_token=") + kAdminToken});
+  Server server({"--batch_size=4", "--queue_size=16", std::string("--admin_token=") + kAdminToken});
   ASSERT_TRUE(server.process->ok()) << server.process->child().Log();
   std::atomic<bool> stop{false};
   std::mutex mu;
@@ -204,8 +202,8 @@ TEST(FaultsTest, ReloadUnderLoadFailsNoRequest) {
   EXPECT_EQ(codes.size(), 1u) << first_error;
   EXPECT_GT(codes[StatusCode::OK], 0);
   EXPECT_GE(versions.size(), 2u) << "both checkpoints answered";
-  std::printf("reload under load: %d reloads, %d requests all OK, %zu versions seen\n",
-              reloads_ok, codes[StatusCode::OK], versions.size());
+  std::printf("reload under load: %d reloads, %d requests all OK, %zu versions seen\n", reloads_ok,
+              codes[StatusCode::OK], versions.size());
   ExpectIdleAndServing(server);
 }
 
@@ -214,7 +212,9 @@ std::string BrokenCopy(const std::string& root, const std::string& from, const s
                        const std::string* contents) {
   const std::string to = root + "/" + name;
   std::filesystem::create_directories(to);
-  std::filesystem::copy(from, to, std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::copy(
+      from, to,
+      std::filesystem::copy_options::recursive | std::filesystem::copy_options::overwrite_existing);
   if (contents == nullptr) {
     std::filesystem::remove(to + "/model.pt");
   } else {
@@ -279,19 +279,19 @@ TEST(FaultsTest, BadCheckpointAtStartupIsAClearErrorExit) {
   e2e::TempDir bad;
   const std::string garbage = "this is not a torch archive";
   const std::string broken = BrokenCopy(bad.path(), ck.sudoku, "sudoku", &garbage);
-  e2e::RunResult r = e2e::RunCommand({e2e::Env("TRM_SERVER_BIN"), "--listen=127.0.0.1:0",
-                                      "--metrics_listen=127.0.0.1:0", "--device=cpu",
-                                      "--threads=1", "--checkpoints=" + broken},
-                                     absl::Seconds(60));
+  e2e::RunResult r = e2e::RunCommand(
+      {e2e::Env("TRM_SERVER_BIN"), "--listen=127.0.0.1:0", "--metrics_listen=127.0.0.1:0",
+       "--device=cpu", "--threads=1", "--checkpoints=" + broken},
+      absl::Seconds(30));
   EXPECT_NE(r.exit_code, 0) << r.output;
   EXPECT_NE(r.exit_code, -1) << "hung: " << r.output;
   EXPECT_LT(r.exit_code, 128) << "crashed: " << r.output;
   EXPECT_NE(r.output.find(broken), std::string::npos) << r.output;
 
-  r = e2e::RunCommand({e2e::Env("TRM_SERVER_BIN"), "--listen=127.0.0.1:0",
-                       "--metrics_listen=127.0.0.1:0", "--device=cpu", "--threads=1",
-                       "--checkpoints=" + bad.path() + "/missing"},
-                      absl::Seconds(60));
+  r = e2e::RunCommand(
+      {e2e::Env("TRM_SERVER_BIN"), "--listen=127.0.0.1:0", "--metrics_listen=127.0.0.1:0",
+       "--device=cpu", "--threads=1", "--checkpoints=" + bad.path() + "/missing"},
+      absl::Seconds(60));
   EXPECT_NE(r.exit_code, 0) << r.output;
   EXPECT_LT(r.exit_code, 128) << "crashed: " << r.output;
   EXPECT_NE(r.output.find(bad.path() + "/missing"), std::string::npos) << r.output;

@@ -108,9 +108,10 @@ TEST(LoadTest, PastTheBatchSizeEveryRequestAnsweredOnceOrRejected) {
   const std::string metrics = server.Metrics();
   const double solve_all = MetricSumWith(metrics, "trm_requests_total{", "method=\"Solve\"");
   EXPECT_EQ(solve_all, r.sent + warm.sent + 1);
-  EXPECT_EQ(MetricSum(metrics, "trm_requests_total{code=\"OK\",method=\"Solve\"") +
-                MetricSum(metrics, "trm_requests_total{code=\"RESOURCE_EXHAUSTED\",method=\"Solve\""),
-            solve_all)
+  EXPECT_EQ(
+      MetricSum(metrics, "trm_requests_total{code=\"OK\",method=\"Solve\"") +
+          MetricSum(metrics, "trm_requests_total{code=\"RESOURCE_EXHAUSTED\",method=\"Solve\""),
+      solve_all)
       << metrics;
 
   // An admitted request waits behind at most queue/batch + 1 rounds of the same work.
@@ -120,10 +121,11 @@ TEST(LoadTest, PastTheBatchSizeEveryRequestAnsweredOnceOrRejected) {
   // Memory flat: within 32 MiB after thousands of calls.
   ASSERT_GT(rss_before, 0);
   EXPECT_LT(rss_after - rss_before, 32 * 1024) << rss_before << " KiB -> " << rss_after << " KiB";
-  std::printf("load: %d sent, %d OK, %d RESOURCE_EXHAUSTED, max OK latency %s (single %s), "
-              "RSS %ld -> %ld KiB\n",
-              r.sent, ok, rejected, absl::FormatDuration(r.max_ok_latency).c_str(),
-              absl::FormatDuration(single).c_str(), rss_before, rss_after);
+  std::printf(
+      "load: %d sent, %d OK, %d RESOURCE_EXHAUSTED, max OK latency %s (single %s), "
+      "RSS %ld -> %ld KiB\n",
+      r.sent, ok, rejected, absl::FormatDuration(r.max_ok_latency).c_str(),
+      absl::FormatDuration(single).c_str(), rss_before, rss_after);
 
   // Still serving normally afterwards.
   trm::v1::SolveResponse after;
@@ -135,11 +137,11 @@ TEST(LoadTest, TrmClientBenchPastTheBatchSize) {
   Server server({absl::StrCat("--batch_size=", kBatch), absl::StrCat("--queue_size=", kQueue)});
   ASSERT_TRUE(server.process->ok()) << server.process->child().Log();
   constexpr int kRequests = 400;
-  e2e::RunResult run = e2e::RunCommand(
-      {e2e::Env("TRM_CLIENT_BIN"), "bench", "--target=" + server.process->address(),
-       "--task=sudoku", "--concurrency=24", absl::StrCat("--requests=", kRequests), "--json",
-       "--timeout_s=60"},
-      absl::Seconds(120));
+  e2e::RunResult run =
+      e2e::RunCommand({e2e::Env("TRM_CLIENT_BIN"), "bench", "--target=" + server.process->address(),
+                       "--task=sudoku", "--concurrency=24", absl::StrCat("--requests=", kRequests),
+                       "--json", "--timeout_s=60"},
+                      absl::Seconds(120));
   ASSERT_EQ(run.exit_code, 0) << run.output;
   const size_t brace = run.output.find('{');
   ASSERT_NE(brace, std::string::npos) << run.output;
@@ -152,6 +154,8 @@ TEST(LoadTest, TrmClientBenchPastTheBatchSize) {
   }
   EXPECT_EQ(json["ok"].get<int>() + errors, kRequests) << run.output;
   EXPECT_GT(json["ok"].get<int>(), 0);
+  std::printf("trm-client bench: %d requests, %d OK, %d RESOURCE_EXHAUSTED\n", kRequests,
+              json["ok"].get<int>(), errors);
   ASSERT_TRUE(WaitMetric(server.process->metrics_port(), "trm_active_requests", 0));
   ASSERT_TRUE(WaitMetric(server.process->metrics_port(), "trm_queue_depth", 0));
 }

@@ -73,8 +73,7 @@ double MetricSumWith(const std::string& text, const std::string& prefix, const s
   return sum;
 }
 
-bool WaitMetric(int metrics_port, const std::string& prefix, double want,
-                absl::Duration timeout) {
+bool WaitMetric(int metrics_port, const std::string& prefix, double want, absl::Duration timeout) {
   const absl::Time end = absl::Now() + timeout;
   while (absl::Now() < end) {
     auto text = e2e::HttpGet(metrics_port, "/metrics");
@@ -95,13 +94,18 @@ const Checkpoints& SharedCheckpoints() {
     std::filesystem::create_directories(c->dir);
     std::filesystem::create_directories(root.path() + "/other");
     c->sudoku = e2e::MakeCheckpoint(c->dir, "sudoku", {"--task=sudoku", "--halt_max_steps=8"});
-    c->maze = e2e::MakeCheckpoint(c->dir, "maze",
-                                  {"--task=maze", "--maze_side=9", "--halt_max_steps=4"});
+    c->maze =
+        e2e::MakeCheckpoint(c->dir, "maze", {"--task=maze", "--maze_side=9", "--halt_max_steps=4"});
     c->tokens = e2e::MakeCheckpoint(
         c->dir, "tokens", {"--task=tokens", "--seq_len=16", "--vocab=8", "--halt_max_steps=4"});
+    const std::string ids = root.path() + "/identifiers.json";
+    std::ofstream(ids) << R"(["<blank>", ")" << kArcTask << R"(", ")" << kArcTask
+                       << R"(|||t1|||0123456789"])";
+    c->arc = e2e::MakeCheckpoint(
+        c->dir, "arc", {"--task=arc", "--halt_max_steps=2", "--puzzle_identifiers=" + ids});
     c->sudoku_v2 = e2e::MakeCheckpoint(root.path() + "/other", "sudoku_v2",
                                        {"--task=sudoku", "--halt_max_steps=8", "--seed=2"});
-    c->ok = !c->sudoku.empty() && !c->maze.empty() && !c->tokens.empty() &&
+    c->ok = !c->sudoku.empty() && !c->maze.empty() && !c->tokens.empty() && !c->arc.empty() &&
             !c->sudoku_v2.empty();
     return c;
   }();

@@ -18,6 +18,7 @@ namespace trm::reliability {
 
 inline constexpr char kSudoku[] =
     "53..7....6..195....98....6.8...6...34..8.3..17...2...6.6....28....419..5....8..79";
+inline constexpr char kArcTask[] = "00576224";
 inline constexpr char kAdminToken[] = "reliability-admin-token";
 
 std::shared_ptr<grpc::Channel> Channel(const std::string& address);
@@ -42,11 +43,12 @@ bool WaitMetric(int metrics_port, const std::string& prefix, double want,
                 absl::Duration timeout = absl::Seconds(20));
 
 // Checkpoints made once per test binary: sudoku (halt_max_steps 8), sudoku_v2 (another seed),
-// maze (9x9), tokens (seq_len 16, vocab 8), each in its own directory under `root`.
+// maze (9x9), tokens (seq_len 16, vocab 8), arc (knows task kArcTask), each in its own directory
+// under `root`.
 struct Checkpoints {
   std::string root;
   std::string dir;  // Holds sudoku, maze, tokens: the server's --checkpoints.
-  std::string sudoku, sudoku_v2, maze, tokens;
+  std::string sudoku, sudoku_v2, maze, tokens, arc;
   bool ok = false;
 };
 const Checkpoints& SharedCheckpoints();
