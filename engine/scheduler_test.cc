@@ -403,12 +403,13 @@ TEST_F(EngineTest, ReloadUnderLoadFinishesInFlightOnOldWeights) {
     ASSERT_TRUE(r.status.ok());
     const Result& ref = i < 3 ? old_ref[i] : new_ref[i];
     EXPECT_EQ(r.model_version, ref.model_version);
-    // In-flight rows ran their whole recursion on the old weights, in the same batch shape as
-    // the reference (admitted together), so their answers are the old model's bit for bit.
-    // The new rows ran in a batch of 3 against a reference batch of 6: float32 GEMMs of other
-    // sizes may differ in the last bits, which after 12 steps can flip a near-tied cell, so
-    // only their model version is checked here (see BatchInvariance).
-    if (i < 3) EXPECT_EQ(r.answer_tokens, ref.answer_tokens);
+    // In-flight rows finish on the old weights: their answers are the old model's. The new rows
+    // are compared by version only: on this CPU, float32 GEMMs of other batch sizes can differ
+    // in the last bits, and after 12 steps that has flipped a near-tied cell of the random
+    // model (see BatchInvariance and the engine's report).
+    if (i < 3) {
+      EXPECT_EQ(r.answer_tokens, ref.answer_tokens);
+    }
     EXPECT_EQ(r.steps, 12);
   }
   // A failed reload keeps the old model serving.
