@@ -15,7 +15,8 @@ absl::Status Invalid(const puzzle::Error& error) {
 }
 
 absl::Status CheckRange(const char* field, double value, double lo, double hi) {
-  if (value < lo || value > hi) {
+  // Written so NaN (which compares false with everything) is rejected too.
+  if (!(value >= lo && value <= hi)) {
     return absl::InvalidArgumentError(
         absl::StrCat("options.", field, ": ", value, " is outside ", lo, "..", hi));
   }

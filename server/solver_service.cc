@@ -282,6 +282,13 @@ absl::StatusOr<SolverService::Prepared> SolverService::Prepare(
   if (*kind == engine::TaskKind::kTokens && request.model().empty()) {
     return absl::InvalidArgumentError("request: raw tokens need an explicit model");
   }
+  // No loaded model has a name this long; echoing it whole would overflow the client's
+  // metadata limit and turn NOT_FOUND into RESOURCE_EXHAUSTED on the client's side.
+  constexpr size_t kMaxModelName = 256;
+  if (request.model().size() > kMaxModelName) {
+    return absl::NotFoundError(absl::StrCat("model \"", request.model().substr(0, 32), "...\" (",
+                                            request.model().size(), " bytes) is not loaded"));
+  }
   absl::StatusOr<engine::ModelInfo> model = engine_->ResolveModel(request.model(), *kind);
   if (!model.ok()) {
     if (absl::IsNotFound(model.status()) && request.model().empty()) {

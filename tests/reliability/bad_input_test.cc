@@ -24,8 +24,6 @@ struct BadCase {
   std::function<void(SolveRequest*)> make;  // Applied to a valid sudoku request.
   StatusCode code;
   std::string message;  // A substring the error message must contain.
-  // A known server gap (docs/reliability.md): checked only by DISABLED_KnownGaps until fixed.
-  bool gap = false;
 };
 
 std::string Replace(std::string s, size_t pos, const std::string& with) {
@@ -93,8 +91,7 @@ std::vector<BadCase> Cases() {
       {"model name with control bytes", [](SolveRequest* r) { r->set_model("a\nb\x01"); },
        C::NOT_FOUND, "model"},
       {"model name 100 KB", [](SolveRequest* r) { r->set_model(std::string(100000, 'm')); },
-       C::NOT_FOUND, "model",
-       /*gap=*/true},  // The message echoes 100 KB: over gRPC's metadata limit.
+       C::NOT_FOUND, "100000 bytes"},
       // maze
       {"maze to the sudoku model", [](SolveRequest* r) { SetMaze(r, kMaze, "sudoku"); },
        C::INVALID_ARGUMENT, "serves sudoku puzzles, not maze"},
@@ -203,7 +200,7 @@ std::vector<BadCase> Cases() {
        C::INVALID_ARGUMENT, "options.halt_threshold"},
       {"halt_threshold NaN",
        [nan](SolveRequest* r) { r->mutable_options()->set_halt_threshold(nan); },
-       C::INVALID_ARGUMENT, "options.halt_threshold", /*gap=*/true},  // NaN passes the range check.
+       C::INVALID_ARGUMENT, "options.halt_threshold"},
       {"arc_augmentations negative",
        [](SolveRequest* r) {
          SetArc(r, kArcTask, 2, 2, 4, 1);
@@ -257,7 +254,6 @@ TEST(BadInputTest, EveryFieldGetsTheRightCodeAndMessage) {
   const long rss_before = RssKib(server.process->child().pid());
   int tried = 0;
   for (const BadCase& c : Cases()) {
-    if (c.gap) continue;
     ExpectRejected(ch, c);
     ++tried;
   }
@@ -274,18 +270,6 @@ TEST(BadInputTest, EveryFieldGetsTheRightCodeAndMessage) {
   SetTokens(&tokens, 16);
   EXPECT_TRUE(Solve(ch, tokens, &r).ok());
   EXPECT_LT(RssKib(server.process->child().pid()) - rss_before, 32 * 1024);
-}
-
-// What the server does not do yet (see docs/reliability.md); enable with
-// --gtest_also_run_disabled_tests once the server rejects these.
-TEST(BadInputTest, DISABLED_KnownGaps) {
-  ASSERT_TRUE(SharedCheckpoints().ok);
-  Server server({});
-  ASSERT_TRUE(server.process->ok()) << server.process->child().Log();
-  auto ch = Channel(server.process->address());
-  for (const BadCase& c : Cases()) {
-    if (c.gap) ExpectRejected(ch, c);
-  }
 }
 
 }  // namespace
