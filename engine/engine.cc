@@ -18,20 +18,6 @@
 
 namespace trm::engine {
 
-const char* TaskKindName(TaskKind kind) {
-  switch (kind) {
-    case TaskKind::kSudoku:
-      return "sudoku";
-    case TaskKind::kMaze:
-      return "maze";
-    case TaskKind::kArc:
-      return "arc";
-    case TaskKind::kTokens:
-      return "tokens";
-  }
-  return "tokens";
-}
-
 namespace {
 
 class Handle : public RequestHandle {

@@ -19,7 +19,7 @@ if [ "$mode" = build ]; then
   protoc --proto_path="$root/proto" --cpp_out="$out/gen" "$root/proto/trm/v1/solver.proto"
   flags=(-std=c++20 -O1 -g -fno-omit-frame-pointer -I"$root" -I"$out/gen"
          -fsanitize=address,undefined -fno-sanitize-recover=undefined)
-  srcs=("$out/gen/trm/v1/solver.pb.cc" "$root/server/request_codec.cc")
+  srcs=("$out/gen/trm/v1/solver.pb.cc" "$root/server/request_codec.cc" "$root/engine/task_kind.cc")
   for s in sudoku sudoku_solver maze maze_solver arc; do srcs+=("$root/puzzle/$s.cc"); done
   objs=()
   for s in "${srcs[@]}"; do

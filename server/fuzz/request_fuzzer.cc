@@ -81,22 +81,3 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   return 0;
 }
-
-// engine::TaskKindName lives in engine/engine.cc, which needs libtorch; this fuzzer builds the
-// request path without torch, so it carries the same four names (kept in step by the
-// `serves X puzzles, not Y` checks in tests/reliability/bad_input_test.cc).
-namespace trm::engine {
-const char* TaskKindName(TaskKind kind) {
-  switch (kind) {
-    case TaskKind::kSudoku:
-      return "sudoku";
-    case TaskKind::kMaze:
-      return "maze";
-    case TaskKind::kArc:
-      return "arc";
-    case TaskKind::kTokens:
-      return "tokens";
-  }
-  return "unknown";
-}
-}  // namespace trm::engine
