@@ -6,10 +6,10 @@
 #include <algorithm>
 #include <atomic>
 #include <map>
+#include <mutex>
+#include <shared_mutex>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "engine/arc_expansion.h"
 #include "engine/engine_internal.h"
 #include "engine/halt_policy.h"
@@ -43,7 +43,7 @@ class ArcGroup {
 
   void RowDone(size_t i, Result r) {
     {
-      absl::MutexLock lock(&mu_);
+      std::unique_lock lock(mu_);
       results_[i].result = std::move(r);
       if (--remaining_ > 0) return;
     }
@@ -51,9 +51,9 @@ class ArcGroup {
   }
 
  private:
-  absl::Mutex mu_;
+  std::mutex mu_;
   std::vector<ArcRowResult> results_;  // Each slot written once, by its row.
-  size_t remaining_ ABSL_GUARDED_BY(mu_);
+  size_t remaining_;                   // Guarded by mu_.
   const int attempts_;
   std::function<void(Result)> on_done_;
 };
@@ -65,7 +65,7 @@ class EngineImpl : public EngineInternal {
   ~EngineImpl() override {
     std::map<std::string, std::unique_ptr<ModelScheduler>> models;
     {
-      absl::MutexLock lock(&mu_);
+      std::unique_lock lock(mu_);
       draining_ = true;
       models.swap(models_);
     }
@@ -76,7 +76,7 @@ class EngineImpl : public EngineInternal {
                          bool make_default) override {
     if (name.empty()) return absl::InvalidArgumentError("model name is empty");
     {
-      absl::ReaderMutexLock lock(&mu_);
+      std::shared_lock lock(mu_);
       if (models_.count(name)) {
         return absl::AlreadyExistsError(
             absl::StrCat("model ", name, " is already loaded; use ReloadModel to replace it"));
@@ -93,7 +93,7 @@ class EngineImpl : public EngineInternal {
     config.observer = &observer_;
     const TaskKind task = model->info.task;
     auto scheduler = std::make_unique<ModelScheduler>(name, std::move(model), config);
-    absl::MutexLock lock(&mu_);
+    std::unique_lock lock(mu_);
     if (draining_) return absl::UnavailableError("engine is draining; no new models");
     if (models_.count(name)) {
       return absl::AlreadyExistsError(absl::StrCat("model ", name, " is already loaded"));
@@ -107,7 +107,7 @@ class EngineImpl : public EngineInternal {
     ModelScheduler* scheduler = nullptr;
     TaskKind task;
     {
-      absl::ReaderMutexLock lock(&mu_);
+      std::shared_lock lock(mu_);
       auto it = models_.find(name);
       if (it == models_.end())
         return absl::NotFoundError(absl::StrCat("model ", name, " is not loaded"));
@@ -121,20 +121,20 @@ class EngineImpl : public EngineInternal {
           "model ", name, ": checkpoint ", path, " is a ", TaskKindName((*model)->info.task),
           " model, the loaded one serves ", TaskKindName(task)));
     }
-    absl::ReaderMutexLock lock(&mu_);  // Schedulers live until the engine dies.
+    std::shared_lock lock(mu_);  // Schedulers live until the engine dies.
     scheduler->ReplaceModel(*std::move(model));
     return absl::OkStatus();
   }
 
   std::vector<ModelInfo> ListModels() const override {
-    absl::ReaderMutexLock lock(&mu_);
+    std::shared_lock lock(mu_);
     std::vector<ModelInfo> out;
     for (const auto& [name, s] : models_) out.push_back(InfoLocked(name, *s));
     return out;
   }
 
   absl::StatusOr<ModelInfo> ResolveModel(const std::string& name, TaskKind task) const override {
-    absl::ReaderMutexLock lock(&mu_);
+    std::shared_lock lock(mu_);
     std::string resolved = name;
     if (resolved.empty()) {
       auto it = defaults_.find(task);
@@ -151,7 +151,7 @@ class EngineImpl : public EngineInternal {
 
   absl::StatusOr<std::unique_ptr<RequestHandle>> Submit(const std::string& model_name,
                                                         Request request) override {
-    absl::ReaderMutexLock lock(&mu_);
+    std::shared_lock lock(mu_);
     auto s = FindLocked(model_name);
     if (!s.ok()) return s.status();
     ModelScheduler& scheduler = **s;
@@ -193,7 +193,7 @@ class EngineImpl : public EngineInternal {
 
   absl::StatusOr<std::unique_ptr<RequestHandle>> SubmitArc(const std::string& model_name,
                                                            ArcRequest request) override {
-    absl::ReaderMutexLock lock(&mu_);
+    std::shared_lock lock(mu_);
     auto s = FindLocked(model_name);
     if (!s.ok()) return s.status();
     ModelScheduler& scheduler = **s;
@@ -234,7 +234,7 @@ class EngineImpl : public EngineInternal {
   }
 
   ModelStats Stats(const std::string& model) const override {
-    absl::ReaderMutexLock lock(&mu_);
+    std::shared_lock lock(mu_);
     auto it = models_.find(model);
     if (it == models_.end()) return {};
     return it->second->Stats();
@@ -244,27 +244,27 @@ class EngineImpl : public EngineInternal {
 
   void Drain(absl::Duration timeout) override {
     {
-      absl::MutexLock lock(&mu_);
+      std::unique_lock lock(mu_);
       draining_ = true;
     }
     const absl::Time until = absl::Now() + timeout;
     for (;;) {
       bool idle = true;
       {
-        absl::ReaderMutexLock lock(&mu_);
+        std::shared_lock lock(mu_);
         for (const auto& [name, s] : models_) idle = idle && s->Idle();
       }
       if (idle || absl::Now() >= until) break;
       absl::SleepFor(absl::Milliseconds(5));
     }
     // Whatever is left now is answered UNAVAILABLE by each scheduler as it stops.
-    absl::ReaderMutexLock lock(&mu_);
+    std::shared_lock lock(mu_);
     for (const auto& [name, s] : models_) s->Stop();
   }
 
  private:
-  absl::StatusOr<ModelScheduler*> FindLocked(const std::string& name) const
-      ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+  // Caller holds mu_ (shared or exclusive).
+  absl::StatusOr<ModelScheduler*> FindLocked(const std::string& name) const {
     if (draining_) return absl::UnavailableError("engine is draining; not accepting requests");
     auto it = models_.find(name);
     if (it == models_.end())
@@ -272,8 +272,8 @@ class EngineImpl : public EngineInternal {
     return it->second.get();
   }
 
-  ModelInfo InfoLocked(const std::string& name, const ModelScheduler& s) const
-      ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+  // Caller holds mu_ (shared or exclusive).
+  ModelInfo InfoLocked(const std::string& name, const ModelScheduler& s) const {
     ModelInfo info = s.model()->info;
     auto d = defaults_.find(info.task);
     info.is_default = d != defaults_.end() && d->second == name;
@@ -283,10 +283,12 @@ class EngineImpl : public EngineInternal {
   const EngineOptions options_;
   const torch::Device device_;
   std::atomic<EngineObserver*> observer_{nullptr};
-  mutable absl::Mutex mu_;
-  std::map<std::string, std::unique_ptr<ModelScheduler>> models_ ABSL_GUARDED_BY(mu_);
-  std::map<TaskKind, std::string> defaults_ ABSL_GUARDED_BY(mu_);
-  bool draining_ ABSL_GUARDED_BY(mu_) = false;
+  // std, not absl, throughout the engine: Debian's absl is not built with ThreadSanitizer, so
+  // absl::Mutex's happens-before edges would be invisible to the scheduler's TSan test.
+  mutable std::shared_mutex mu_;
+  std::map<std::string, std::unique_ptr<ModelScheduler>> models_;  // Guarded by mu_.
+  std::map<TaskKind, std::string> defaults_;                       // Guarded by mu_.
+  bool draining_ = false;                                          // Guarded by mu_.
 };
 
 }  // namespace

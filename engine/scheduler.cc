@@ -48,7 +48,7 @@ ModelScheduler::~ModelScheduler() { Stop(); }
 
 absl::Status ModelScheduler::Enqueue(std::vector<std::shared_ptr<RowRequest>> rows) {
   const absl::Time now = absl::Now();
-  absl::MutexLock lock(&mu_);
+  std::unique_lock lock(mu_);
   if (stopping_) {
     return absl::UnavailableError(absl::StrCat("model ", name_, ": shutting down"));
   }
@@ -64,16 +64,18 @@ absl::Status ModelScheduler::Enqueue(std::vector<std::shared_ptr<RowRequest>> ro
     queue_.push_back(std::move(row));
   }
   queue_depth_.store(static_cast<int64_t>(queue_.size()), std::memory_order_relaxed);
+  // Under the lock: the scheduler thread cannot be between its check and its wait. One waiter.
+  wake_.notify_one();
   return absl::OkStatus();
 }
 
 void ModelScheduler::ReplaceModel(std::shared_ptr<const ServingModel> model) {
-  absl::MutexLock lock(&mu_);
+  std::unique_lock lock(mu_);
   model_ = std::move(model);
 }
 
 std::shared_ptr<const ServingModel> ModelScheduler::model() const {
-  absl::MutexLock lock(&mu_);
+  std::unique_lock lock(mu_);
   return model_;
 }
 
@@ -87,14 +89,15 @@ ModelStats ModelScheduler::Stats() const {
 }
 
 bool ModelScheduler::Idle() const {
-  absl::MutexLock lock(&mu_);
+  std::unique_lock lock(mu_);
   return queue_.empty() && active_rows_.load() == 0;
 }
 
 void ModelScheduler::Stop() {
   {
-    absl::MutexLock lock(&mu_);
+    std::unique_lock lock(mu_);
     stopping_ = true;
+    wake_.notify_all();
   }
   if (thread_.joinable()) thread_.join();
 }
@@ -177,18 +180,16 @@ bool ModelScheduler::Boundary(std::vector<std::unique_ptr<Batch>>& batches) {
   std::vector<std::shared_ptr<RowRequest>> admitted, dropped;
   std::shared_ptr<const ServingModel> current;
   {
-    absl::MutexLock lock(&mu_);
+    std::unique_lock lock(mu_);
     if (batches.empty()) {
       active_rows_.store(0, std::memory_order_relaxed);
-      auto wake = [this]()
-                      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || !queue_.empty(); };
-      mu_.Await(absl::Condition(&wake));
+      wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
       if (config_.static_batching && !stopping_) {
-        auto full = [this, capacity]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-          return stopping_ || static_cast<int64_t>(queue_.size()) >= capacity;
-        };
-        mu_.AwaitWithDeadline(absl::Condition(&full),
-                              queue_.front()->enqueued + config_.static_batch_timeout);
+        wake_.wait_until(
+            lock, absl::ToChronoTime(queue_.front()->enqueued + config_.static_batch_timeout),
+            [this, capacity] {
+              return stopping_ || static_cast<int64_t>(queue_.size()) >= capacity;
+            });
       }
     }
     if (stopping_) return false;
@@ -339,7 +340,7 @@ void ModelScheduler::RunStep(Batch& batch) {
 void ModelScheduler::AnswerAllUnavailable(std::vector<std::unique_ptr<Batch>>& batches) {
   std::deque<std::shared_ptr<RowRequest>> queued;
   {
-    absl::MutexLock lock(&mu_);
+    std::unique_lock lock(mu_);
     queued.swap(queue_);
     queue_depth_.store(0);
   }

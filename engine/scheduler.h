@@ -19,16 +19,16 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "engine/engine.h"
 #include "engine/halt_policy.h"
@@ -98,10 +98,14 @@ class ModelScheduler {
   const std::string name_;
   const SchedulerConfig config_;
 
-  mutable absl::Mutex mu_;
-  std::deque<std::shared_ptr<RowRequest>> queue_ ABSL_GUARDED_BY(mu_);
-  std::shared_ptr<const ServingModel> model_ ABSL_GUARDED_BY(mu_);
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // std, not absl: Debian's absl is not built with ThreadSanitizer, so absl::Mutex's
+  // happens-before edges would be invisible to the scheduler's TSan test.
+  mutable std::mutex mu_;
+  std::condition_variable wake_;  // Signalled on Enqueue and Stop.
+  // Guarded by mu_:
+  std::deque<std::shared_ptr<RowRequest>> queue_;
+  std::shared_ptr<const ServingModel> model_;
+  bool stopping_ = false;
 
   std::atomic<int64_t> queue_depth_{0};
   std::atomic<int64_t> active_rows_{0};
