@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "server/checkpoint_dirs.h"
 #include "server/log.h"
 #include "server/solver_service.h"
 
@@ -40,8 +41,12 @@ grpc::Status CheckAdminToken(const grpc::CallbackServerContext& context, std::st
   return grpc::Status::OK;
 }
 
-AdminService::AdminService(engine::Engine* engine, Metrics* metrics, std::string token)
-    : engine_(engine), metrics_(metrics), token_(std::move(token)) {}
+AdminService::AdminService(engine::Engine* engine, Metrics* metrics, std::string token,
+                           std::vector<std::string> checkpoint_roots)
+    : engine_(engine),
+      metrics_(metrics),
+      token_(std::move(token)),
+      checkpoint_roots_(std::move(checkpoint_roots)) {}
 
 grpc::ServerUnaryReactor* AdminService::ReloadModel(grpc::CallbackServerContext* context,
                                                     const trm::v1::ReloadModelRequest* request,
@@ -53,10 +58,19 @@ grpc::ServerUnaryReactor* AdminService::ReloadModel(grpc::CallbackServerContext*
     status = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                           "reload: name and checkpoint_path are both required");
   }
+  absl::StatusOr<std::string> path;  // The checkpoint_path resolved inside the roots.
+  if (status.ok()) {
+    path = ConfineToRoots(request->checkpoint_path(), checkpoint_roots_);
+    if (!path.ok()) {
+      status = ToGrpcStatus(path.status());
+      Log(LogLevel::kWarning,
+          absl::StrCat("reload of ", request->name(), " refused: ", path.status().message()));
+    }
+  }
   if (status.ok()) {
     // Loading a checkpoint blocks this callback thread for its duration (milliseconds to
     // seconds); reloads are rare operator actions, so no separate executor is worth it.
-    absl::Status reloaded = engine_->ReloadModel(request->name(), request->checkpoint_path());
+    absl::Status reloaded = engine_->ReloadModel(request->name(), *path);
     status = ToGrpcStatus(reloaded);
     if (reloaded.ok()) {
       for (const auto& info : engine_->ListModels()) {

@@ -6,6 +6,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 
 namespace trm::server {
 namespace fs = std::filesystem;
@@ -80,6 +81,70 @@ std::string FindDefaultCheckpointsDir() {
     if (fs::is_directory(dir / "checkpoints", ec)) return (dir / "checkpoints").string();
   }
   return "";
+}
+
+std::vector<std::string> DefaultCheckpointRoots(const std::vector<std::string>& entries) {
+  std::vector<std::string> roots;
+  for (const std::string& entry : entries) {
+    if (entry.empty()) continue;
+    const size_t eq = entry.find('=');
+    fs::path p =
+        fs::path(eq == std::string::npos ? entry : entry.substr(eq + 1)).lexically_normal();
+    if (!p.has_filename()) p = p.parent_path();
+    std::error_code ec;
+    if (!fs::exists(p, ec)) continue;
+    // A model (folder or .pt file) is confined with its siblings; a folder of models is itself.
+    if (fs::is_regular_file(p, ec) || IsModelDir(p)) p = fs::absolute(p, ec).parent_path();
+    std::string root = fs::absolute(p, ec).lexically_normal().string();
+    if (std::find(roots.begin(), roots.end(), root) == roots.end()) roots.push_back(root);
+  }
+  return roots;
+}
+
+absl::StatusOr<std::vector<std::string>> CanonicalRoots(const std::vector<std::string>& roots) {
+  std::vector<std::string> out;
+  for (const std::string& root : roots) {
+    if (root.empty()) continue;
+    std::error_code ec;
+    if (!fs::is_directory(root, ec)) {
+      return absl::NotFoundError(
+          absl::StrCat("--checkpoint_roots: ", root,
+                       fs::exists(root, ec) ? " is not a directory" : " does not exist"));
+    }
+    fs::path canonical = fs::weakly_canonical(root, ec);
+    if (ec) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--checkpoint_roots: ", root, ": ", ec.message()));
+    }
+    // "/a/b/" and "/a/b" are one root; keep the form without the trailing separator.
+    if (!canonical.has_filename() && canonical.has_relative_path()) {
+      canonical = canonical.parent_path();
+    }
+    if (std::find(out.begin(), out.end(), canonical.string()) == out.end())
+      out.push_back(canonical.string());
+  }
+  return out;
+}
+
+absl::StatusOr<std::string> ConfineToRoots(const std::string& path,
+                                           const std::vector<std::string>& canonical_roots) {
+  auto denied = [&](const std::string& why) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("checkpoint_path ", path, why, " is not inside the checkpoint roots [",
+                     absl::StrJoin(canonical_roots, ", "), "] (trm-server --checkpoint_roots)"));
+  };
+  if (path.empty() || path.find('\0') != std::string::npos) return denied("");
+  std::error_code ec;
+  const fs::path resolved = fs::weakly_canonical(path, ec);
+  if (ec) return denied(absl::StrCat(" (", ec.message(), ")"));
+  for (const std::string& root : canonical_roots) {
+    // Component by component, so /a/bc is not inside /a/b.
+    const fs::path r(root);
+    auto [r_end, p_it] = std::mismatch(r.begin(), r.end(), resolved.begin(), resolved.end());
+    if (r_end == r.end()) return resolved.string();
+  }
+  return denied(resolved.string() == path ? ""
+                                          : absl::StrCat(" (resolved: ", resolved.string(), ")"));
 }
 
 }  // namespace trm::server

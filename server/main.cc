@@ -23,6 +23,10 @@ ABSL_FLAG(std::string, metrics_listen, "0.0.0.0:9464",
 ABSL_FLAG(std::vector<std::string>, checkpoints, {},
           "Checkpoints DIR[,DIR...]: a model folder, an official .pt, NAME=PATH, or a folder of "
           "model folders; default: every model under the repository's checkpoints/");
+ABSL_FLAG(std::vector<std::string>, checkpoint_roots, {},
+          "Folders DIR[,DIR...] Admin ReloadModel may load checkpoints from (symlinks and `..` "
+          "resolved first); others get PERMISSION_DENIED. Default: each --checkpoints model's "
+          "parent folder and each folder of models");
 ABSL_FLAG(std::string, device, "auto", "auto (CUDA if present, else CPU), cpu, cuda or cuda:N");
 ABSL_FLAG(int, threads, 0, "Torch intra-op threads; 0: torch's default");
 ABSL_FLAG(int, batch_size, 64, "Batch slots per model (requests run together per ACT step)");
@@ -51,6 +55,7 @@ absl::StatusOr<trm::server::ServerOptions> OptionsFromFlags() {
     std::string dir = trm::server::FindDefaultCheckpointsDir();
     if (!dir.empty()) o.checkpoints.push_back(dir);
   }
+  o.checkpoint_roots = absl::GetFlag(FLAGS_checkpoint_roots);
   o.engine.device = absl::GetFlag(FLAGS_device);
   o.engine.num_threads = absl::GetFlag(FLAGS_threads);
   o.engine.scheduler.max_batch_size = absl::GetFlag(FLAGS_batch_size);

@@ -70,6 +70,10 @@ class ServerImpl final : public Server {
     if (!creds.ok()) return creds.status();
     auto specs = ExpandCheckpoints(options_.checkpoints);
     if (!specs.ok()) return specs.status();
+    auto roots = CanonicalRoots(options_.checkpoint_roots.empty()
+                                    ? DefaultCheckpointRoots(options_.checkpoints)
+                                    : options_.checkpoint_roots);
+    if (!roots.ok()) return roots.status();
 
     if (!options_.metrics_listen.empty()) {
       auto http = MetricsHttpServer::Start(options_.metrics_listen, metrics_.collectables());
@@ -102,7 +106,8 @@ class ServerImpl final : public Server {
     builder.SetMaxSendMessageSize(options_.max_message_bytes);
     builder.RegisterService(solver_.get());
     if (!options_.admin_token.empty()) {
-      admin_ = std::make_unique<AdminService>(engine_.get(), &metrics_, options_.admin_token);
+      admin_ =
+          std::make_unique<AdminService>(engine_.get(), &metrics_, options_.admin_token, *roots);
       builder.RegisterService(admin_.get());
     }
     server_ = builder.BuildAndStart();
@@ -116,6 +121,10 @@ class ServerImpl final : public Server {
                                       : options_.tls.client_ca_file.empty() ? " (TLS)"
                                                                             : " (mutual TLS)",
                                       admin_ ? ", Admin enabled" : ", Admin disabled (no token)"));
+    if (admin_) {
+      Log(LogLevel::kInfo, absl::StrCat("Admin reloads confined to [", absl::StrJoin(*roots, ", "),
+                                        "] (--checkpoint_roots)"));
+    }
     if (metrics_http_) {
       Log(LogLevel::kInfo,
           absl::StrCat("metrics on http://", DescribeListen(options_.metrics_listen, metrics_port_),

@@ -24,6 +24,9 @@ struct ServerOptions {
   std::string listen = "0.0.0.0:50051";         // Port 0 picks a free port (see Server::port).
   std::string metrics_listen = "0.0.0.0:9464";  // Empty: no metrics endpoint.
   std::vector<std::string> checkpoints;         // See ExpandCheckpoints; empty: none.
+  // Folders Admin reloads may read from (see ConfineToRoots); empty: DefaultCheckpointRoots of
+  // `checkpoints`.
+  std::vector<std::string> checkpoint_roots;
   engine::EngineOptions engine;
   HaltDefaults halt;
   int max_message_bytes = 16 << 20;

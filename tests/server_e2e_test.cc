@@ -118,9 +118,10 @@ class E2eTest : public ::testing::Test {
                .empty();
     ckpts_ = ckpts;
     if (!ok_) return;
-    server_ =
-        new ServerProcess(dir_->path() + "/server.log",
-                          {"--checkpoints=" + ckpts, std::string("--admin_token=") + kAdminToken});
+    // sudoku_v2 lies beside checkpoints/, outside the default root: Admin may read all of dir_.
+    server_ = new ServerProcess(dir_->path() + "/server.log",
+                                {"--checkpoints=" + ckpts, "--checkpoint_roots=" + dir_->path(),
+                                 std::string("--admin_token=") + kAdminToken});
   }
   static void TearDownTestSuite() {
     delete server_;
@@ -371,7 +372,23 @@ TEST_F(E2eTest, AdminNeedsTheToken) {
   EXPECT_EQ(call(std::string("Bearer ") + kAdminToken, &resp).error_code(), StatusCode::NOT_FOUND);
   req.set_name("sudoku");
   req.set_checkpoint_path(dir_->path() + "/missing");
-  EXPECT_FALSE(call(std::string("Bearer ") + kAdminToken, &resp).ok());
+  grpc::Status missing = call(std::string("Bearer ") + kAdminToken, &resp);
+  EXPECT_EQ(missing.error_code(), StatusCode::NOT_FOUND) << missing.error_message();
+  // Outside --checkpoint_roots: refused before anything is read, the path and roots named.
+  TempDir outside;
+  std::filesystem::copy(dir_->path() + "/sudoku_v2", outside.path() + "/sudoku_v2",
+                        std::filesystem::copy_options::recursive);
+  req.set_checkpoint_path(outside.path() + "/sudoku_v2");
+  grpc::Status refused = call(std::string("Bearer ") + kAdminToken, &resp);
+  EXPECT_EQ(refused.error_code(), StatusCode::PERMISSION_DENIED) << refused.error_message();
+  EXPECT_NE(refused.error_message().find(outside.path() + "/sudoku_v2"), std::string::npos)
+      << refused.error_message();
+  EXPECT_NE(refused.error_message().find("[" + dir_->path() + "]"), std::string::npos)
+      << refused.error_message();
+  req.set_checkpoint_path(dir_->path() + "/../" +
+                          std::filesystem::path(outside.path()).filename().string() + "/sudoku_v2");
+  EXPECT_EQ(call(std::string("Bearer ") + kAdminToken, &resp).error_code(),
+            StatusCode::PERMISSION_DENIED);
   // The old weights keep serving after a failed reload.
   EXPECT_TRUE(Solve(ch_, Sudoku(), &r).ok());
 }

@@ -159,7 +159,9 @@ TEST(FaultsTest, SigtermUnderLoadCompletesInFlightAndExitsZero) {
 TEST(FaultsTest, ReloadUnderLoadFailsNoRequest) {
   const Checkpoints& ck = SharedCheckpoints();
   ASSERT_TRUE(ck.ok);
-  Server server({"--batch_size=4", "--queue_size=16", std::string("--admin_token=") + kAdminToken});
+  // sudoku_v2 lies outside the default roots (the --checkpoints folder): name both folders.
+  Server server({"--batch_size=4", "--queue_size=16", std::string("--admin_token=") + kAdminToken,
+                 "--checkpoint_roots=" + ck.dir + "," + ck.root + "/other"});
   ASSERT_TRUE(server.process->ok()) << server.process->child().Log();
   std::atomic<bool> stop{false};
   std::mutex mu;
@@ -226,13 +228,14 @@ std::string BrokenCopy(const std::string& root, const std::string& from, const s
 TEST(FaultsTest, BadCheckpointAtReloadKeepsTheOldModel) {
   const Checkpoints& ck = SharedCheckpoints();
   ASSERT_TRUE(ck.ok);
-  Server server({std::string("--admin_token=") + kAdminToken});
+  // The broken copies lie under the checkpoint root, so the reload gets as far as reading them.
+  Server server({std::string("--admin_token=") + kAdminToken, "--checkpoint_roots=" + ck.root});
   ASSERT_TRUE(server.process->ok()) << server.process->child().Log();
   auto ch = Channel(server.process->address());
   trm::v1::SolveResponse before;
   ASSERT_TRUE(Solve(ch, Sudoku(), &before).ok());
 
-  e2e::TempDir bad;
+  const std::string bad = ck.root + "/bad_reload";
   const std::string garbage = "this is not a torch archive";
   std::string truncated = e2e::ReadFileOrEmpty(ck.sudoku + "/model.pt");
   truncated.resize(truncated.size() / 2);
@@ -240,10 +243,10 @@ TEST(FaultsTest, BadCheckpointAtReloadKeepsTheOldModel) {
     std::string what, path;
   };
   const std::vector<Case> cases = {
-      {"missing directory", bad.path() + "/does-not-exist"},
-      {"no model.pt", BrokenCopy(bad.path(), ck.sudoku, "no_weights", nullptr)},
-      {"garbage model.pt", BrokenCopy(bad.path(), ck.sudoku, "garbage", &garbage)},
-      {"truncated model.pt", BrokenCopy(bad.path(), ck.sudoku, "truncated", &truncated)},
+      {"missing directory", bad + "/does-not-exist"},
+      {"no model.pt", BrokenCopy(bad, ck.sudoku, "no_weights", nullptr)},
+      {"garbage model.pt", BrokenCopy(bad, ck.sudoku, "garbage", &garbage)},
+      {"truncated model.pt", BrokenCopy(bad, ck.sudoku, "truncated", &truncated)},
       {"wrong task (maze for sudoku)", ck.maze},
   };
   auto admin = trm::v1::Admin::NewStub(ch);
@@ -259,6 +262,7 @@ TEST(FaultsTest, BadCheckpointAtReloadKeepsTheOldModel) {
     EXPECT_FALSE(s.ok()) << c.what;
     EXPECT_NE(s.error_code(), StatusCode::INTERNAL) << c.what << ": " << s.error_message();
     EXPECT_NE(s.error_code(), StatusCode::UNKNOWN) << c.what << ": " << s.error_message();
+    EXPECT_NE(s.error_code(), StatusCode::PERMISSION_DENIED) << c.what << ": " << s.error_message();
     // The message points at the checkpoint (or says what is wrong with it).
     const bool names_it = s.error_message().find(c.path) != std::string::npos ||
                           s.error_message().find("maze") != std::string::npos;
@@ -270,6 +274,60 @@ TEST(FaultsTest, BadCheckpointAtReloadKeepsTheOldModel) {
     EXPECT_TRUE(after.ok()) << c.what << ": " << after.error_message();
     EXPECT_EQ(r.model_version(), before.model_version()) << c.what;
   }
+  ExpectIdleAndServing(server);
+}
+
+// Admin reloads read only below the checkpoint roots; by default that is the --checkpoints
+// folder of models (ck.dir), so ck.root/other/sudoku_v2 is outside however it is named.
+TEST(FaultsTest, ReloadOutsideTheCheckpointRootsIsRefused) {
+  const Checkpoints& ck = SharedCheckpoints();
+  ASSERT_TRUE(ck.ok);
+  // Not a model folder itself, so the servers of other tests do not load the link.
+  const std::string links = ck.dir + "/links";
+  std::filesystem::create_directories(links);
+  std::filesystem::remove(links + "/v2");
+  std::filesystem::create_directory_symlink(ck.sudoku_v2, links + "/v2");
+  Server server({std::string("--admin_token=") + kAdminToken});
+  ASSERT_TRUE(server.process->ok()) << server.process->child().Log();
+  auto ch = Channel(server.process->address());
+  trm::v1::SolveResponse before;
+  ASSERT_TRUE(Solve(ch, Sudoku(), &before).ok());
+  auto admin = trm::v1::Admin::NewStub(ch);
+  auto reload = [&](const std::string& path, trm::v1::ReloadModelResponse* resp) {
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx, absl::Seconds(60));
+    ctx.AddMetadata("authorization", std::string("Bearer ") + kAdminToken);
+    trm::v1::ReloadModelRequest req;
+    req.set_name("sudoku");
+    req.set_checkpoint_path(path);
+    return admin->ReloadModel(&ctx, req, resp);
+  };
+  for (const std::string& path : {
+           ck.sudoku_v2,                              // absolute path outside
+           ck.dir + "/../other/sudoku_v2",            // `..` escape
+           ck.dir + "/sudoku/../../other/sudoku_v2",  // `..` through a model folder
+           links + "/v2",                             // symlink escape
+           std::string("/etc"),
+       }) {
+    trm::v1::ReloadModelResponse resp;
+    grpc::Status s = reload(path, &resp);
+    EXPECT_EQ(s.error_code(), StatusCode::PERMISSION_DENIED) << path << ": " << s.error_message();
+    EXPECT_NE(s.error_message().find(path), std::string::npos) << s.error_message();
+    EXPECT_NE(s.error_message().find("[" + ck.dir + "]"), std::string::npos) << s.error_message();
+    trm::v1::SolveResponse r;
+    ASSERT_TRUE(Solve(ch, Sudoku(), &r).ok());
+    EXPECT_EQ(r.model_version(), before.model_version()) << path << " was loaded";
+  }
+  // Inside the root (even spelled with `..`): accepted. The version is a content hash, so the
+  // same weights keep the same version.
+  trm::v1::ReloadModelResponse resp;
+  grpc::Status s = reload(ck.dir + "/maze/../sudoku", &resp);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(resp.model().name(), "sudoku");
+  EXPECT_EQ(resp.model().version(), before.model_version());
+  const std::string log = server.process->child().Log();
+  EXPECT_NE(log.find("Admin reloads confined to [" + ck.dir + "]"), std::string::npos) << log;
+  std::filesystem::remove(links + "/v2");
   ExpectIdleAndServing(server);
 }
 
