@@ -86,7 +86,12 @@ grpc::ServerUnaryReactor* AdminService::ReloadModel(grpc::CallbackServerContext*
                        " failed: ", reloaded.ToString()));
     }
   }
-  metrics_->RecordRequest("ReloadModel", request->name(), GrpcCodeName(status.error_code()),
+  // Only a loaded model's name becomes a label (callers without the token reach this line too).
+  std::string model_label;
+  for (const auto& info : engine_->ListModels()) {
+    if (info.name == request->name()) model_label = info.name;
+  }
+  metrics_->RecordRequest("ReloadModel", model_label, GrpcCodeName(status.error_code()),
                           absl::ToDoubleSeconds(absl::Now() - start));
   reactor->Finish(status);
   return reactor;

@@ -272,7 +272,9 @@ void SolverService::SetAccepting(bool accepting, std::string reason) {
 absl::StatusOr<SolverService::Prepared> SolverService::Prepare(
     const grpc::CallbackServerContext& context, const SolveRequest& request,
     std::string* model_label) {
-  *model_label = request.model();
+  // The `model` label names a loaded model or is empty: a name from the request that resolves to
+  // nothing is request content, and as a label it would also grow the registry without bound.
+  model_label->clear();
   if (!accepting_.load()) {
     absl::MutexLock lock(&reason_mu_);
     return absl::UnavailableError(not_accepting_reason_);

@@ -46,8 +46,8 @@ class SolverService final : public trm::v1::Solver::CallbackService {
     std::string request_id;
     absl::Time deadline = absl::InfiniteFuture();
   };
-  // Admission checks, model resolution and encoding. `model_label` gets the model name for
-  // metrics as soon as it is known (the requested one before resolution).
+  // Admission checks, model resolution and encoding. `model_label` gets the resolved model's
+  // name for metrics, or stays empty when none resolves (request text never becomes a label).
   absl::StatusOr<Prepared> Prepare(const grpc::CallbackServerContext& context,
                                    const trm::v1::SolveRequest& request, std::string* model_label);
   // Submits with `on_step` (may be empty) and `on_done`.
