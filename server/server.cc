@@ -9,9 +9,9 @@
 #include "absl/strings/str_join.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
-#include "grpcpp/health_check_service_interface.h"
 #include "server/admin_service.h"
 #include "server/checkpoint_dirs.h"
+#include "server/health_service.h"
 #include "server/log.h"
 #include "server/metrics.h"
 #include "server/metrics_http.h"
@@ -97,14 +97,17 @@ class ServerImpl final : public Server {
     solver_ = std::make_unique<SolverService>(engine_.get(), &metrics_,
                                               SolverServiceOptions{.halt = options_.halt});
     solver_->SetAccepting(false, "server is loading models");
-    // Both are process-wide switches read by every ServerBuilder built after this point.
-    grpc::EnableDefaultHealthCheckService(true);
+    // A process-wide switch read by every ServerBuilder built after this point.
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+    // Our own grpc.health.v1 (not gRPC's default one, which says SERVING as soon as the port
+    // opens): NOT_SERVING from the first connection until every model is loaded.
+    health_ = std::make_unique<HealthService>();
     grpc::ServerBuilder builder;
     builder.AddListeningPort(options_.listen, *creds, &port_);
     builder.SetMaxReceiveMessageSize(options_.max_message_bytes);
     builder.SetMaxSendMessageSize(options_.max_message_bytes);
     builder.RegisterService(solver_.get());
+    builder.RegisterService(health_.get());
     if (!options_.admin_token.empty()) {
       admin_ =
           std::make_unique<AdminService>(engine_.get(), &metrics_, options_.admin_token, *roots);
@@ -114,8 +117,6 @@ class ServerImpl final : public Server {
     if (server_ == nullptr || port_ == 0) {
       return absl::UnavailableError(absl::StrCat("--listen ", options_.listen, ": cannot listen"));
     }
-    health_ = server_->GetHealthCheckService();
-    health_->SetServingStatus("", false);
     Log(LogLevel::kInfo, absl::StrCat("listening on ", DescribeListen(options_.listen, port_),
                                       options_.tls.cert_file.empty()        ? " (plaintext)"
                                       : options_.tls.client_ca_file.empty() ? " (TLS)"
@@ -176,7 +177,7 @@ class ServerImpl final : public Server {
     Log(LogLevel::kInfo, absl::StrCat("draining: finishing in-flight requests (up to ",
                                       absl::FormatDuration(options_.drain_timeout), ")"));
     solver_->SetAccepting(false, "server is shutting down");
-    health_->SetServingStatus(false);  // Overall and every model.
+    health_->Shutdown();  // Overall and every model, for good.
     metrics_.SetServing(false);
     const absl::Time start = absl::Now();
     engine_->Drain(options_.drain_timeout);
@@ -195,8 +196,8 @@ class ServerImpl final : public Server {
   std::unique_ptr<engine::Engine> engine_;
   std::unique_ptr<SolverService> solver_;
   std::unique_ptr<AdminService> admin_;
+  std::unique_ptr<HealthService> health_;  // Outlives server_ (its Watch streams end first).
   std::unique_ptr<grpc::Server> server_;
-  grpc::HealthCheckServiceInterface* health_ = nullptr;
   int port_ = 0;
   int metrics_port_ = 0;
   std::mutex drain_mu_;
