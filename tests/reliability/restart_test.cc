@@ -34,6 +34,18 @@ std::shared_ptr<grpc::Channel> FreshChannel(const std::string& address) {
 
 enum class Seen { kUnreachable, kNotServing, kServing };
 
+// Stops and joins threads however the test leaves its scope (an ASSERT returns early).
+struct JoinOnExit {
+  std::atomic<bool>& stop;
+  std::vector<std::thread>& threads;
+  ~JoinOnExit() {
+    stop = true;
+    for (auto& t : threads) {
+      if (t.joinable()) t.join();
+    }
+  }
+};
+
 TEST(RestartTest, SigkillUnderLoadThenRestartOnTheSamePort) {
   const Checkpoints& ck = SharedCheckpoints();
   ASSERT_TRUE(ck.ok);
@@ -57,6 +69,7 @@ TEST(RestartTest, SigkillUnderLoadThenRestartOnTheSamePort) {
   std::string unexpected;
   std::string last_error;  // Of a call sent in phase 3.
   std::vector<std::thread> callers;
+  JoinOnExit join_callers{stop, callers};
   for (int t = 0; t < 8; ++t) {
     callers.emplace_back([&, t] {
       auto ch = FreshChannel(address);
@@ -97,14 +110,16 @@ TEST(RestartTest, SigkillUnderLoadThenRestartOnTheSamePort) {
   EXPECT_EQ(*code, 128 + SIGKILL);
 
   // Health and model list, polled as fast as loopback allows while the new process starts.
-  std::atomic<bool> polling{true};
+  std::atomic<bool> stop_polling{false};
   std::vector<Seen> seen;
   std::string health_error;
-  std::thread poller([&] {
+  std::vector<std::thread> poller;
+  JoinOnExit join_poller{stop_polling, poller};
+  poller.emplace_back([&] {
     auto ch = FreshChannel(address);
     auto health = grpc::health::v1::Health::NewStub(ch);
     auto solver = trm::v1::Solver::NewStub(ch);
-    while (polling) {
+    while (!stop_polling) {
       grpc::ClientContext c;
       SetDeadline(&c, absl::Seconds(2));
       HealthCheckResponse resp;
@@ -148,8 +163,8 @@ TEST(RestartTest, SigkillUnderLoadThenRestartOnTheSamePort) {
   absl::SleepFor(absl::Milliseconds(500));
   phase = 3;
   absl::SleepFor(absl::Seconds(2));  // Load on the restarted server.
-  polling = false;
-  poller.join();
+  stop_polling = true;
+  poller[0].join();
   stop = true;
   for (auto& c : callers) c.join();
   const absl::Duration took = absl::Now() - test_start;
