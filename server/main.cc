@@ -35,6 +35,9 @@ ABSL_FLAG(int, max_steps, 0, "Default ACT max steps when a request says 0; 0: th
 ABSL_FLAG(int, min_steps, 0, "Default ACT min steps when a request says 0");
 ABSL_FLAG(double, halt_threshold, 0.5, "Default halting threshold on sigmoid(q_halt)");
 ABSL_FLAG(int, max_message_bytes, 16 << 20, "Largest gRPC message, received or sent");
+ABSL_FLAG(int, max_concurrent_streams, 100,
+          "Calls one connection may have open at once (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS); "
+          "a client's further calls wait for one to end");
 ABSL_FLAG(std::string, tls_cert, "", "PEM certificate chain; enables TLS with --tls_key");
 ABSL_FLAG(std::string, tls_key, "", "PEM private key for --tls_cert");
 ABSL_FLAG(std::string, tls_client_ca, "", "PEM CA for client certificates (mutual TLS)");
@@ -65,6 +68,7 @@ absl::StatusOr<trm::server::ServerOptions> OptionsFromFlags() {
   o.halt.max_steps = absl::GetFlag(FLAGS_max_steps);
   o.halt.min_steps = absl::GetFlag(FLAGS_min_steps);
   o.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  o.max_concurrent_streams = absl::GetFlag(FLAGS_max_concurrent_streams);
   o.tls = {absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key),
            absl::GetFlag(FLAGS_tls_client_ca)};
   o.admin_token = absl::GetFlag(FLAGS_admin_token);
@@ -82,6 +86,8 @@ absl::StatusOr<trm::server::ServerOptions> OptionsFromFlags() {
     return absl::InvalidArgumentError("--queue_size must be >= 1");
   if (o.max_message_bytes < 1024)
     return absl::InvalidArgumentError("--max_message_bytes must be >= 1024");
+  if (o.max_concurrent_streams < 1)
+    return absl::InvalidArgumentError("--max_concurrent_streams must be >= 1");
   return o;
 }
 

@@ -106,6 +106,7 @@ class ServerImpl final : public Server {
     builder.AddListeningPort(options_.listen, *creds, &port_);
     builder.SetMaxReceiveMessageSize(options_.max_message_bytes);
     builder.SetMaxSendMessageSize(options_.max_message_bytes);
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, options_.max_concurrent_streams);
     builder.RegisterService(solver_.get());
     builder.RegisterService(health_.get());
     if (!options_.admin_token.empty()) {

@@ -30,6 +30,9 @@ struct ServerOptions {
   engine::EngineOptions engine;
   HaltDefaults halt;
   int max_message_bytes = 16 << 20;
+  // HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS: calls one connection may have open at once; more
+  // wait in the client until one ends.
+  int max_concurrent_streams = 100;
   TlsOptions tls;
   std::string admin_token;  // Empty: the Admin service is not registered.
   absl::Duration drain_timeout = absl::Seconds(30);

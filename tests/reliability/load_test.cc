@@ -160,5 +160,41 @@ TEST(LoadTest, TrmClientBenchPastTheBatchSize) {
   ASSERT_TRUE(WaitMetric(server.process->metrics_port(), "trm_queue_depth", 0));
 }
 
+// --max_concurrent_streams caps the calls one connection has open: with 2, two held streams fill
+// a connection and a third call on it waits (past its deadline here), while another connection
+// is served at once.
+TEST(LoadTest, ConcurrentStreamsPerConnectionAreCapped) {
+  ASSERT_TRUE(SharedCheckpoints().ok);
+  Server server({"--max_concurrent_streams=2", "--batch_size=8", "--queue_size=8"});
+  ASSERT_TRUE(server.process->ok()) << server.process->child().Log();
+  auto ch = Channel(server.process->address());
+  auto stub = trm::v1::Solver::NewStub(ch);
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<std::unique_ptr<grpc::ClientReader<trm::v1::SolveStep>>> streams;
+  for (int i = 0; i < 2; ++i) {
+    contexts.push_back(std::make_unique<grpc::ClientContext>());
+    SetDeadline(contexts.back().get(), absl::Seconds(60));
+    streams.push_back(stub->SolveSteps(contexts.back().get(), Long(1000)));
+    trm::v1::SolveStep step;
+    ASSERT_TRUE(streams.back()->Read(&step));  // Open and running.
+  }
+  trm::v1::SolveResponse r;
+  grpc::Status waited = Solve(ch, Sudoku("third"), &r, absl::Seconds(2));
+  EXPECT_EQ(waited.error_code(), StatusCode::DEADLINE_EXCEEDED) << waited.error_message();
+  grpc::Status other = Solve(Channel(server.process->address()), Sudoku("other"), &r);
+  EXPECT_TRUE(other.ok()) << other.error_message();
+  for (auto& stream : streams) {
+    trm::v1::SolveStep step;
+    EXPECT_TRUE(stream->Read(&step)) << "the held streams are still open";
+  }
+  for (size_t i = 0; i < streams.size(); ++i) {
+    contexts[i]->TryCancel();
+    EXPECT_EQ(streams[i]->Finish().error_code(), StatusCode::CANCELLED);
+  }
+  // Room again on the first connection.
+  grpc::Status after = Solve(ch, Sudoku("after"), &r);
+  EXPECT_TRUE(after.ok()) << after.error_message();
+}
+
 }  // namespace
 }  // namespace trm::reliability
