@@ -90,7 +90,8 @@ Expected<GeneratedMaze> MazeGenerator::Next() {
       maze.cells[s] = kMazeStart;
       maze.cells[g] = kMazeGoal;
       MazeSolveResult solved = SolveMaze(maze);
-      if (solved.solvable && solved.path_length >= options_.min_path_length &&
+      if (solved.solvable && (solved.unique || !options_.unique_shortest_path) &&
+          solved.path_length >= options_.min_path_length &&
           (options_.max_path_length < 0 || solved.path_length <= options_.max_path_length)) {
         return GeneratedMaze{maze, solved.solution, solved.path_length};
       }
@@ -103,7 +104,8 @@ Expected<GeneratedMaze> MazeGenerator::Next() {
                std::to_string(options_.min_path_length) + ".." +
                (options_.max_path_length < 0 ? std::string("inf")
                                              : std::to_string(options_.max_path_length)) +
-               " steps in " + std::to_string(options_.max_attempts) + " attempts"};
+               " steps" + (options_.unique_shortest_path ? " (unique)" : "") + " in " +
+               std::to_string(options_.max_attempts) + " attempts"};
 }
 
 }  // namespace trm::puzzle

@@ -3,7 +3,8 @@
 //
 // Recipe: a perfect maze carved by randomized depth-first search on the odd cells of the grid,
 // then a fraction of inner walls knocked out to make loops (so "shortest" matters), then S and G
-// placed on random open cells; kept when the shortest S..G path is within the length band.
+// placed on random open cells; kept when the shortest S..G path is within the length band and,
+// by default, the only shortest path.
 #pragma once
 
 #include <cstdint>
@@ -21,6 +22,9 @@ struct MazeGeneratorOptions {
   int min_path_length = 0;     // Keep only mazes whose shortest path is >= this many steps.
   int max_path_length = -1;    // < 0: no upper bound.
   int max_attempts = 100000;   // Per Next() call, before it gives up with an error.
+  // Keep only mazes with one shortest path, so the labelled answer is the only right one
+  // (loops otherwise tie about 15% of 9x9 mazes).
+  bool unique_shortest_path = true;
 
   // The paper's Maze-Hard: 30x30, shortest path longer than 110.
   static MazeGeneratorOptions MazeHard(uint64_t seed) {

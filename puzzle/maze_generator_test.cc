@@ -33,9 +33,23 @@ TEST(MazeGenerator, SmallBandedAndDeterministic) {
     EXPECT_GE(x->path_length, 4);
     EXPECT_LE(x->path_length, 10);
     EXPECT_TRUE(VerifyMazeAnswer(x->puzzle, x->solution).ok());
+    EXPECT_TRUE(SolveMaze(x->puzzle).unique);
   }
   MazeGenerator c({.seed = 5, .side = 9});
   EXPECT_NE(c.Next()->puzzle, MazeGenerator(o).Next()->puzzle);
+}
+
+TEST(MazeGenerator, TiesOnlyWhenAllowed) {
+  // Loops tie a share of small mazes; the default keeps only unique shortest paths.
+  int ties_allowed = 0, ties_default = 0;
+  MazeGenerator loose({.seed = 8, .side = 9, .min_path_length = 4, .unique_shortest_path = false});
+  MazeGenerator strict({.seed = 8, .side = 9, .min_path_length = 4});
+  for (int i = 0; i < 200; ++i) {
+    ties_allowed += !SolveMaze(loose.Next()->puzzle).unique;
+    ties_default += !SolveMaze(strict.Next()->puzzle).unique;
+  }
+  EXPECT_GT(ties_allowed, 0);
+  EXPECT_EQ(ties_default, 0);
 }
 
 TEST(MazeGenerator, OptionErrors) {
@@ -53,7 +67,7 @@ TEST(MazeGenerator, OptionErrors) {
             "maze generator: max_attempts must be at least 1");
   EXPECT_EQ(
       MazeGenerator({.side = 5, .min_path_length = 100, .max_attempts = 50}).Next().error().message,
-      "maze generator: no 5x5 maze with a shortest path of 100..inf steps in 50 attempts");
+      "maze generator: no 5x5 maze with a shortest path of 100..inf steps (unique) in 50 attempts");
 }
 
 }  // namespace

@@ -12,7 +12,10 @@ struct MazeSolveResult {
   // Steps (moves) from S to G: cells on the path including S and G, minus one.
   int path_length = 0;
   std::vector<int> path;  // Row-major cell indices from S to G inclusive.
-  Maze solution;          // The puzzle with the path's inner cells marked 'o'.
+  // No other path is as short. A tie makes the answer ambiguous: a model scored against one
+  // labelled path would be asked to guess the tie-break order.
+  bool unique = false;
+  Maze solution;  // The puzzle with the path's inner cells marked 'o'.
 };
 
 // Any 'o' in the input is treated as open. A maze without exactly one S and one G is

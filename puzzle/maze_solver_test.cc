@@ -25,6 +25,34 @@ TEST(MazeSolver, FindsTheShortestOfTwoRoutes) {
   EXPECT_TRUE(VerifyMazeAnswer(maze, r.solution).ok());
   EXPECT_EQ(ShortestMazePathLength(maze), 6);
   EXPECT_EQ(MazeToString(r.solution), "#######\n#Soooo#\n# ###o#\n# #  G#\n#######");
+  EXPECT_TRUE(r.unique);
+}
+
+TEST(MazeSolver, TiedShortestPathsAreNotUnique) {
+  // Around the block both ways take 4 steps. Below, the way round is longer than the direct
+  // route and must not count as a tie.
+  auto tied = *ParseMaze(
+      "#####\n"
+      "#S  #\n"
+      "# # #\n"
+      "#  G#\n"
+      "#####");
+  auto r = SolveMaze(tied);
+  ASSERT_TRUE(r.solvable);
+  EXPECT_EQ(r.path_length, 4);
+  EXPECT_FALSE(r.unique);
+  EXPECT_TRUE(VerifyMazeAnswer(tied, r.solution).ok());
+
+  auto longer_detour = *ParseMaze(
+      "######\n"
+      "#S  G#\n"
+      "# ## #\n"
+      "#    #\n"
+      "######");
+  auto d = SolveMaze(longer_detour);
+  ASSERT_TRUE(d.solvable);
+  EXPECT_EQ(d.path_length, 3);
+  EXPECT_TRUE(d.unique);
 }
 
 TEST(MazeSolver, UnreachableAndMalformed) {

@@ -34,6 +34,8 @@ ABSL_FLAG(int, side, 30, "maze: square side 5..30");
 ABSL_FLAG(int, min_path, 0, "maze: shortest path at least this many steps");
 ABSL_FLAG(int, max_path, -1, "maze: shortest path at most this many steps; -1 no limit");
 ABSL_FLAG(double, loop_fraction, 0.1, "maze: share of inner walls knocked out to make loops");
+ABSL_FLAG(bool, allow_ties, false,
+          "maze: also keep mazes with more than one shortest path (the label is then one of them)");
 ABSL_FLAG(bool, hard, false, "maze: the paper's Maze-Hard recipe (30x30, path > 110)");
 ABSL_FLAG(std::string, out, "", "build: output dataset directory");
 ABSL_FLAG(std::string, train, "", "build sudoku|maze: training puzzle file (else generated)");
@@ -62,7 +64,8 @@ constexpr char kUsage[] =
     "  trm-data verify sudoku|maze PUZZLES ANSWERS\n"
     "      A verdict per puzzle and a summary; exit status 1 unless all are correct.\n"
     "  trm-data generate sudoku|maze --count N --seed S [--min_givens --max_givens\n"
-    "      --min_guesses --max_guesses | --side --min_path --max_path --loop_fraction --hard]\n"
+    "      --min_guesses --max_guesses | --side --min_path --max_path --loop_fraction --allow_ties "
+    "--hard]\n"
     "      Unique-solution puzzles in the puzzle-file format on stdout.\n"
     "  trm-data build sudoku|maze --out DIR [--train FILE --test FILE | --count N\n"
     "      --test_count M + generator options] [--num_aug K]\n"
@@ -187,12 +190,18 @@ SudokuGeneratorOptions SudokuOptions(uint64_t seed) {
 }
 
 MazeGeneratorOptions MazeOptions(uint64_t seed) {
-  if (absl::GetFlag(FLAGS_hard)) return MazeGeneratorOptions::MazeHard(seed);
-  return {.seed = seed,
-          .side = absl::GetFlag(FLAGS_side),
-          .loop_fraction = absl::GetFlag(FLAGS_loop_fraction),
-          .min_path_length = absl::GetFlag(FLAGS_min_path),
-          .max_path_length = absl::GetFlag(FLAGS_max_path)};
+  MazeGeneratorOptions o;
+  if (absl::GetFlag(FLAGS_hard)) {
+    o = MazeGeneratorOptions::MazeHard(seed);
+  } else {
+    o = {.seed = seed,
+         .side = absl::GetFlag(FLAGS_side),
+         .loop_fraction = absl::GetFlag(FLAGS_loop_fraction),
+         .min_path_length = absl::GetFlag(FLAGS_min_path),
+         .max_path_length = absl::GetFlag(FLAGS_max_path)};
+  }
+  o.unique_shortest_path = !absl::GetFlag(FLAGS_allow_ties);
+  return o;
 }
 
 void Progress(int64_t done, int64_t total) {
