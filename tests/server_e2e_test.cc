@@ -15,6 +15,7 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
+#include "tests/e2e_grpc.h"
 #include "tests/e2e_util.h"
 #include "trm/v1/solver.grpc.pb.h"
 
@@ -30,14 +31,6 @@ const std::vector<std::string> kMaze = {"#########", "#S    # #", "# ### # #", "
                                         "### # ###", "#   #  G#", "#########"};
 constexpr char kArcTask[] = "00576224";
 constexpr char kAdminToken[] = "e2e-admin-token";
-
-std::shared_ptr<grpc::Channel> Channel(const std::string& address) {
-  return grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
-}
-
-void Deadline(grpc::ClientContext* c, absl::Duration d) {
-  c->set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(d));
-}
 
 SolveRequest Sudoku(const std::string& model = "") {
   SolveRequest r;
@@ -76,13 +69,6 @@ SolveRequest Long(int steps, const std::string& model = "") {
   r.mutable_options()->set_ignore_halting(true);
   r.mutable_options()->set_max_steps(steps);
   return r;
-}
-
-grpc::Status Solve(const std::shared_ptr<grpc::Channel>& ch, const SolveRequest& req,
-                   trm::v1::SolveResponse* resp, absl::Duration timeout = absl::Seconds(30)) {
-  grpc::ClientContext c;
-  Deadline(&c, timeout);
-  return trm::v1::Solver::NewStub(ch)->Solve(&c, req, resp);
 }
 
 double MetricValue(const std::string& text, const std::string& series_prefix) {
@@ -147,7 +133,7 @@ std::string E2eTest::ckpts_;
 
 TEST_F(E2eTest, ListModelsShowsEveryCheckpoint) {
   grpc::ClientContext c;
-  Deadline(&c, absl::Seconds(10));
+  SetDeadline(&c, absl::Seconds(10));
   trm::v1::ListModelsResponse resp;
   ASSERT_TRUE(trm::v1::Solver::NewStub(ch_)->ListModels(&c, {}, &resp).ok());
   std::map<std::string, trm::v1::ModelInfo> by_name;
@@ -221,7 +207,7 @@ TEST_F(E2eTest, SolveStepsStreamsEveryStepThenTheResult) {
     req.mutable_options()->set_ignore_halting(true);
     req.mutable_options()->set_max_steps(2);
     grpc::ClientContext c;
-    Deadline(&c, absl::Seconds(30));
+    SetDeadline(&c, absl::Seconds(30));
     auto reader = trm::v1::Solver::NewStub(ch_)->SolveSteps(&c, req);
     std::vector<trm::v1::SolveStep> steps;
     for (trm::v1::SolveStep step; reader->Read(&step);) steps.push_back(step);
@@ -296,7 +282,7 @@ TEST_F(E2eTest, HealthOverallAndPerModel) {
   auto health = grpc::health::v1::Health::NewStub(ch_);
   for (const char* service : {"", "sudoku", "maze", "arc", "tokens"}) {
     grpc::ClientContext c;
-    Deadline(&c, absl::Seconds(5));
+    SetDeadline(&c, absl::Seconds(5));
     grpc::health::v1::HealthCheckRequest req;
     req.set_service(service);
     grpc::health::v1::HealthCheckResponse resp;
@@ -304,7 +290,7 @@ TEST_F(E2eTest, HealthOverallAndPerModel) {
     EXPECT_EQ(resp.status(), grpc::health::v1::HealthCheckResponse::SERVING) << service;
   }
   grpc::ClientContext c;
-  Deadline(&c, absl::Seconds(5));
+  SetDeadline(&c, absl::Seconds(5));
   grpc::health::v1::HealthCheckRequest req;
   req.set_service("no-such-model");
   grpc::health::v1::HealthCheckResponse resp;
@@ -314,7 +300,7 @@ TEST_F(E2eTest, HealthOverallAndPerModel) {
 TEST_F(E2eTest, ReflectionListsServicesAndDescribesThem) {
   auto stub = grpc::reflection::v1alpha::ServerReflection::NewStub(ch_);
   grpc::ClientContext c;
-  Deadline(&c, absl::Seconds(10));
+  SetDeadline(&c, absl::Seconds(10));
   auto stream = stub->ServerReflectionInfo(&c);
   grpc::reflection::v1alpha::ServerReflectionRequest req;
   req.set_list_services("");
@@ -344,7 +330,7 @@ TEST_F(E2eTest, AdminNeedsTheToken) {
   req.set_checkpoint_path(dir_->path() + "/sudoku_v2");
   auto call = [&](const std::string& auth, trm::v1::ReloadModelResponse* resp) {
     grpc::ClientContext c;
-    Deadline(&c, absl::Seconds(30));
+    SetDeadline(&c, absl::Seconds(30));
     if (!auth.empty()) c.AddMetadata("authorization", auth);
     return admin->ReloadModel(&c, req, resp);
   };

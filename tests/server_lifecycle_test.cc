@@ -12,6 +12,7 @@
 #include "absl/time/clock.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
+#include "tests/e2e_grpc.h"
 #include "tests/e2e_util.h"
 #include "trm/v1/solver.grpc.pb.h"
 
@@ -61,13 +62,10 @@ class LifecycleTest : public ::testing::Test {
     EXPECT_TRUE(s->ok()) << s->child().Log();
     return s;
   }
-  static void Deadline(grpc::ClientContext* c, absl::Duration d) {
-    c->set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(d));
-  }
   // Wall time of one solo request of `steps` steps.
   static absl::Duration Time(trm::v1::Solver::Stub& stub, int steps) {
     grpc::ClientContext c;
-    Deadline(&c, absl::Seconds(60));
+    SetDeadline(&c, absl::Seconds(60));
     trm::v1::SolveResponse r;
     const absl::Time t0 = absl::Now();
     EXPECT_TRUE(stub.Solve(&c, Steps(steps), &r).ok());
@@ -80,20 +78,19 @@ class LifecycleTest : public ::testing::Test {
 TEST_F(LifecycleTest, FullQueueIsResourceExhaustedAndCancelFreesTheSlot) {
   auto server = StartServer();
   ASSERT_TRUE(server->ok());
-  auto stub = trm::v1::Solver::NewStub(
-      grpc::CreateChannel(server->address(), grpc::InsecureChannelCredentials()));
+  auto stub = trm::v1::Solver::NewStub(Channel(server->address()));
   const int mport = server->metrics_port();
   const absl::Duration t64 = Time(*stub, 64);
 
   // A long stream takes the only slot; a second request takes the only queue place.
   grpc::ClientContext stream_ctx;
-  Deadline(&stream_ctx, absl::Seconds(120));
+  SetDeadline(&stream_ctx, absl::Seconds(120));
   auto reader = stub->SolveSteps(&stream_ctx, Steps(1024));
   trm::v1::SolveStep step;
   ASSERT_TRUE(reader->Read(&step));
   ASSERT_TRUE(WaitGauge(mport, "trm_active_requests{model=\"sudoku\"}", 1));
   grpc::ClientContext queued_ctx;
-  Deadline(&queued_ctx, absl::Seconds(120));
+  SetDeadline(&queued_ctx, absl::Seconds(120));
   grpc::Status queued_status;
   std::thread queued([&] {
     trm::v1::SolveResponse r;
@@ -102,7 +99,7 @@ TEST_F(LifecycleTest, FullQueueIsResourceExhaustedAndCancelFreesTheSlot) {
   ASSERT_TRUE(WaitGauge(mport, "trm_queue_depth{model=\"sudoku\"}", 1));
   {
     grpc::ClientContext c;
-    Deadline(&c, absl::Seconds(10));
+    SetDeadline(&c, absl::Seconds(10));
     trm::v1::SolveResponse r;
     grpc::Status s = stub->Solve(&c, Steps(2), &r);
     EXPECT_EQ(s.error_code(), StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
@@ -130,10 +127,9 @@ TEST_F(LifecycleTest, FullQueueIsResourceExhaustedAndCancelFreesTheSlot) {
       1);
 
   // Without a token the Admin service is not there at all.
-  auto admin = trm::v1::Admin::NewStub(
-      grpc::CreateChannel(server->address(), grpc::InsecureChannelCredentials()));
+  auto admin = trm::v1::Admin::NewStub(Channel(server->address()));
   grpc::ClientContext c;
-  Deadline(&c, absl::Seconds(10));
+  SetDeadline(&c, absl::Seconds(10));
   trm::v1::ReloadModelResponse resp;
   EXPECT_EQ(admin->ReloadModel(&c, {}, &resp).error_code(), StatusCode::UNIMPLEMENTED);
   EXPECT_EQ(server->Stop(), 0);
@@ -142,7 +138,7 @@ TEST_F(LifecycleTest, FullQueueIsResourceExhaustedAndCancelFreesTheSlot) {
 TEST_F(LifecycleTest, SigtermDrainsInFlightThenExitsZero) {
   auto server = StartServer({"--drain_timeout_s=60"});
   ASSERT_TRUE(server->ok());
-  auto channel = grpc::CreateChannel(server->address(), grpc::InsecureChannelCredentials());
+  auto channel = Channel(server->address());
   auto stub = trm::v1::Solver::NewStub(channel);
   const absl::Duration t64 = Time(*stub, 64);
   // Long enough to still be running after the checks below (at least ~1 s).
@@ -150,7 +146,7 @@ TEST_F(LifecycleTest, SigtermDrainsInFlightThenExitsZero) {
 
   // The in-flight request is a stream, so its first step proves it holds a batch slot.
   grpc::ClientContext inflight_ctx;
-  Deadline(&inflight_ctx, absl::Seconds(120));
+  SetDeadline(&inflight_ctx, absl::Seconds(120));
   auto reader = stub->SolveSteps(&inflight_ctx, Steps(steps));
   trm::v1::SolveStep step;
   ASSERT_TRUE(reader->Read(&step));
@@ -160,7 +156,7 @@ TEST_F(LifecycleTest, SigtermDrainsInFlightThenExitsZero) {
   bool saw_not_serving = false;
   for (int i = 0; i < 200 && !saw_not_serving; ++i) {
     grpc::ClientContext c;
-    Deadline(&c, absl::Seconds(2));
+    SetDeadline(&c, absl::Seconds(2));
     grpc::health::v1::HealthCheckResponse r;
     saw_not_serving = health->Check(&c, {}, &r).ok() &&
                       r.status() == grpc::health::v1::HealthCheckResponse::NOT_SERVING;
@@ -169,7 +165,7 @@ TEST_F(LifecycleTest, SigtermDrainsInFlightThenExitsZero) {
   EXPECT_TRUE(saw_not_serving);
   {
     grpc::ClientContext c;
-    Deadline(&c, absl::Seconds(5));
+    SetDeadline(&c, absl::Seconds(5));
     trm::v1::SolveResponse r;
     grpc::Status s = stub->Solve(&c, Steps(1), &r);
     EXPECT_EQ(s.error_code(), StatusCode::UNAVAILABLE) << s.error_message();
@@ -211,7 +207,7 @@ TEST_F(LifecycleTest, MutualTls) {
   auto solve = [&](std::shared_ptr<grpc::ChannelCredentials> creds) {
     auto stub = trm::v1::Solver::NewStub(grpc::CreateChannel(server->address(), creds));
     grpc::ClientContext c;
-    Deadline(&c, absl::Seconds(10));
+    SetDeadline(&c, absl::Seconds(10));
     trm::v1::SolveResponse r;
     return stub->Solve(&c, Steps(1), &r);
   };

@@ -9,14 +9,6 @@
 
 namespace trm::reliability {
 
-std::shared_ptr<grpc::Channel> Channel(const std::string& address) {
-  return grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
-}
-
-void SetDeadline(grpc::ClientContext* c, absl::Duration d) {
-  c->set_deadline(std::chrono::system_clock::now() + absl::ToChronoMicroseconds(d));
-}
-
 trm::v1::SolveRequest Sudoku(const std::string& request_id) {
   trm::v1::SolveRequest r;
   r.set_sudoku(kSudoku);
@@ -29,13 +21,6 @@ trm::v1::SolveRequest Long(int steps, const std::string& request_id) {
   r.mutable_options()->set_ignore_halting(true);
   r.mutable_options()->set_max_steps(steps);
   return r;
-}
-
-grpc::Status Solve(const std::shared_ptr<grpc::Channel>& ch, const trm::v1::SolveRequest& req,
-                   trm::v1::SolveResponse* resp, absl::Duration timeout) {
-  grpc::ClientContext c;
-  SetDeadline(&c, timeout);
-  return trm::v1::Solver::NewStub(ch)->Solve(&c, req, resp);
 }
 
 long RssKib(pid_t pid) {

@@ -11,6 +11,7 @@
 
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
+#include "tests/e2e_grpc.h"
 #include "tests/e2e_util.h"
 #include "trm/v1/solver.grpc.pb.h"
 
@@ -21,15 +22,13 @@ inline constexpr char kSudoku[] =
 inline constexpr char kArcTask[] = "00576224";
 inline constexpr char kAdminToken[] = "reliability-admin-token";
 
-std::shared_ptr<grpc::Channel> Channel(const std::string& address);
-void SetDeadline(grpc::ClientContext* c, absl::Duration d);
+using e2e::Channel;
+using e2e::SetDeadline;
+using e2e::Solve;
 
 trm::v1::SolveRequest Sudoku(const std::string& request_id = "");
 // Runs exactly `steps` ACT steps (ignore_halting), so it holds a batch slot for a while.
 trm::v1::SolveRequest Long(int steps, const std::string& request_id = "");
-
-grpc::Status Solve(const std::shared_ptr<grpc::Channel>& ch, const trm::v1::SolveRequest& req,
-                   trm::v1::SolveResponse* resp, absl::Duration timeout = absl::Seconds(30));
 
 // VmRSS of `pid` in KiB (from /proc/PID/status); -1 when unreadable.
 long RssKib(pid_t pid);

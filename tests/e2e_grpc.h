@@ -1,0 +1,19 @@
+// gRPC helpers shared by the end-to-end and reliability tests: a loopback channel, deadlines and
+// a unary Solve. Kept apart from e2e_util.h, which has no gRPC dependency.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "absl/time/time.h"
+#include "grpcpp/grpcpp.h"
+#include "trm/v1/solver.grpc.pb.h"
+
+namespace trm::e2e {
+
+std::shared_ptr<grpc::Channel> Channel(const std::string& address);
+void SetDeadline(grpc::ClientContext* c, absl::Duration d);
+grpc::Status Solve(const std::shared_ptr<grpc::Channel>& ch, const trm::v1::SolveRequest& req,
+                   trm::v1::SolveResponse* resp, absl::Duration timeout = absl::Seconds(30));
+
+}  // namespace trm::e2e
