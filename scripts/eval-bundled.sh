@@ -63,20 +63,21 @@ if [[ $kind == sudoku ]]; then
   for f in puzzles3_magictour_top1465 puzzles6_forum_hardest_1106; do
     [[ -f $shared/data/sudoku/$f.txt ]] && score "$f" "$shared/data/sudoku/$f.txt"
   done
-  bench_file=$out/medium.txt
+  bench_files="$out/medium.txt $out/guess4.txt"
 elif [[ $kind == maze ]]; then
-  side=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]+'/config.json'))['maze_side'])" "$ckpt" 2>/dev/null || echo 9)
-  score "path 4-11 (shorter than training)" "$(gen short 9201 --side "$side" --min_path 4 --max_path 11)"
+  side=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]+'/config.json'))['task']['side'])" "$ckpt" 2>/dev/null || echo 9)
+  score "path 4-11" "$(gen short 9201 --side "$side" --min_path 4 --max_path 11)"
   score "path 12-15" "$(gen p12 9202 --side "$side" --min_path 12 --max_path 15)"
   score "path 16-20" "$(gen p16 9203 --side "$side" --min_path 16 --max_path 20)"
   score "path 21+" "$(gen p21 9204 --side "$side" --min_path 21)"
-  bench_file=$out/p16.txt
+  bench_files="$out/p12.txt $out/p21.txt"
 else
   echo "eval-bundled: kind must be sudoku or maze, not '$kind'" >&2
   exit 2
 fi
 
-# Latency through the server: one request at a time, ACT halting, on this machine.
+# Latency through the server: one request at a time, ACT halting, on this machine; a typical band
+# and the hardest generated one (more ACT steps).
 port=${PORT:-50991}
 "$build/server/trm-server" --checkpoints "$ckpt" --listen "127.0.0.1:$port" --metrics_listen "" \
   --threads "$threads" >"$out/server.log" 2>&1 &
@@ -86,5 +87,9 @@ for _ in $(seq 100); do
   "$build/client/trm-client" health --target "127.0.0.1:$port" >/dev/null 2>&1 && break
   sleep 0.2
 done
-"$build/client/trm-client" bench --task "$kind" --target "127.0.0.1:$port" --file "$bench_file" \
-  --requests 100 --concurrency 1 | tee "$out/latency.txt" | sed 's/^/    /'
+for f in $bench_files; do
+  echo
+  echo "Latency, $(basename "$f" .txt) band, 100 requests one at a time:"
+  "$build/client/trm-client" bench --task "$kind" --target "127.0.0.1:$port" --file "$f" \
+    --requests 100 --concurrency 1 | tee "$out/latency.$(basename "$f" .txt).txt" | sed 's/^/    /'
+done
