@@ -29,30 +29,25 @@ TEST(MazeSolver, FindsTheShortestOfTwoRoutes) {
 }
 
 TEST(MazeSolver, TiedShortestPathsAreNotUnique) {
-  // Around the block both ways take 4 steps. Below, the way round is longer than the direct
-  // route and must not count as a tie.
-  auto tied = *ParseMaze(
-      "#####\n"
-      "#S  #\n"
-      "# # #\n"
-      "#  G#\n"
-      "#####");
-  auto r = SolveMaze(tied);
-  ASSERT_TRUE(r.solvable);
-  EXPECT_EQ(r.path_length, 4);
-  EXPECT_FALSE(r.unique);
-  EXPECT_TRUE(VerifyMazeAnswer(tied, r.solution).ok());
-
-  auto longer_detour = *ParseMaze(
-      "######\n"
-      "#S  G#\n"
-      "# ## #\n"
-      "#    #\n"
-      "######");
-  auto d = SolveMaze(longer_detour);
-  ASSERT_TRUE(d.solvable);
-  EXPECT_EQ(d.path_length, 3);
-  EXPECT_TRUE(d.unique);
+  struct Case {
+    const char* maze;
+    int length;
+    bool unique;
+  };
+  const Case cases[] = {
+      // Around the block both ways take 4 steps.
+      {"#####\n#S  #\n# # #\n#  G#\n#####", 4, false},
+      // The way round is longer than the direct route: not a tie.
+      {"######\n#S  G#\n# ## #\n#    #\n######", 3, true},
+  };
+  for (const Case& c : cases) {
+    auto maze = *ParseMaze(c.maze);
+    auto r = SolveMaze(maze);
+    ASSERT_TRUE(r.solvable) << c.maze;
+    EXPECT_EQ(r.path_length, c.length) << c.maze;
+    EXPECT_EQ(r.unique, c.unique) << c.maze;
+    EXPECT_TRUE(VerifyMazeAnswer(maze, r.solution).ok()) << c.maze;
+  }
 }
 
 TEST(MazeSolver, UnreachableAndMalformed) {
