@@ -120,8 +120,11 @@ void EvalMetrics::Add(const EvalExample& example, const std::vector<int32_t>& an
     all = all && ok;
   }
   exact += all;
-  // Official q_halt_accuracy: (q_halt_logits >= 0) == seq_is_correct.
-  halt_correct += (confidence >= 0.5f) == all;
+  // Official q_halt_accuracy: (q_halt_logits >= 0) == seq_is_correct, at our threshold.
+  const bool vouched = confidence >= halt_threshold;
+  halt_correct += vouched == all;
+  confident += vouched;
+  confident_exact += vouched && all;
   steps_total += steps;
   ++steps_histogram[steps];
 }

@@ -36,10 +36,17 @@ absl::StatusOr<std::vector<EvalExample>> ReadDatasetExamples(const std::string& 
                                                              const std::string& split, int limit);
 
 struct EvalMetrics {
+  // The Q head "says halt" when sigmoid(q_halt_logit) >= halt_threshold (the official figure uses
+  // 0.5, i.e. q_halt_logit >= 0). Set it to the threshold the engine halted with, so the figures
+  // describe the halting a client gets.
+  float halt_threshold = 0.5f;
+
   int64_t examples = 0;
   int64_t exact = 0;
   int64_t cells = 0, cells_correct = 0;
-  int64_t halt_correct = 0;  // (confidence >= 0.5) == exact.
+  int64_t halt_correct = 0;     // (confidence >= halt_threshold) == exact.
+  int64_t confident = 0;        // confidence >= halt_threshold: the model vouches for its answer.
+  int64_t confident_exact = 0;  // ... and the answer is exact.
   int64_t steps_total = 0;
   std::map<int, int64_t> steps_histogram;
   int64_t failed = 0;  // Requests the engine did not answer OK.
@@ -50,6 +57,10 @@ struct EvalMetrics {
   double exact_accuracy() const { return examples ? double(exact) / examples : 0; }
   double cell_accuracy() const { return cells ? double(cells_correct) / cells : 0; }
   double halt_accuracy() const { return examples ? double(halt_correct) / examples : 0; }
+  // Of the answers the model vouches for, the share that is exact ("halts only when right").
+  double halt_precision() const { return confident ? double(confident_exact) / confident : 0; }
+  // Share of all answers the model vouches for.
+  double confident_share() const { return examples ? double(confident) / examples : 0; }
   double mean_steps() const { return examples ? double(steps_total) / examples : 0; }
 };
 

@@ -25,6 +25,9 @@ ABSL_FLAG(std::string, split, "test", "Dataset split");
 ABSL_FLAG(int, limit, 0, "At most this many puzzles (0: all)");
 ABSL_FLAG(std::string, halting, "fixed", "fixed (halt_max_steps, the paper's evaluation) | act");
 ABSL_FLAG(int, max_steps, 0, "ACT steps cap (0: the checkpoint's halt_max_steps)");
+ABSL_FLAG(double, halt_threshold, 0,
+          "Halting threshold on sigmoid(q_halt) for --halting=act and the halting figures (0: the "
+          "model's default, else 0.5)");
 ABSL_FLAG(int, max_batch, 64, "Batch slots");
 ABSL_FLAG(std::string, device, "auto", "auto | cpu | cuda | cuda:N");
 ABSL_FLAG(int, threads, 0, "torch intra-op threads (0: the machine's cores)");
@@ -76,8 +79,16 @@ int Main(int argc, char** argv) {
     std::cerr << "trm-eval: " << examples.status() << "\n";
     return 1;
   }
+  const double flag_threshold = absl::GetFlag(FLAGS_halt_threshold);
+  if (!(flag_threshold >= 0 && flag_threshold <= 1)) {
+    std::cerr << "trm-eval: --halt_threshold " << flag_threshold << " is outside [0, 1]\n";
+    return 2;
+  }
   absl::Mutex mu;
   EvalMetrics metrics;
+  // 0: the threshold the engine halts this model at by default (its checkpoint's, else 0.5).
+  metrics.halt_threshold =
+      flag_threshold > 0 ? static_cast<float>(flag_threshold) : info.halt_threshold;
   size_t done = 0;
   std::string first_error;
   const absl::Time start = absl::Now();
@@ -89,6 +100,7 @@ int Main(int argc, char** argv) {
     r.request_id = e.name;
     r.halt.max_steps = absl::GetFlag(FLAGS_max_steps);
     r.halt.ignore_halting = halting == "fixed";
+    r.halt.halt_threshold = metrics.halt_threshold;
     r.on_done = [&, ex = &e](engine::Result res) {
       absl::MutexLock lock(&mu);
       ++done;
@@ -127,7 +139,10 @@ int Main(int argc, char** argv) {
                       {"failed", metrics.failed},
                       {"exact_accuracy", metrics.exact_accuracy()},
                       {"cell_accuracy", metrics.cell_accuracy()},
+                      {"halt_threshold", metrics.halt_threshold},
                       {"halt_accuracy", metrics.halt_accuracy()},
+                      {"halt_precision", metrics.halt_precision()},
+                      {"confident_share", metrics.confident_share()},
                       {"mean_steps", metrics.mean_steps()},
                       {"steps_histogram", hist},
                       {"wall_s", wall},
@@ -136,10 +151,12 @@ int Main(int argc, char** argv) {
             << machine.cores << " cores, load " << machine.load_1m << "\n"
             << j.dump() << "\n"
             << absl::StrFormat(
-                   "exact %.2f%%  cells %.2f%%  halting %.2f%%  mean steps %.2f  %d puzzles in "
-                   "%.1f s\n",
+                   "exact %.2f%%  cells %.2f%%  halting %.2f%% (precision %.2f%% of %.2f%% vouched "
+                   "for at %.2f)  mean steps %.2f  %d puzzles in %.1f s\n",
                    100 * metrics.exact_accuracy(), 100 * metrics.cell_accuracy(),
-                   100 * metrics.halt_accuracy(), metrics.mean_steps(), metrics.examples, wall);
+                   100 * metrics.halt_accuracy(), 100 * metrics.halt_precision(),
+                   100 * metrics.confident_share(), metrics.halt_threshold, metrics.mean_steps(),
+                   metrics.examples, wall);
   if (metrics.failed > 0) {
     std::cerr << "trm-eval: " << metrics.failed << " requests failed, first: " << first_error
               << "\n";

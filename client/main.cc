@@ -260,7 +260,8 @@ int Models(const std::shared_ptr<grpc::Channel>& channel) {
     std::cout << m.name() << (m.is_default() ? " (default)" : "") << "  task " << m.task()
               << "  version " << m.version() << "  device " << m.device() << "  seq_len "
               << m.seq_len() << "  vocab " << m.vocab_size() << "  halt_max_steps "
-              << m.halt_max_steps() << "  parameters " << m.parameters() << "\n";
+              << m.halt_max_steps() << "  halt_threshold " << m.halt_threshold() << "  parameters "
+              << m.parameters() << "\n";
   }
   return 0;
 }

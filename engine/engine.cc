@@ -175,8 +175,7 @@ class EngineImpl : public EngineInternal {
           "request ", request.request_id, ": puzzle_identifier ", request.puzzle_identifier,
           " is outside model ", model_name, "'s 0..", info.num_puzzle_identifiers - 1));
     }
-    auto halt = HaltPolicy::Create(request.halt, info.halt_max_steps,
-                                   options_.scheduler.default_halt_threshold);
+    auto halt = HaltPolicy::Create(request.halt, info.halt_max_steps, DefaultThreshold(info));
     if (!halt.ok()) return halt.status();
     auto row = std::make_shared<RowRequest>();
     row->tokens = std::move(request.tokens);
@@ -209,8 +208,7 @@ class EngineImpl : public EngineInternal {
     auto rows =
         ExpandArcRequest(model->puzzle_identifiers, request.task_id, *grid, request.augmentations);
     if (!rows.ok()) return rows.status();
-    auto halt = HaltPolicy::Create(request.halt, info.halt_max_steps,
-                                   options_.scheduler.default_halt_threshold);
+    auto halt = HaltPolicy::Create(request.halt, info.halt_max_steps, DefaultThreshold(info));
     if (!halt.ok()) return halt.status();
     auto group =
         std::make_shared<ArcGroup>(rows->size(), request.attempts, std::move(request.on_done));
@@ -273,8 +271,15 @@ class EngineImpl : public EngineInternal {
   }
 
   // Caller holds mu_ (shared or exclusive).
+  // The threshold a request that names none halts at: the checkpoint's, else the engine's.
+  float DefaultThreshold(const ModelInfo& info) const {
+    return info.halt_threshold > 0 ? info.halt_threshold
+                                   : options_.scheduler.default_halt_threshold;
+  }
+
   ModelInfo InfoLocked(const std::string& name, const ModelScheduler& s) const {
     ModelInfo info = s.model()->info;
+    info.halt_threshold = DefaultThreshold(info);
     auto d = defaults_.find(info.task);
     info.is_default = d != defaults_.end() && d->second == name;
     return info;

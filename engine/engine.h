@@ -117,6 +117,9 @@ struct ModelInfo {
   bool is_default = false;
   std::string path;
   int maze_side = 0;  // Maze models: the grid side they were trained on.
+  // Halting threshold for requests that name none: the checkpoint's calibrated one, else the
+  // engine's default_halt_threshold.
+  float halt_threshold = 0.0f;
 };
 
 // Cancels a submitted request: its slot is freed at the next step boundary and its Result has
@@ -131,7 +134,7 @@ class RequestHandle {
 struct SchedulerOptions {
   int max_batch_size = 64;   // Active slots per step.
   int max_queue_size = 256;  // Waiting requests; more are rejected with RESOURCE_EXHAUSTED.
-  float default_halt_threshold = 0.5f;
+  float default_halt_threshold = 0.5f;  // For models whose checkpoint names no threshold.
 };
 
 struct EngineOptions {

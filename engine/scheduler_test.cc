@@ -180,6 +180,30 @@ TEST_F(EngineTest, HaltingModes) {
   EXPECT_EQ(c.Get("strict").halt_reason, HaltReason::kMaxSteps);
 }
 
+TEST_F(EngineTest, CheckpointThresholdIsTheModelsDefault) {
+  auto engine = MakeEngine();
+  TinyModelOptions o;
+  o.q_bias = 1.0f;  // sigmoid(1) = 0.73: halts at the engine's 0.5, not at a stricter 0.9.
+  ASSERT_TRUE(engine->LoadModel("plain", Checkpoint(o, "plain")).ok());
+  o.halt_threshold = 0.9f;
+  ASSERT_TRUE(engine->LoadModel("strict", Checkpoint(o, "strict")).ok());
+  EXPECT_FLOAT_EQ(engine->ResolveModel("plain", TaskKind::kSudoku)->halt_threshold, 0.5f);
+  EXPECT_FLOAT_EQ(engine->ResolveModel("strict", TaskKind::kSudoku)->halt_threshold, 0.9f);
+  const auto puzzle = RandomPuzzles(1, 81, 11, 4)[0];
+  Collector c;
+  ASSERT_TRUE(engine->Submit("plain", MakeRequest(puzzle, "plain", c)).ok());
+  ASSERT_TRUE(engine->Submit("strict", MakeRequest(puzzle, "strict", c)).ok());
+  // A request's own threshold still wins over the checkpoint's.
+  ASSERT_TRUE(
+      engine->Submit("strict", MakeRequest(puzzle, "own", c, {.halt_threshold = 0.6f})).ok());
+  ASSERT_TRUE(c.WaitFor(3));
+  EXPECT_EQ(c.Get("plain").steps, 1);
+  EXPECT_EQ(c.Get("plain").halt_reason, HaltReason::kQHead);
+  EXPECT_EQ(c.Get("strict").steps, 8);
+  EXPECT_EQ(c.Get("strict").halt_reason, HaltReason::kMaxSteps);
+  EXPECT_EQ(c.Get("own").steps, 1);
+}
+
 TEST_F(EngineTest, ShortRequestsOvertakeLongOnesInFreedSlots) {
   auto engine = MakeEngine(/*max_batch=*/2);
   ASSERT_TRUE(engine->LoadModel("sudoku", Checkpoint({})).ok());

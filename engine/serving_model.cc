@@ -76,6 +76,7 @@ absl::StatusOr<std::shared_ptr<const ServingModel>> MakeServingModel(
   info.device = device.str();
   info.parameters = ci.config.ParameterCount();
   info.path = ci.source_path;
+  info.halt_threshold = ci.halt_threshold;  // 0 (none) is resolved by the engine.
   if (info.task == TaskKind::kMaze && ci.task.contains("side") && ci.task["side"].is_number()) {
     info.maze_side = ci.task["side"].get<int>();
   }

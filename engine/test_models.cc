@@ -39,6 +39,7 @@ std::string SaveTinyCheckpoint(const std::string& dir, const TinyModelOptions& o
   info.config = c;
   info.task = {{"kind", o.kind}};
   info.puzzle_identifiers = o.puzzle_identifiers;
+  info.halt_threshold = o.halt_threshold;
   absl::Status s = model::SaveCheckpoint(net, info, dir);
   EXPECT_TRUE(s.ok()) << s;
   return dir;

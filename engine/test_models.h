@@ -19,6 +19,7 @@ struct TinyModelOptions {
   std::vector<std::string> puzzle_identifiers;  // Non-empty: a puzzle embedding per id.
   float q_bias = -5.0f;
   float q_weight_std = 0.0f;
+  float halt_threshold = 0.0f;  // The checkpoint's calibrated threshold (0: none).
   uint64_t seed = 1;
 };
 

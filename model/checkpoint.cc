@@ -214,6 +214,13 @@ absl::StatusOr<LoadedCheckpoint> LoadOwn(const fs::path& dir, const LoadOptions&
     if (j->contains("puzzle_identifiers"))
       info.puzzle_identifiers = (*j)["puzzle_identifiers"].get<std::vector<std::string>>();
     info.provenance = j->value("provenance", nlohmann::json::object());
+    if (j->contains("serving") && (*j)["serving"].contains("halt_threshold")) {
+      info.halt_threshold = (*j)["serving"]["halt_threshold"].get<float>();
+      if (!(info.halt_threshold > 0 && info.halt_threshold <= 1)) {
+        return absl::InvalidArgumentError(absl::StrCat(config_path, ": serving.halt_threshold ",
+                                                       info.halt_threshold, " is outside (0, 1]"));
+      }
+    }
   } catch (const nlohmann::json::exception& e) {
     return absl::InvalidArgumentError(absl::StrCat(config_path, ": ", e.what()));
   }
@@ -431,6 +438,7 @@ absl::Status SaveCheckpoint(const TrmNet& net, const CheckpointInfo& info, const
       {"task", info.task.is_null() ? InferTask(net->config()) : info.task},
       {"puzzle_identifiers", info.puzzle_identifiers},
       {"provenance", info.provenance.is_null() ? nlohmann::json::object() : info.provenance}};
+  if (info.halt_threshold > 0) j["serving"] = {{"halt_threshold", info.halt_threshold}};
   const std::string path = (fs::path(dir) / kConfigFile).string();
   std::ofstream out(path + ".tmp");
   out << j.dump(2) << "\n";

@@ -36,6 +36,10 @@ struct CheckpointInfo {
   nlohmann::json provenance;                    // How it was made (trainer, command, steps, ...).
   std::string source_path;                      // Where it was read from.
   std::string version;                          // Content hash of the weights (short hex).
+  // Default halting threshold on sigmoid(q_halt) for requests that name none, calibrated for
+  // this model on puzzles it was not evaluated on (config.json "serving": {"halt_threshold"});
+  // 0: none (the engine's default, 0.5 = the paper's q_halt_logit > 0).
+  float halt_threshold = 0.0f;
 };
 
 struct LoadedCheckpoint {

@@ -147,6 +147,29 @@ TEST_F(CheckpointTest, UnknownOptionAndMissingFilesAreErrors) {
   ExpectError(LoadCheckpoint((dir_ / "empty").string()), {"config.json"});
 }
 
+TEST_F(CheckpointTest, CalibratedHaltThresholdRoundTripsAndIsChecked) {
+  TrmNet net(Tiny());
+  CheckpointInfo info;
+  info.task = {{"kind", "sudoku"}};
+  const std::string none = (dir_ / "none").string();
+  ASSERT_TRUE(SaveCheckpoint(net, info, none).ok());
+  EXPECT_EQ(LoadCheckpoint(none)->info.halt_threshold, 0.0f);  // Absent: the engine decides.
+  info.halt_threshold = 0.85f;
+  const std::string d = (dir_ / "calibrated").string();
+  ASSERT_TRUE(SaveCheckpoint(net, info, d).ok());
+  auto loaded = LoadCheckpoint(d);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_FLOAT_EQ(loaded->info.halt_threshold, 0.85f);
+  for (double bad : {0.0, 1.5, -0.2}) {
+    std::ifstream in(d + "/config.json");
+    auto j = nlohmann::json::parse(in);
+    in.close();
+    j["serving"]["halt_threshold"] = bad;
+    std::ofstream(d + "/config.json") << j.dump();
+    ExpectError(LoadCheckpoint(d), {"config.json", "serving.halt_threshold", "outside (0, 1]"});
+  }
+}
+
 TEST_F(CheckpointTest, OfficialFileWithoutConfigSaysWhereItLooked) {
   const std::string d = Save(Tiny());
   fs::copy_file(d + "/model.pt", dir_ / "step_100");

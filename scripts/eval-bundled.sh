@@ -2,8 +2,9 @@
 # Reproduces a bundled model's card figures: held-out puzzles per difficulty band (generated
 # here with fixed seeds that training never used: trm-train draws from its run seed 0 stream),
 # each scored by trm-eval twice - the paper's fixed-step evaluation (exact and cell accuracy) and
-# ACT halting (halting accuracy, mean ACT steps, accuracy when the Q head decides) - then the
-# latency of one request through trm-server and trm-client on this machine.
+# ACT halting at the checkpoint's default threshold (halting accuracy, halting precision = the
+# share of answers the Q head vouches for that are exact, mean ACT steps, accuracy when the Q head
+# decides) - then the latency of one request through trm-server and trm-client on this machine.
 #
 #   scripts/eval-bundled.sh sudoku [CHECKPOINT_DIR]    (default checkpoints/sudoku)
 #   scripts/eval-bundled.sh maze   [CHECKPOINT_DIR]    (default checkpoints/maze)
@@ -39,7 +40,8 @@ import json, sys
 name, fixed, act = sys.argv[1], json.load(open(sys.argv[2])), json.load(open(sys.argv[3]))
 print(f"| {name} | {fixed['examples']} | {100*fixed['exact_accuracy']:.1f}% | "
       f"{100*fixed['cell_accuracy']:.2f}% | {100*act['exact_accuracy']:.1f}% | "
-      f"{100*act['halt_accuracy']:.1f}% | {act['mean_steps']:.2f} |")
+      f"{100*act['halt_accuracy']:.1f}% | {100*act['halt_precision']:.1f}% | "
+      f"{act['mean_steps']:.2f} |")
 EOF
 }
 
@@ -50,8 +52,8 @@ gen() {  # NAME SEED generator-args...: writes $out/NAME.txt
   echo "$out/$name.txt"
 }
 
-echo "| band | puzzles | exact (fixed steps) | cells (fixed) | exact (ACT) | halting accuracy | mean ACT steps |"
-echo "| --- | --- | --- | --- | --- | --- | --- |"
+echo "| band | puzzles | exact (fixed steps) | cells (fixed) | exact (ACT) | halting accuracy | halting precision | mean ACT steps |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
 if [[ $kind == sudoku ]]; then
   score "givens 50-56 (easy)" "$(gen easy 9101 --min_givens 50 --max_givens 56)"
   score "givens 42-49 (medium)" "$(gen medium 9102 --min_givens 42 --max_givens 49)"

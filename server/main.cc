@@ -33,7 +33,9 @@ ABSL_FLAG(int, batch_size, 64, "Batch slots per model (requests run together per
 ABSL_FLAG(int, queue_size, 256, "Requests waiting per model; more get RESOURCE_EXHAUSTED");
 ABSL_FLAG(int, max_steps, 0, "Default ACT max steps when a request says 0; 0: the model's");
 ABSL_FLAG(int, min_steps, 0, "Default ACT min steps when a request says 0");
-ABSL_FLAG(double, halt_threshold, 0.5, "Default halting threshold on sigmoid(q_halt)");
+ABSL_FLAG(double, halt_threshold, 0.5,
+          "Default halting threshold on sigmoid(q_halt), for models whose checkpoint has no "
+          "calibrated serving.halt_threshold");
 ABSL_FLAG(int, max_message_bytes, 16 << 20, "Largest gRPC message, received or sent");
 ABSL_FLAG(int, max_concurrent_streams, 100,
           "Calls one connection may have open at once (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS); "

@@ -256,6 +256,7 @@ void ToProtoModelInfo(const engine::ModelInfo& info, trm::v1::ModelInfo* out) {
   out->set_is_default(info.is_default);
   out->set_num_puzzle_identifiers(info.num_puzzle_identifiers);
   out->set_maze_side(info.maze_side);
+  out->set_halt_threshold(info.halt_threshold);
 }
 
 SolverService::SolverService(engine::Engine* engine, Metrics* metrics, SolverServiceOptions options)

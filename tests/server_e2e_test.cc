@@ -91,7 +91,9 @@ class E2eTest : public ::testing::Test {
     std::ofstream(ids) << R"(["<blank>", ")" << kArcTask << R"(", ")" << kArcTask
                        << R"(|||t1|||0123456789"])";
     ok_ = !MakeCheckpoint(ckpts, "sudoku", {"--task=sudoku", "--halt_max_steps=4"}).empty() &&
-          !MakeCheckpoint(ckpts, "maze", {"--task=maze", "--maze_side=9", "--halt_max_steps=4"})
+          !MakeCheckpoint(
+               ckpts, "maze",
+               {"--task=maze", "--maze_side=9", "--halt_max_steps=4", "--halt_threshold=0.8"})
                .empty() &&
           !MakeCheckpoint(ckpts, "arc",
                           {"--task=arc", "--halt_max_steps=2", "--puzzle_identifiers=" + ids})
@@ -146,6 +148,9 @@ TEST_F(E2eTest, ListModelsShowsEveryCheckpoint) {
   EXPECT_TRUE(by_name["sudoku"].is_default());
   EXPECT_GT(by_name["sudoku"].parameters(), 0);
   EXPECT_EQ(by_name["sudoku"].device(), "cpu");
+  // The maze checkpoint names its calibrated threshold; the others get the server's default.
+  EXPECT_FLOAT_EQ(by_name["maze"].halt_threshold(), 0.8f);
+  EXPECT_FLOAT_EQ(by_name["sudoku"].halt_threshold(), 0.5f);
 }
 
 TEST_F(E2eTest, SolveEachKind) {

@@ -34,6 +34,8 @@ ABSL_FLAG(std::string, puzzle_identifiers, "",
           "identifiers.json");
 ABSL_FLAG(std::string, forward_dtype, "float32", "float32 | bfloat16");
 ABSL_FLAG(int, seed, 0, "Random seed");
+ABSL_FLAG(double, halt_threshold, 0,
+          "Default halting threshold written to config.json serving.halt_threshold (0: none)");
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
@@ -95,6 +97,10 @@ int main(int argc, char** argv) {
                           : (task == "arc" ? c.hidden_size : 0);
   c.puzzle_emb_len = absl::GetFlag(FLAGS_puzzle_emb_len);
   c.num_puzzle_identifiers = std::max<int>(1, ids.size());
+  if (const double t = absl::GetFlag(FLAGS_halt_threshold); !(t >= 0 && t <= 1)) {
+    std::cerr << "trm-init-checkpoint: --halt_threshold " << t << " is outside [0, 1]\n";
+    return 2;
+  }
   if (absl::Status s = c.Validate(); !s.ok()) {
     std::cerr << "trm-init-checkpoint: " << s.message() << "\n";
     return 2;
@@ -113,6 +119,7 @@ int main(int argc, char** argv) {
   info.name = absl::GetFlag(FLAGS_name);
   info.task = task_json;
   info.puzzle_identifiers = ids;
+  info.halt_threshold = static_cast<float>(absl::GetFlag(FLAGS_halt_threshold));
   info.provenance = {{"made_by", "trm-init-checkpoint"},
                      {"seed", absl::GetFlag(FLAGS_seed)},
                      {"note", "random initialisation, untrained"}};
