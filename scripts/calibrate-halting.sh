@@ -20,7 +20,7 @@ ckpt=${2:-checkpoints/$kind}
 build=${TRM_BUILD_DIR:-build}
 n=${CAL_N:-1000}
 threads=${THREADS:-2}
-thresholds=${THRESHOLDS:-0.5 0.6 0.7 0.8 0.85 0.9 0.95}
+thresholds=${THRESHOLDS:-0.5 0.6 0.7 0.8 0.9 0.95 0.97 0.99}
 out=${OUT_DIR:-/tmp/trm-calibrate-$kind}
 mkdir -p "$out"
 for b in "$build/puzzle/trm-data" "$build/bench/trm-eval"; do
@@ -30,9 +30,11 @@ done
 set_file="$out/calibration.txt"
 if [[ ! -s $set_file ]]; then
   case $kind in
-    sudoku)  # The eval bands' range of givens, easy to harder than training.
-      "$build/puzzle/trm-data" generate sudoku --count "$n" --seed 9301 --min_givens 28 \
-        --max_givens 56 >"$set_file" ;;
+    sudoku)  # Half across the eval bands' givens, half rated by solver guesses like theirs.
+      "$build/puzzle/trm-data" generate sudoku --count $((n / 2)) --seed 9301 --min_givens 28 \
+        --max_givens 56 >"$set_file"
+      "$build/puzzle/trm-data" generate sudoku --count $((n - n / 2)) --seed 9303 \
+        --min_givens 24 --max_givens 40 --min_guesses 1 >>"$set_file" ;;
     maze)
       side=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]+'/config.json'))['task']['side'])" "$ckpt")
       "$build/puzzle/trm-data" generate maze --count "$n" --seed 9302 --side "$side" \

@@ -38,9 +38,11 @@ score() {
   python3 - "$name" "$out/$name.fixed.json" "$out/$name.act.json" <<'EOF'
 import json, sys
 name, fixed, act = sys.argv[1], json.load(open(sys.argv[2])), json.load(open(sys.argv[3]))
+# Precision is undefined when the model vouches for no answer.
+precision = f"{100*act['halt_precision']:.1f}%" if act['confident_share'] > 0 else "-"
 print(f"| {name} | {fixed['examples']} | {100*fixed['exact_accuracy']:.1f}% | "
       f"{100*fixed['cell_accuracy']:.2f}% | {100*act['exact_accuracy']:.1f}% | "
-      f"{100*act['halt_accuracy']:.1f}% | {100*act['halt_precision']:.1f}% | "
+      f"{100*act['halt_accuracy']:.1f}% | {precision} | "
       f"{act['mean_steps']:.2f} |")
 EOF
 }
