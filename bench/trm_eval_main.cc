@@ -6,6 +6,7 @@
 // Prints the command and machine, one JSON line of figures and a short summary. --halting=fixed
 // (default) is the paper's evaluation: every puzzle runs halt_max_steps steps; --halting=act
 // stops each puzzle when its Q head says so.
+#include <fstream>
 #include <iostream>
 
 #include "absl/flags/flag.h"
@@ -28,6 +29,12 @@ ABSL_FLAG(int, max_steps, 0, "ACT steps cap (0: the checkpoint's halt_max_steps)
 ABSL_FLAG(double, halt_threshold, 0,
           "Halting threshold on sigmoid(q_halt) for --halting=act and the halting figures (0: the "
           "model's default, else 0.5)");
+ABSL_FLAG(std::string, answers, "",
+          "Also write one JSON line per example (name, exact, confidence, steps, answer tokens) "
+          "to this file, for error analysis");
+ABSL_FLAG(int, dihedral_views, 0,
+          "Sudoku/maze: rotations/reflections per puzzle, the most confident answers (0: the "
+          "model's default)");
 ABSL_FLAG(int, max_batch, 64, "Batch slots");
 ABSL_FLAG(std::string, device, "auto", "auto | cpu | cuda | cuda:N");
 ABSL_FLAG(int, threads, 0, "torch intra-op threads (0: the machine's cores)");
@@ -84,6 +91,14 @@ int Main(int argc, char** argv) {
     std::cerr << "trm-eval: --halt_threshold " << flag_threshold << " is outside [0, 1]\n";
     return 2;
   }
+  std::ofstream answers;
+  if (const std::string path = absl::GetFlag(FLAGS_answers); !path.empty()) {
+    answers.open(path);
+    if (!answers) {
+      std::cerr << "trm-eval: --answers " << path << ": cannot write\n";
+      return 1;
+    }
+  }
   absl::Mutex mu;
   EvalMetrics metrics;
   // 0: the threshold the engine halts this model at by default (its checkpoint's, else 0.5).
@@ -101,6 +116,7 @@ int Main(int argc, char** argv) {
     r.halt.max_steps = absl::GetFlag(FLAGS_max_steps);
     r.halt.ignore_halting = halting == "fixed";
     r.halt.halt_threshold = metrics.halt_threshold;
+    r.dihedral_views = absl::GetFlag(FLAGS_dihedral_views);
     r.on_done = [&, ex = &e](engine::Result res) {
       absl::MutexLock lock(&mu);
       ++done;
@@ -109,7 +125,17 @@ int Main(int argc, char** argv) {
         if (first_error.empty()) first_error = std::string(res.status.message());
         return;
       }
+      const int64_t exact_before = metrics.exact;
       metrics.Add(*ex, res.answer_tokens, res.confidence, res.steps);
+      if (answers.is_open()) {
+        answers << nlohmann::json{{"name", ex->name},
+                                  {"exact", metrics.exact > exact_before},
+                                  {"confidence", res.confidence},
+                                  {"steps", res.steps},
+                                  {"answer", res.answer_tokens}}
+                       .dump()
+                << "\n";
+      }
     };
     auto h = (*engine)->Submit("eval", std::move(r));
     if (!h.ok()) {
@@ -140,6 +166,9 @@ int Main(int argc, char** argv) {
                       {"exact_accuracy", metrics.exact_accuracy()},
                       {"cell_accuracy", metrics.cell_accuracy()},
                       {"halt_threshold", metrics.halt_threshold},
+                      {"dihedral_views", absl::GetFlag(FLAGS_dihedral_views) > 0
+                                             ? absl::GetFlag(FLAGS_dihedral_views)
+                                             : info.dihedral_views},
                       {"halt_accuracy", metrics.halt_accuracy()},
                       {"halt_precision", metrics.halt_precision()},
                       {"confident_share", metrics.confident_share()},

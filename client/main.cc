@@ -51,6 +51,9 @@ ABSL_FLAG(int, max_steps, 0, "ACT max steps (0: model default)");
 ABSL_FLAG(int, min_steps, 0, "ACT min steps (0: default)");
 ABSL_FLAG(bool, ignore_halting, false, "Run exactly max_steps");
 ABSL_FLAG(double, halt_threshold, 0, "Halting threshold (0: server default)");
+ABSL_FLAG(int, dihedral_views, 0,
+          "Sudoku/maze: solve in this many rotations/reflections, keep the most confident (0: "
+          "the model's default)");
 ABSL_FLAG(bool, exact_fallback, false, "Exact solver answer when the model's fails verification");
 ABSL_FLAG(int, arc_augmentations, 0, "ARC augmented variants (0: server default)");
 ABSL_FLAG(int, arc_attempts, 0, "ARC attempts returned (0: 2)");
@@ -100,6 +103,7 @@ void FillOptions(SolveRequest* r) {
   o->set_ignore_halting(absl::GetFlag(FLAGS_ignore_halting));
   o->set_halt_threshold(static_cast<float>(absl::GetFlag(FLAGS_halt_threshold)));
   o->set_exact_fallback(absl::GetFlag(FLAGS_exact_fallback));
+  o->set_dihedral_views(absl::GetFlag(FLAGS_dihedral_views));
   o->set_arc_augmentations(absl::GetFlag(FLAGS_arc_augmentations));
   o->set_arc_attempts(absl::GetFlag(FLAGS_arc_attempts));
   r->set_model(absl::GetFlag(FLAGS_model));
@@ -260,8 +264,9 @@ int Models(const std::shared_ptr<grpc::Channel>& channel) {
     std::cout << m.name() << (m.is_default() ? " (default)" : "") << "  task " << m.task()
               << "  version " << m.version() << "  device " << m.device() << "  seq_len "
               << m.seq_len() << "  vocab " << m.vocab_size() << "  halt_max_steps "
-              << m.halt_max_steps() << "  halt_threshold " << m.halt_threshold() << "  parameters "
-              << m.parameters() << "\n";
+              << m.halt_max_steps() << "  halt_threshold " << m.halt_threshold()
+              << "  dihedral_views " << m.dihedral_views() << "  parameters " << m.parameters()
+              << "\n";
   }
   return 0;
 }

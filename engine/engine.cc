@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/arc_expansion.h"
+#include "engine/dihedral_views.h"
 #include "engine/engine_internal.h"
 #include "engine/halt_policy.h"
 #include "engine/scheduler.h"
@@ -33,28 +34,31 @@ class Handle : public RequestHandle {
   const std::vector<std::weak_ptr<RowRequest>> rows_;
 };
 
-// Collects an ARC request's rows; the last one to finish votes and answers.
-class ArcGroup {
+// Collects the rows of one request (ARC augmentations, dihedral views); the last row to finish
+// combines their results into the request's one answer.
+class RowGroup {
  public:
-  ArcGroup(size_t rows, int attempts, std::function<void(Result)> on_done)
-      : results_(rows), remaining_(rows), attempts_(attempts), on_done_(std::move(on_done)) {}
-
-  void SetAugmentation(size_t i, const puzzle::ArcAugmentation& a) { results_[i].augmentation = a; }
+  using Combine = std::function<Result(std::vector<Result>)>;
+  RowGroup(size_t rows, Combine combine, std::function<void(Result)> on_done)
+      : results_(rows),
+        remaining_(rows),
+        combine_(std::move(combine)),
+        on_done_(std::move(on_done)) {}
 
   void RowDone(size_t i, Result r) {
     {
       std::unique_lock lock(mu_);
-      results_[i].result = std::move(r);
+      results_[i] = std::move(r);
       if (--remaining_ > 0) return;
     }
-    on_done_(VoteArcRows(results_, attempts_));
+    on_done_(combine_(std::move(results_)));
   }
 
  private:
   std::mutex mu_;
-  std::vector<ArcRowResult> results_;  // Each slot written once, by its row.
-  size_t remaining_;                   // Guarded by mu_.
-  const int attempts_;
+  std::vector<Result> results_;  // Each slot written once, by its row.
+  size_t remaining_;             // Guarded by mu_.
+  const Combine combine_;
   std::function<void(Result)> on_done_;
 };
 
@@ -177,6 +181,13 @@ class EngineImpl : public EngineInternal {
     }
     auto halt = HaltPolicy::Create(request.halt, info.halt_max_steps, DefaultThreshold(info));
     if (!halt.ok()) return halt.status();
+    if (request.dihedral_views < 0 || request.dihedral_views > kMaxDihedralViews) {
+      return absl::InvalidArgumentError(absl::StrCat("request ", request.request_id,
+                                                     ": dihedral_views ", request.dihedral_views,
+                                                     " is outside 0..", kMaxDihedralViews));
+    }
+    const int views = request.dihedral_views > 0 ? request.dihedral_views : info.dihedral_views;
+    if (views > 1) return SubmitViews(scheduler, info, std::move(request), *halt, views);
     auto row = std::make_shared<RowRequest>();
     row->tokens = std::move(request.tokens);
     row->puzzle_identifier = request.puzzle_identifier;
@@ -210,13 +221,23 @@ class EngineImpl : public EngineInternal {
     if (!rows.ok()) return rows.status();
     auto halt = HaltPolicy::Create(request.halt, info.halt_max_steps, DefaultThreshold(info));
     if (!halt.ok()) return halt.status();
+    std::vector<puzzle::ArcAugmentation> augmentations;
+    for (const ArcRow& r : *rows) augmentations.push_back(r.augmentation);
+    auto vote = [augmentations = std::move(augmentations),
+                 attempts = request.attempts](std::vector<Result> results) {
+      std::vector<ArcRowResult> voted(results.size());
+      for (size_t i = 0; i < results.size(); ++i) {
+        voted[i].augmentation = augmentations[i];
+        voted[i].result = std::move(results[i]);
+      }
+      return VoteArcRows(voted, attempts);
+    };
     auto group =
-        std::make_shared<ArcGroup>(rows->size(), request.attempts, std::move(request.on_done));
+        std::make_shared<RowGroup>(rows->size(), std::move(vote), std::move(request.on_done));
     std::vector<std::shared_ptr<RowRequest>> requests;
     std::vector<std::weak_ptr<RowRequest>> weak;
     for (size_t i = 0; i < rows->size(); ++i) {
       ArcRow& r = (*rows)[i];
-      group->SetAugmentation(i, r.augmentation);
       auto row = std::make_shared<RowRequest>();
       row->tokens = std::move(r.tokens);
       row->puzzle_identifier = r.puzzle_identifier;
@@ -224,6 +245,37 @@ class EngineImpl : public EngineInternal {
       row->deadline = request.deadline;
       row->request_id = absl::StrCat(request.request_id, "#", i);
       row->on_done = [group, i](Result res) { group->RowDone(i, std::move(res)); };
+      weak.push_back(row);
+      requests.push_back(std::move(row));
+    }
+    if (absl::Status st = scheduler.Enqueue(std::move(requests)); !st.ok()) return st;
+    return std::make_unique<Handle>(std::move(weak));
+  }
+
+  // A request in `views` dihedral orientations, one row each in the same queue admission; view
+  // 0 (as given) streams the step events, CombineViews answers.
+  absl::StatusOr<std::unique_ptr<RequestHandle>> SubmitViews(ModelScheduler& scheduler,
+                                                             const ModelInfo& info, Request request,
+                                                             const HaltPolicy& halt, int views) {
+    auto side = DihedralGridSide(info);
+    if (!side.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("request ", request.request_id, ": ", side.status().message()));
+    }
+    auto group = std::make_shared<RowGroup>(
+        views, [side = *side](std::vector<Result> r) { return CombineViews(std::move(r), side); },
+        std::move(request.on_done));
+    std::vector<std::shared_ptr<RowRequest>> requests;
+    std::vector<std::weak_ptr<RowRequest>> weak;
+    for (int k = 0; k < views; ++k) {
+      auto row = std::make_shared<RowRequest>();
+      row->tokens = ViewTokens(request.tokens, *side, k);
+      row->puzzle_identifier = request.puzzle_identifier;
+      row->halt = halt;
+      row->deadline = request.deadline;
+      row->request_id = absl::StrCat(request.request_id, "#view", k);
+      if (k == 0) row->on_step = std::move(request.on_step);
+      row->on_done = [group, k](Result res) { group->RowDone(k, std::move(res)); };
       weak.push_back(row);
       requests.push_back(std::move(row));
     }

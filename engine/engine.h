@@ -83,8 +83,12 @@ struct Request {
   HaltOptions halt;
   absl::Time deadline = absl::InfiniteFuture();
   std::string request_id;
+  // Test-time augmentation (sudoku and maze models): run the puzzle in the first N of its 8
+  // dihedral orientations (puzzle/dihedral.h) as rows of one batch and answer with the view the
+  // Q head is most confident of, mapped back. 0: the model's default (ModelInfo); 1: as given.
+  int dihedral_views = 0;
   // Optional; called on the scheduler thread after each step (the last one has final=true,
-  // before on_done).
+  // before on_done). With several views, the as-given view's steps.
   std::function<void(const StepEvent&)> on_step;
   // Called exactly once with the result, on the scheduler thread (or on the calling thread of
   // Submit when it fails before admission to the queue is possible - never both).
@@ -120,6 +124,8 @@ struct ModelInfo {
   // Halting threshold for requests that name none: the checkpoint's calibrated one, else the
   // engine's default_halt_threshold.
   float halt_threshold = 0.0f;
+  // Dihedral views for requests that name none: the checkpoint's (serving.dihedral_views), else 1.
+  int dihedral_views = 1;
 };
 
 // Cancels a submitted request: its slot is freed at the next step boundary and its Result has

@@ -10,12 +10,14 @@
 #include <set>
 #include <thread>
 
+#include "engine/dihedral_views.h"
 #include "engine/engine.h"
 #include "engine/engine_internal.h"
 #include "engine/test_models.h"
 #include "puzzle/arc.h"
 #include "puzzle/arc_augment.h"
 #include "puzzle/arc_vote.h"
+#include "puzzle/dihedral.h"
 
 namespace trm::engine {
 namespace {
@@ -202,6 +204,60 @@ TEST_F(EngineTest, CheckpointThresholdIsTheModelsDefault) {
   EXPECT_EQ(c.Get("strict").steps, 8);
   EXPECT_EQ(c.Get("strict").halt_reason, HaltReason::kMaxSteps);
   EXPECT_EQ(c.Get("own").steps, 1);
+}
+
+TEST_F(EngineTest, DihedralViewsAnswerWithTheMostConfidentTurnedBack) {
+  auto engine = MakeEngine(/*max_batch=*/16);
+  TinyModelOptions o;
+  o.q_bias = 0.0f;
+  o.q_weight_std = 0.5f;  // Confidence depends on the puzzle, so on its orientation.
+  ASSERT_TRUE(engine->LoadModel("sudoku", Checkpoint(o)).ok());
+  const auto puzzle = RandomPuzzles(1, 81, 11, 6)[0];
+  const HaltOptions fixed{.max_steps = 3, .ignore_halting = true};
+  Collector c;
+  Request all = MakeRequest(puzzle, "views", c, fixed);
+  all.dihedral_views = 8;
+  std::vector<StepEvent> events;
+  all.on_step = [&events](const StepEvent& e) { events.push_back(e); };
+  ASSERT_TRUE(engine->Submit("sudoku", std::move(all)).ok());
+  for (int k = 0; k < 8; ++k) {
+    ASSERT_TRUE(engine
+                    ->Submit("sudoku", MakeRequest(ViewTokens(puzzle, 9, k),
+                                                   "view" + std::to_string(k), c, fixed))
+                    .ok());
+  }
+  ASSERT_TRUE(c.WaitFor(9));
+  int best = 0;
+  for (int k = 1; k < 8; ++k) {
+    const std::string id = "view" + std::to_string(k);
+    if (c.Get(id).confidence > c.Get("view" + std::to_string(best)).confidence) best = k;
+  }
+  const Result views = c.Get("views");
+  ASSERT_TRUE(views.status.ok()) << views.status;
+  const Result single = c.Get("view" + std::to_string(best));
+  EXPECT_NEAR(views.confidence, single.confidence, 1e-5);
+  EXPECT_EQ(views.answer_tokens,
+            ViewTokens(single.answer_tokens, 9, puzzle::DihedralInverse(best)));
+  ASSERT_EQ(events.size(), 3u);  // The as-given view streams its steps.
+  EXPECT_EQ(events[2].answer_tokens, c.Get("view0").answer_tokens);
+
+  // Out of range, or a model without a square grid: refused at once, naming the field.
+  Request bad = MakeRequest(puzzle, "nine", c);
+  bad.dihedral_views = 9;
+  auto rejected = engine->Submit("sudoku", std::move(bad));
+  ASSERT_FALSE(rejected.ok());
+  EXPECT_NE(rejected.status().message().find("dihedral_views 9 is outside 0..8"),
+            std::string::npos);
+  TinyModelOptions tokens;
+  tokens.kind = "tokens";
+  tokens.seq_len = 16;
+  tokens.vocab_size = 8;
+  ASSERT_TRUE(engine->LoadModel("tokens", Checkpoint(tokens, "tokens")).ok());
+  Request turned = MakeRequest(RandomPuzzles(1, 16, 8, 1)[0], "tokens", c);
+  turned.dihedral_views = 2;
+  rejected = engine->Submit("tokens", std::move(turned));
+  ASSERT_FALSE(rejected.ok());
+  EXPECT_NE(rejected.status().message().find("without a square grid"), std::string::npos);
 }
 
 TEST_F(EngineTest, ShortRequestsOvertakeLongOnesInFreedSlots) {

@@ -1,10 +1,12 @@
 #include "engine/serving_model.h"
 
+#include <algorithm>
 #include <exception>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "engine/dihedral_views.h"
 
 namespace trm::engine {
 
@@ -79,6 +81,13 @@ absl::StatusOr<std::shared_ptr<const ServingModel>> MakeServingModel(
   info.halt_threshold = ci.halt_threshold;  // 0 (none) is resolved by the engine.
   if (info.task == TaskKind::kMaze && ci.task.contains("side") && ci.task["side"].is_number()) {
     info.maze_side = ci.task["side"].get<int>();
+  }
+  info.dihedral_views = std::max(ci.dihedral_views, 1);
+  if (info.dihedral_views > 1) {
+    if (auto side = DihedralGridSide(info); !side.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("model ", name, ": ", ci.source_path, ": ", side.status().message()));
+    }
   }
   return std::shared_ptr<const ServingModel>(std::move(m));
 }

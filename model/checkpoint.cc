@@ -221,6 +221,13 @@ absl::StatusOr<LoadedCheckpoint> LoadOwn(const fs::path& dir, const LoadOptions&
                                                        info.halt_threshold, " is outside (0, 1]"));
       }
     }
+    if (j->contains("serving") && (*j)["serving"].contains("dihedral_views")) {
+      info.dihedral_views = (*j)["serving"]["dihedral_views"].get<int>();
+      if (info.dihedral_views < 1 || info.dihedral_views > 8) {
+        return absl::InvalidArgumentError(absl::StrCat(config_path, ": serving.dihedral_views ",
+                                                       info.dihedral_views, " is outside 1..8"));
+      }
+    }
   } catch (const nlohmann::json::exception& e) {
     return absl::InvalidArgumentError(absl::StrCat(config_path, ": ", e.what()));
   }
@@ -438,7 +445,8 @@ absl::Status SaveCheckpoint(const TrmNet& net, const CheckpointInfo& info, const
       {"task", info.task.is_null() ? InferTask(net->config()) : info.task},
       {"puzzle_identifiers", info.puzzle_identifiers},
       {"provenance", info.provenance.is_null() ? nlohmann::json::object() : info.provenance}};
-  if (info.halt_threshold > 0) j["serving"] = {{"halt_threshold", info.halt_threshold}};
+  if (info.halt_threshold > 0) j["serving"]["halt_threshold"] = info.halt_threshold;
+  if (info.dihedral_views > 0) j["serving"]["dihedral_views"] = info.dihedral_views;
   const std::string path = (fs::path(dir) / kConfigFile).string();
   std::ofstream out(path + ".tmp");
   out << j.dump(2) << "\n";

@@ -40,6 +40,9 @@ struct CheckpointInfo {
   // this model on puzzles it was not evaluated on (config.json "serving": {"halt_threshold"});
   // 0: none (the engine's default, 0.5 = the paper's q_halt_logit > 0).
   float halt_threshold = 0.0f;
+  // Default test-time dihedral views for sudoku and maze models ("serving": {"dihedral_views"},
+  // 1..8; see engine/dihedral_views.h); 0: none (1 view, the puzzle as given).
+  int dihedral_views = 0;
 };
 
 struct LoadedCheckpoint {

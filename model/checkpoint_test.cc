@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 
 namespace trm::model {
 namespace {
@@ -41,6 +42,14 @@ class CheckpointTest : public testing::Test {
     const std::string out = (dir_ / "own").string();
     EXPECT_TRUE(SaveCheckpoint(net, info, out).ok());
     return out;
+  }
+  // Rewrites d/config.json through `change`, as a user editing it would.
+  static void EditConfig(const std::string& d, const std::function<void(nlohmann::json&)>& change) {
+    std::ifstream in(d + "/config.json");
+    auto j = nlohmann::json::parse(in);
+    in.close();
+    change(j);
+    std::ofstream(d + "/config.json") << j.dump();
   }
   fs::path dir_;
 };
@@ -135,12 +144,7 @@ TEST_F(CheckpointTest, TruncatedAndCorruptFilesAreErrors) {
 
 TEST_F(CheckpointTest, UnknownOptionAndMissingFilesAreErrors) {
   const std::string d = Save(Tiny());
-  {
-    std::ifstream in(d + "/config.json");
-    auto j = nlohmann::json::parse(in);
-    j["arch"]["use_magic"] = true;
-    std::ofstream(d + "/config.json") << j.dump();
-  }
+  EditConfig(d, [](nlohmann::json& j) { j["arch"]["use_magic"] = true; });
   ExpectError(LoadCheckpoint(d), {"config.json", "unknown field(s) use_magic"});
   ExpectError(LoadCheckpoint((dir_ / "nowhere").string()), {"nowhere", "no such file"});
   fs::create_directories(dir_ / "empty");
@@ -161,12 +165,26 @@ TEST_F(CheckpointTest, CalibratedHaltThresholdRoundTripsAndIsChecked) {
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   EXPECT_FLOAT_EQ(loaded->info.halt_threshold, 0.85f);
   for (double bad : {0.0, 1.5, -0.2}) {
-    std::ifstream in(d + "/config.json");
-    auto j = nlohmann::json::parse(in);
-    in.close();
-    j["serving"]["halt_threshold"] = bad;
-    std::ofstream(d + "/config.json") << j.dump();
+    EditConfig(d, [bad](nlohmann::json& j) { j["serving"]["halt_threshold"] = bad; });
     ExpectError(LoadCheckpoint(d), {"config.json", "serving.halt_threshold", "outside (0, 1]"});
+  }
+}
+
+TEST_F(CheckpointTest, DihedralViewsRoundTripAndAreChecked) {
+  TrmNet net(Tiny());
+  CheckpointInfo info;
+  info.task = {{"kind", "sudoku"}};
+  info.halt_threshold = 0.9f;
+  info.dihedral_views = 8;
+  const std::string d = (dir_ / "views").string();
+  ASSERT_TRUE(SaveCheckpoint(net, info, d).ok());
+  auto loaded = LoadCheckpoint(d);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ(loaded->info.dihedral_views, 8);
+  EXPECT_FLOAT_EQ(loaded->info.halt_threshold, 0.9f);  // Both serving fields kept.
+  for (int bad : {0, 9}) {
+    EditConfig(d, [bad](nlohmann::json& j) { j["serving"]["dihedral_views"] = bad; });
+    ExpectError(LoadCheckpoint(d), {"config.json", "serving.dihedral_views", "outside 1..8"});
   }
 }
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Reproduces a bundled model's card figures: held-out puzzles per difficulty band (generated
 # here with fixed seeds that training never used: trm-train draws from its run seed 0 stream),
-# each scored by trm-eval twice - the paper's fixed-step evaluation (exact and cell accuracy) and
-# ACT halting at the checkpoint's default threshold (halting accuracy, halting precision = the
+# each scored by trm-eval twice - the paper's fixed-step evaluation of the network on the puzzle as
+# given (exact and cell accuracy) and what the server does by default: ACT halting at the
+# checkpoint's threshold and with its dihedral views (halting accuracy, halting precision = the
 # share of answers the Q head vouches for that are exact, mean ACT steps, accuracy when the Q head
 # decides) - then the latency of one request through trm-server and trm-client on this machine.
 #
@@ -32,7 +33,7 @@ done
 score() {
   local name=$1 file=$2 fixed act
   "$eval_bin" --checkpoint "$ckpt" --puzzles "$file" --halting fixed --threads "$threads" \
-    --limit "$n" 2>&1 | grep '^{' >"$out/$name.fixed.json"
+    --dihedral_views 1 --limit "$n" 2>&1 | grep '^{' >"$out/$name.fixed.json"
   "$eval_bin" --checkpoint "$ckpt" --puzzles "$file" --halting act --threads "$threads" \
     --limit "$n" 2>&1 | grep '^{' >"$out/$name.act.json"
   python3 - "$name" "$out/$name.fixed.json" "$out/$name.act.json" <<'EOF'

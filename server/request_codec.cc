@@ -145,6 +145,18 @@ absl::StatusOr<engine::HaltOptions> ToHaltOptions(const trm::v1::SolveOptions& o
   return halt;
 }
 
+absl::Status CheckViewOptions(const trm::v1::SolveOptions& options, TaskKind kind) {
+  if (auto s = CheckRange("dihedral_views", options.dihedral_views(), 0, kMaxDihedralViews);
+      !s.ok()) {
+    return s;
+  }
+  if (kind == TaskKind::kArc && options.dihedral_views() > 1) {
+    return absl::InvalidArgumentError(
+        "options.dihedral_views: ARC requests are augmented by options.arc_augmentations");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status CheckArcOptions(const trm::v1::SolveOptions& options) {
   if (auto s =
           CheckRange("arc_augmentations", options.arc_augmentations(), 0, kMaxArcAugmentations);

@@ -139,5 +139,24 @@ TEST(RequestCodecTest, OptionsRangesAndDefaults) {
   EXPECT_EQ(CheckArcOptions(arc).code(), absl::StatusCode::kInvalidArgument);
 }
 
+TEST(RequestCodecTest, DihedralViewsRangeAndNotForArc) {
+  trm::v1::SolveOptions o;
+  for (int views : {0, 1, 8}) {
+    o.set_dihedral_views(views);
+    EXPECT_TRUE(CheckViewOptions(o, TaskKind::kMaze).ok()) << views;
+  }
+  o.set_dihedral_views(9);
+  EXPECT_NE(CheckViewOptions(o, TaskKind::kSudoku)
+                .message()
+                .find("options.dihedral_views: 9 is outside 0..8"),
+            std::string::npos)
+      << CheckViewOptions(o, TaskKind::kSudoku);
+  o.set_dihedral_views(-1);
+  EXPECT_EQ(CheckViewOptions(o, TaskKind::kSudoku).code(), absl::StatusCode::kInvalidArgument);
+  o.set_dihedral_views(2);
+  EXPECT_NE(CheckViewOptions(o, TaskKind::kArc).message().find("arc_augmentations"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace trm::server

@@ -257,6 +257,7 @@ void ToProtoModelInfo(const engine::ModelInfo& info, trm::v1::ModelInfo* out) {
   out->set_num_puzzle_identifiers(info.num_puzzle_identifiers);
   out->set_maze_side(info.maze_side);
   out->set_halt_threshold(info.halt_threshold);
+  out->set_dihedral_views(info.dihedral_views);
 }
 
 SolverService::SolverService(engine::Engine* engine, Metrics* metrics, SolverServiceOptions options)
@@ -310,6 +311,7 @@ absl::StatusOr<SolverService::Prepared> SolverService::Prepare(
       ToHaltOptions(request.options(), p.model, options_.halt);
   if (!halt.ok()) return halt.status();
   p.halt = *halt;
+  if (absl::Status s = CheckViewOptions(request.options(), *kind); !s.ok()) return s;
   if (*kind == engine::TaskKind::kArc) {
     if (absl::Status s = CheckArcOptions(request.options()); !s.ok()) return s;
   }
@@ -344,6 +346,7 @@ absl::StatusOr<std::unique_ptr<engine::RequestHandle>> SolverService::Submit(
   request.halt = prepared.halt;
   request.deadline = prepared.deadline;
   request.request_id = prepared.request_id;
+  request.dihedral_views = prepared.options.dihedral_views();
   request.on_step = std::move(on_step);
   request.on_done = std::move(on_done);
   return engine_->Submit(prepared.model.name, std::move(request));

@@ -91,9 +91,9 @@ class E2eTest : public ::testing::Test {
     std::ofstream(ids) << R"(["<blank>", ")" << kArcTask << R"(", ")" << kArcTask
                        << R"(|||t1|||0123456789"])";
     ok_ = !MakeCheckpoint(ckpts, "sudoku", {"--task=sudoku", "--halt_max_steps=4"}).empty() &&
-          !MakeCheckpoint(
-               ckpts, "maze",
-               {"--task=maze", "--maze_side=9", "--halt_max_steps=4", "--halt_threshold=0.8"})
+          !MakeCheckpoint(ckpts, "maze",
+                          {"--task=maze", "--maze_side=9", "--halt_max_steps=4",
+                           "--halt_threshold=0.8", "--dihedral_views=8"})
                .empty() &&
           !MakeCheckpoint(ckpts, "arc",
                           {"--task=arc", "--halt_max_steps=2", "--puzzle_identifiers=" + ids})
@@ -151,6 +151,8 @@ TEST_F(E2eTest, ListModelsShowsEveryCheckpoint) {
   // The maze checkpoint names its calibrated threshold; the others get the server's default.
   EXPECT_FLOAT_EQ(by_name["maze"].halt_threshold(), 0.8f);
   EXPECT_FLOAT_EQ(by_name["sudoku"].halt_threshold(), 0.5f);
+  EXPECT_EQ(by_name["maze"].dihedral_views(), 8);  // Every maze request below runs 8 views.
+  EXPECT_EQ(by_name["sudoku"].dihedral_views(), 1);
 }
 
 TEST_F(E2eTest, SolveEachKind) {

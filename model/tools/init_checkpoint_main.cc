@@ -34,6 +34,8 @@ ABSL_FLAG(std::string, puzzle_identifiers, "",
           "identifiers.json");
 ABSL_FLAG(std::string, forward_dtype, "float32", "float32 | bfloat16");
 ABSL_FLAG(int, seed, 0, "Random seed");
+ABSL_FLAG(int, dihedral_views, 0,
+          "Default test-time views written to config.json serving.dihedral_views (0: none)");
 ABSL_FLAG(double, halt_threshold, 0,
           "Default halting threshold written to config.json serving.halt_threshold (0: none)");
 
@@ -101,6 +103,10 @@ int main(int argc, char** argv) {
     std::cerr << "trm-init-checkpoint: --halt_threshold " << t << " is outside [0, 1]\n";
     return 2;
   }
+  if (const int v = absl::GetFlag(FLAGS_dihedral_views); v < 0 || v > 8) {
+    std::cerr << "trm-init-checkpoint: --dihedral_views " << v << " is outside 0..8\n";
+    return 2;
+  }
   if (absl::Status s = c.Validate(); !s.ok()) {
     std::cerr << "trm-init-checkpoint: " << s.message() << "\n";
     return 2;
@@ -120,6 +126,7 @@ int main(int argc, char** argv) {
   info.task = task_json;
   info.puzzle_identifiers = ids;
   info.halt_threshold = static_cast<float>(absl::GetFlag(FLAGS_halt_threshold));
+  info.dihedral_views = absl::GetFlag(FLAGS_dihedral_views);
   info.provenance = {{"made_by", "trm-init-checkpoint"},
                      {"seed", absl::GetFlag(FLAGS_seed)},
                      {"note", "random initialisation, untrained"}};
