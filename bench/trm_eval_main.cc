@@ -151,6 +151,10 @@ int Main(int argc, char** argv) {
     mu.Await(absl::Condition(&all));
   }
   const double wall = absl::ToDoubleSeconds(absl::Now() - start);
+  if (answers.is_open() && !answers.flush()) {
+    std::cerr << "trm-eval: --answers " << absl::GetFlag(FLAGS_answers) << ": write failed\n";
+    return 1;
+  }
   const MachineInfo machine = DescribeMachine();
   nlohmann::json hist = nlohmann::json::object();
   for (const auto& [steps, count] : metrics.steps_histogram) hist[std::to_string(steps)] = count;
