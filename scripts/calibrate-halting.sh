@@ -64,7 +64,7 @@ open(f"{out}/choice", "w").write(best[0])
 PY
 choice=$(cat "$out/choice")
 echo
-echo "chosen halt_threshold: $choice (highest halting accuracy on $(grep -c . "$set_file") lines of $set_file)"
+echo "chosen halt_threshold: $choice (highest halting accuracy on $set_file)"
 if [[ ${WRITE:-0} == 1 ]]; then
   python3 - "$ckpt/config.json" "$choice" <<'PY'
 import json, sys

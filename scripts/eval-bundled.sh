@@ -75,6 +75,7 @@ elif [[ $kind == maze ]]; then
   score "path 12-15" "$(gen p12 9202 --side "$side" --min_path 12 --max_path 15)"
   score "path 16-20" "$(gen p16 9203 --side "$side" --min_path 16 --max_path 20)"
   score "path 21+" "$(gen p21 9204 --side "$side" --min_path 21)"
+  score "all paths >= 4 (as generated)" "$(gen all 9205 --side "$side" --min_path 4)"
   bench_files="$out/p12.txt $out/p21.txt"
 else
   echo "eval-bundled: kind must be sudoku or maze, not '$kind'" >&2
