@@ -108,7 +108,7 @@ absl::StatusOr<std::vector<EvalExample>> ReadDatasetExamples(const std::string& 
   return out;
 }
 
-void EvalMetrics::Add(const EvalExample& example, const std::vector<int32_t>& answer,
+bool EvalMetrics::Add(const EvalExample& example, const std::vector<int32_t>& answer,
                       float confidence, int steps) {
   ++examples;
   bool all = true;
@@ -127,6 +127,7 @@ void EvalMetrics::Add(const EvalExample& example, const std::vector<int32_t>& an
   confident_exact += vouched && all;
   steps_total += steps;
   ++steps_histogram[steps];
+  return all;
 }
 
 }  // namespace trm::bench

@@ -51,8 +51,8 @@ struct EvalMetrics {
   std::map<int, int64_t> steps_histogram;
   int64_t failed = 0;  // Requests the engine did not answer OK.
 
-  // One answered example.
-  void Add(const EvalExample& example, const std::vector<int32_t>& answer, float confidence,
+  // One answered example; returns whether its answer is exact.
+  bool Add(const EvalExample& example, const std::vector<int32_t>& answer, float confidence,
            int steps);
   double exact_accuracy() const { return examples ? double(exact) / examples : 0; }
   double cell_accuracy() const { return cells ? double(cells_correct) / cells : 0; }

@@ -125,11 +125,10 @@ int Main(int argc, char** argv) {
         if (first_error.empty()) first_error = std::string(res.status.message());
         return;
       }
-      const int64_t exact_before = metrics.exact;
-      metrics.Add(*ex, res.answer_tokens, res.confidence, res.steps);
+      const bool exact = metrics.Add(*ex, res.answer_tokens, res.confidence, res.steps);
       if (answers.is_open()) {
         answers << nlohmann::json{{"name", ex->name},
-                                  {"exact", metrics.exact > exact_before},
+                                  {"exact", exact},
                                   {"confidence", res.confidence},
                                   {"steps", res.steps},
                                   {"answer", res.answer_tokens}}

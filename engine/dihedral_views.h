@@ -13,10 +13,11 @@
 
 #include "absl/status/statusor.h"
 #include "engine/engine.h"
+#include "puzzle/dihedral.h"
 
 namespace trm::engine {
 
-inline constexpr int kMaxDihedralViews = 8;
+inline constexpr int kMaxDihedralViews = puzzle::kNumDihedral;
 
 // The grid side a model's views transform: 9 for sudoku, the trained side for a maze model
 // (seq_len must be side * side). Other models have no grid to turn: INVALID_ARGUMENT naming them.

@@ -322,13 +322,13 @@ class EngineImpl : public EngineInternal {
     return it->second.get();
   }
 
-  // Caller holds mu_ (shared or exclusive).
   // The threshold a request that names none halts at: the checkpoint's, else the engine's.
   float DefaultThreshold(const ModelInfo& info) const {
     return info.halt_threshold > 0 ? info.halt_threshold
                                    : options_.scheduler.default_halt_threshold;
   }
 
+  // Caller holds mu_ (shared or exclusive).
   ModelInfo InfoLocked(const std::string& name, const ModelScheduler& s) const {
     ModelInfo info = s.model()->info;
     info.halt_threshold = DefaultThreshold(info);

@@ -214,15 +214,16 @@ absl::StatusOr<LoadedCheckpoint> LoadOwn(const fs::path& dir, const LoadOptions&
     if (j->contains("puzzle_identifiers"))
       info.puzzle_identifiers = (*j)["puzzle_identifiers"].get<std::vector<std::string>>();
     info.provenance = j->value("provenance", nlohmann::json::object());
-    if (j->contains("serving") && (*j)["serving"].contains("halt_threshold")) {
-      info.halt_threshold = (*j)["serving"]["halt_threshold"].get<float>();
+    const nlohmann::json serving = j->value("serving", nlohmann::json::object());
+    if (serving.contains("halt_threshold")) {
+      info.halt_threshold = serving["halt_threshold"].get<float>();
       if (!(info.halt_threshold > 0 && info.halt_threshold <= 1)) {
         return absl::InvalidArgumentError(absl::StrCat(config_path, ": serving.halt_threshold ",
                                                        info.halt_threshold, " is outside (0, 1]"));
       }
     }
-    if (j->contains("serving") && (*j)["serving"].contains("dihedral_views")) {
-      info.dihedral_views = (*j)["serving"]["dihedral_views"].get<int>();
+    if (serving.contains("dihedral_views")) {
+      info.dihedral_views = serving["dihedral_views"].get<int>();
       if (info.dihedral_views < 1 || info.dihedral_views > 8) {
         return absl::InvalidArgumentError(absl::StrCat(config_path, ": serving.dihedral_views ",
                                                        info.dihedral_views, " is outside 1..8"));

@@ -2,6 +2,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "puzzle/dihedral.h"
 #include "puzzle/maze_solver.h"
 #include "puzzle/sudoku_solver.h"
 
@@ -146,7 +147,7 @@ absl::StatusOr<engine::HaltOptions> ToHaltOptions(const trm::v1::SolveOptions& o
 }
 
 absl::Status CheckViewOptions(const trm::v1::SolveOptions& options, TaskKind kind) {
-  if (auto s = CheckRange("dihedral_views", options.dihedral_views(), 0, kMaxDihedralViews);
+  if (auto s = CheckRange("dihedral_views", options.dihedral_views(), 0, puzzle::kNumDihedral);
       !s.ok()) {
     return s;
   }

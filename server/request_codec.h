@@ -56,9 +56,8 @@ absl::StatusOr<engine::HaltOptions> ToHaltOptions(const trm::v1::SolveOptions& o
 inline constexpr int kMaxArcAugmentations = 1000;
 inline constexpr int kMaxArcAttempts = 10;
 absl::Status CheckArcOptions(const trm::v1::SolveOptions& options);
-// options.dihedral_views: 0..kMaxDihedralViews, and not for ARC (it has arc_augmentations).
-// Whether the model has a grid to turn is the engine's check.
-inline constexpr int kMaxDihedralViews = 8;
+// options.dihedral_views: 0..8 (puzzle::kNumDihedral), and not for ARC (it has
+// arc_augmentations). Whether the model has a grid to turn is the engine's check.
 absl::Status CheckViewOptions(const trm::v1::SolveOptions& options, engine::TaskKind kind);
 
 // The model's answer tokens as an Answer of the request's kind. Tokens that do not decode
