@@ -5,6 +5,7 @@
 #include <random>
 
 #include "absl/strings/str_cat.h"
+#include "puzzle/dihedral.h"
 #include "puzzle/maze_generator.h"
 #include "puzzle/sudoku_generator.h"
 
@@ -18,6 +19,14 @@ uint64_t MixSeed(uint64_t seed, uint64_t index) {
 }
 
 namespace {
+
+// Turns a side x side example by the dihedral transform its seed picks (see dihedral_aug).
+void MaybeTurn(const GeneratorOptions& o, uint64_t example_seed, int side, Example& e) {
+  if (!o.dihedral_aug) return;
+  const int k = static_cast<int>(MixSeed(example_seed, 0xD1) % puzzle::kNumDihedral);
+  e.inputs = puzzle::DihedralTransform(e.inputs, side, side, k);
+  e.labels = puzzle::DihedralTransform(e.labels, side, side, k);
+}
 
 class SudokuSource : public ExampleSource {
  public:
@@ -41,11 +50,13 @@ class SudokuSource : public ExampleSource {
     Example e;
     e.inputs = puzzle::SudokuToTokens(made->puzzle);
     e.labels = puzzle::SudokuToTokens(made->solution);
+    MaybeTurn(options_, g.seed, 9, e);
     return e;
   }
   std::string Describe() const override {
     return absl::StrCat("generated sudoku (givens ", options_.sudoku_min_givens, "..",
-                        options_.sudoku_max_givens, ", seed ", options_.seed, ")");
+                        options_.sudoku_max_givens, ", seed ", options_.seed,
+                        options_.dihedral_aug ? ", random dihedral orientation" : "", ")");
   }
 
  private:
@@ -77,12 +88,13 @@ class MazeSource : public ExampleSource {
     Example e;
     e.inputs = std::move(*inputs);
     e.labels = std::move(*labels);
+    MaybeTurn(options_, g.seed, options_.maze_side, e);
     return e;
   }
   std::string Describe() const override {
     return absl::StrCat("generated maze ", options_.maze_side, "x", options_.maze_side,
                         " (shortest path >= ", options_.maze_min_path, ", seed ", options_.seed,
-                        ")");
+                        options_.dihedral_aug ? ", random dihedral orientation" : "", ")");
   }
 
  private:

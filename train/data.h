@@ -57,6 +57,10 @@ struct GeneratorOptions {
   // Maze: grid side and minimum shortest-path length (Maze-Hard: 30, > 110).
   int maze_side = 30;
   int maze_min_path = 110;
+  // Each generated example (puzzle and label alike) in one of its 8 dihedral orientations, drawn
+  // from the example's seed. The maze generator carves from the top-left corner, so its mazes have
+  // a direction a model learns; this removes it. The held-out set stays as generated.
+  bool dihedral_aug = false;
 };
 
 // An infinite stream of fresh puzzles; example i is generated from a seed mixed with i.

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "puzzle/dataset.h"
+#include "puzzle/dihedral.h"
 #include "train/losses.h"
 
 namespace trm::train {
@@ -36,6 +37,36 @@ TEST(GeneratorSource, ExampleIsAPureFunctionOfTheIndex) {
     if (x5->inputs[i] != 1) EXPECT_EQ(x5->inputs[i], x5->labels[i]);
     EXPECT_GE(x5->labels[i], 2);
   }
+}
+
+TEST(GeneratorSource, DihedralAugTurnsEachExampleAsAWhole) {
+  GeneratorOptions g;
+  g.task = "maze";
+  g.seed = 11;
+  g.maze_side = 9;
+  g.maze_min_path = 4;
+  auto plain = MakeGeneratorSource(g);
+  g.dihedral_aug = true;
+  auto turned = MakeGeneratorSource(g);
+  ASSERT_TRUE(plain.ok() && turned.ok());
+  EXPECT_NE((*turned)->Describe().find("dihedral"), std::string::npos);
+  std::set<int> transforms_seen;
+  for (int i = 0; i < 40; ++i) {
+    auto a = (*plain)->Get(i), b = (*turned)->Get(i);
+    ASSERT_TRUE(a.ok() && b.ok());
+    // The same maze, puzzle and label turned by one transform k.
+    int found = -1;
+    for (int k = 0; k < puzzle::kNumDihedral && found < 0; ++k) {
+      if (puzzle::DihedralTransform(a->inputs, 9, 9, k) == b->inputs &&
+          puzzle::DihedralTransform(a->labels, 9, 9, k) == b->labels) {
+        found = k;
+      }
+    }
+    ASSERT_GE(found, 0) << "example " << i << " is not a dihedral transform of the plain one";
+    transforms_seen.insert(found);
+  }
+  // 40 draws of 8 transforms: all but astronomically unlikely to miss more than two.
+  EXPECT_GE(transforms_seen.size(), 6u);
 }
 
 TEST(GeneratorSource, RejectsUnknownTasks) {

@@ -55,6 +55,7 @@ OVERRIDE_FLAG(sudoku_min_guesses, "Generated sudoku: solver guesses at least");
 OVERRIDE_FLAG(sudoku_max_guesses, "Generated sudoku: solver guesses at most (-1: any)");
 OVERRIDE_FLAG(maze_side, "Generated maze side (5..30)");
 OVERRIDE_FLAG(maze_min_path, "Generated maze: shortest path at least");
+OVERRIDE_FLAG(dihedral_aug, "true|false: generated examples in a random one of 8 orientations");
 OVERRIDE_FLAG(optimizer, "adam_atan2 | adamw");
 OVERRIDE_FLAG(loss, "stablemax | softmax");
 OVERRIDE_FLAG(lr, "Learning rate");
@@ -143,6 +144,7 @@ std::vector<Override> Overrides() {
           FIELD(sudoku_max_guesses, o.data.sudoku_max_guesses),
           FIELD(maze_side, o.data.maze_side),
           FIELD(maze_min_path, o.data.maze_min_path),
+          FIELD(dihedral_aug, o.data.dihedral_aug),
           FIELD(optimizer, o.optimizer),
           FIELD(loss, o.loss),
           FIELD(lr, o.lr),

@@ -197,6 +197,7 @@ nlohmann::json TrainOptions::ToJson() const {
             {"sudoku_max_guesses", data.sudoku_max_guesses},
             {"maze_side", data.maze_side},
             {"maze_min_path", data.maze_min_path},
+            {"dihedral_aug", data.dihedral_aug},
             {"data_dir", data_dir},
             {"train_size", train_size},
             {"eval_size", eval_size}}},

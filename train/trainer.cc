@@ -105,7 +105,8 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const TrainOptions& opt
     } else {
       t->train_ = std::move(*train);
     }
-    g.seed = MixSeed(o.seed, 2);  // Held out: another seed.
+    g.seed = MixSeed(o.seed, 2);  // Held out: another seed, as generated.
+    g.dihedral_aug = false;
     auto held_out = MakeGeneratorSource(g);
     if (!held_out.ok()) return held_out.status();
     eval_source = std::move(*held_out);
