@@ -33,8 +33,7 @@ ABSL_FLAG(std::string, answers, "",
           "Also write one JSON line per example (name, exact, confidence, steps, answer tokens) "
           "to this file, for error analysis");
 ABSL_FLAG(int, dihedral_views, 0,
-          "Sudoku/maze: rotations/reflections per puzzle, the most confident answers (0: the "
-          "model's default)");
+          "Sudoku/maze: rotations/reflections per puzzle, which vote (0: the model's default)");
 ABSL_FLAG(int, max_batch, 64, "Batch slots");
 ABSL_FLAG(std::string, device, "auto", "auto | cpu | cuda | cuda:N");
 ABSL_FLAG(int, threads, 0, "torch intra-op threads (0: the machine's cores)");

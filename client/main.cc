@@ -52,8 +52,8 @@ ABSL_FLAG(int, min_steps, 0, "ACT min steps (0: default)");
 ABSL_FLAG(bool, ignore_halting, false, "Run exactly max_steps");
 ABSL_FLAG(double, halt_threshold, 0, "Halting threshold (0: server default)");
 ABSL_FLAG(int, dihedral_views, 0,
-          "Sudoku/maze: solve in this many rotations/reflections, keep the most confident (0: "
-          "the model's default)");
+          "Sudoku/maze: solve in this many rotations/reflections, which vote (0: the model's "
+          "default)");
 ABSL_FLAG(bool, exact_fallback, false, "Exact solver answer when the model's fails verification");
 ABSL_FLAG(int, arc_augmentations, 0, "ARC augmented variants (0: server default)");
 ABSL_FLAG(int, arc_attempts, 0, "ARC attempts returned (0: 2)");

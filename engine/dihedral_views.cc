@@ -26,14 +26,32 @@ std::vector<int32_t> ViewTokens(const std::vector<int32_t>& tokens, int side, in
 
 Result CombineViews(std::vector<Result> views, int side) {
   if (views.empty()) return Result{.status = absl::InternalError("CombineViews: no views")};
-  int best = -1;
-  for (int k = 0; k < static_cast<int>(views.size()); ++k) {
-    if (!views[k].status.ok()) return std::move(views[k]);
-    if (best < 0 || views[k].confidence > views[best].confidence) best = k;
+  for (Result& v : views) {
+    if (!v.status.ok()) return std::move(v);
   }
-  Result out = std::move(views[best]);
-  out.answer_tokens =
-      puzzle::DihedralTransform(out.answer_tokens, side, side, puzzle::DihedralInverse(best));
+  // Every answer back in view 0's orientation; the votes of the views that agree add up.
+  std::vector<std::vector<int32_t>> answers;
+  for (int k = 0; k < static_cast<int>(views.size()); ++k) {
+    answers.push_back(
+        puzzle::DihedralTransform(views[k].answer_tokens, side, side, puzzle::DihedralInverse(k)));
+  }
+  int winner = 0;  // A view holding the winning answer: its most confident one.
+  double best_vote = -1;
+  for (int k = 0; k < static_cast<int>(views.size()); ++k) {
+    double vote = 0;
+    int most_confident = k;
+    for (int j = 0; j < static_cast<int>(views.size()); ++j) {
+      if (answers[j] != answers[k]) continue;
+      vote += views[j].confidence;
+      if (views[j].confidence > views[most_confident].confidence) most_confident = j;
+    }
+    if (vote > best_vote) {  // Strictly: ties stay with the lower view's answer.
+      best_vote = vote;
+      winner = most_confident;
+    }
+  }
+  Result out = std::move(views[winner]);
+  out.answer_tokens = std::move(answers[winner]);
   // The request waited as long as its slowest view.
   for (const Result& v : views) {
     out.timing.queue_ms = std::max(out.timing.queue_ms, v.timing.queue_ms);

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <numeric>
 
 #include "puzzle/dihedral.h"
@@ -49,16 +50,25 @@ Result Answer(const std::vector<int32_t>& tokens, float confidence, int steps) {
   return r;
 }
 
-TEST(DihedralViews, TheMostConfidentViewAnswersTurnedBack) {
-  std::vector<int32_t> truth(9);
-  std::iota(truth.begin(), truth.end(), 1);
+// Views 0..7 of a 3x3 `truth`, each answered in its own orientation; the views in `wrong` get a
+// wrong answer of their own (no two alike once turned back).
+std::vector<Result> ViewAnswers(const std::vector<int32_t>& truth, const std::vector<float>& conf,
+                                const std::vector<int>& wrong) {
   std::vector<Result> views;
   for (int k = 0; k < 8; ++k) {
-    // Each view answers in its own orientation; view 5 is right and the most confident.
-    std::vector<int32_t> answer = ViewTokens(truth, 3, k);
-    if (k != 5) answer[0] = 99;
-    views.push_back(Answer(answer, k == 5 ? 0.9f : 0.4f, k + 1));
+    std::vector<int32_t> answer = truth;
+    if (std::find(wrong.begin(), wrong.end(), k) != wrong.end()) answer[4] = 100 + k;
+    views.push_back(Answer(ViewTokens(answer, 3, k), conf[k], k + 1));
   }
+  return views;
+}
+
+TEST(DihedralViews, AloneTheMostConfidentViewAnswersTurnedBack) {
+  std::vector<int32_t> truth(9);
+  std::iota(truth.begin(), truth.end(), 1);
+  // View 5 is right and the most confident; the others are all wrong, each differently.
+  std::vector<Result> views =
+      ViewAnswers(truth, {.4f, .4f, .4f, .4f, .4f, .9f, .4f, .4f}, {0, 1, 2, 3, 4, 6, 7});
   Result r = CombineViews(views, 3);
   ASSERT_TRUE(r.status.ok());
   EXPECT_EQ(r.answer_tokens, truth);
@@ -67,10 +77,27 @@ TEST(DihedralViews, TheMostConfidentViewAnswersTurnedBack) {
   EXPECT_EQ(r.timing.total_ms, 8);  // The slowest view.
 }
 
+TEST(DihedralViews, AgreeingViewsOutvoteTheMostConfidentOne) {
+  std::vector<int32_t> truth(9);
+  std::iota(truth.begin(), truth.end(), 1);
+  // Views 2, 3 and 6 agree (0.4 + 0.6 + 0.5 = 1.5) against view 0's confident 0.95.
+  std::vector<Result> views =
+      ViewAnswers(truth, {.95f, .3f, .4f, .6f, .2f, .3f, .5f, .1f}, {0, 1, 4, 5, 7});
+  Result r = CombineViews(views, 3);
+  ASSERT_TRUE(r.status.ok());
+  EXPECT_EQ(r.answer_tokens, truth);
+  // Reported as the winning answer's most confident view (view 3: 0.6, 4 steps).
+  EXPECT_FLOAT_EQ(r.confidence, 0.6f);
+  EXPECT_EQ(r.steps, 4);
+  // With view 0 surer than the three together, it wins.
+  views[0].confidence = 1.6f;
+  EXPECT_NE(CombineViews(views, 3).answer_tokens, truth);
+}
+
 TEST(DihedralViews, TiesGoToTheLowerViewAndFailuresFailTheRequest) {
-  std::vector<int32_t> grid = {1, 2, 3, 4};
-  std::vector<Result> views = {Answer(grid, 0.7f, 1), Answer(ViewTokens(grid, 2, 1), 0.7f, 1)};
-  EXPECT_EQ(CombineViews(views, 2).answer_tokens, grid);
+  std::vector<int32_t> a = {1, 2, 3, 4}, b = {4, 3, 2, 1};
+  std::vector<Result> views = {Answer(a, 0.7f, 1), Answer(ViewTokens(b, 2, 1), 0.7f, 1)};
+  EXPECT_EQ(CombineViews(views, 2).answer_tokens, a);
   views[1].status = absl::DeadlineExceededError("deadline");
   EXPECT_EQ(CombineViews(views, 2).status.code(), absl::StatusCode::kDeadlineExceeded);
   EXPECT_EQ(CombineViews({}, 2).status.code(), absl::StatusCode::kInternal);

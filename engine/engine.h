@@ -84,8 +84,9 @@ struct Request {
   absl::Time deadline = absl::InfiniteFuture();
   std::string request_id;
   // Test-time augmentation (sudoku and maze models): run the puzzle in the first N of its 8
-  // dihedral orientations (puzzle/dihedral.h) as rows of one batch and answer with the view the
-  // Q head is most confident of, mapped back. 0: the model's default (ModelInfo); 1: as given.
+  // dihedral orientations (puzzle/dihedral.h) as rows of one batch; the answers, mapped back,
+  // vote with their Q head's confidence (engine/dihedral_views.h). 0: the model's default
+  // (ModelInfo); 1: as given.
   int dihedral_views = 0;
   // Optional; called on the scheduler thread after each step (the last one has final=true,
   // before on_done). With several views, the as-given view's steps.
