@@ -79,18 +79,29 @@ TEST_F(BundledModelsTest, SudokuModelSolvesEasyHeldOutPuzzles) {
   EXPECT_GE(verified, kPuzzles * 9 / 10) << verified << " of " << kPuzzles << " verified";
 }
 
-TEST_F(BundledModelsTest, MazeModelSolvesHeldOutMazes) {
+std::vector<SolveRequest> MazeRequests(uint64_t seed, int min_path, int max_path) {
   puzzle::MazeGenerator gen(
-      {.seed = kMazeSeed, .side = 9, .min_path_length = 4, .max_path_length = 11});
+      {.seed = seed, .side = 9, .min_path_length = min_path, .max_path_length = max_path});
   std::vector<SolveRequest> requests(kPuzzles);
   for (SolveRequest& req : requests) {
     auto m = gen.Next();
-    ASSERT_TRUE(m.ok()) << m.error().message;
+    EXPECT_TRUE(m.ok()) << m.error().message;
+    if (!m.ok()) return {};
     for (const std::string& row : puzzle::MazeToRows(m->puzzle)) req.mutable_maze()->add_rows(row);
   }
-  // With its serving defaults (8 dihedral views) the card measures about 98% on this band.
-  int verified = CountVerified(requests, "maze");
+  return requests;
+}
+
+TEST_F(BundledModelsTest, MazeModelSolvesHeldOutMazes) {
+  // With its serving defaults (8 dihedral views that vote) the card measures about 99% here.
+  int verified = CountVerified(MazeRequests(kMazeSeed, 4, 11), "maze");
   EXPECT_GE(verified, kPuzzles * 9 / 10) << verified << " of " << kPuzzles << " verified";
+}
+
+TEST_F(BundledModelsTest, MazeModelSolvesLongPathMazes) {
+  // Paths of 21 steps and more, the card's hardest band (99.4% there; 91.6% before stage 3).
+  int verified = CountVerified(MazeRequests(kMazeSeed + 1, 21, -1), "maze");
+  EXPECT_GE(verified, kPuzzles * 8 / 10) << verified << " of " << kPuzzles << " verified";
 }
 
 // The cards' figures are measured with these defaults from the checkpoints' config.json.
@@ -105,7 +116,7 @@ TEST_F(BundledModelsTest, ServingDefaultsAreTheCalibratedOnes) {
   ASSERT_TRUE(by_name.count("sudoku") && by_name.count("maze"));
   EXPECT_FLOAT_EQ(by_name["sudoku"].halt_threshold(), 0.95f);
   EXPECT_EQ(by_name["sudoku"].dihedral_views(), 1);
-  EXPECT_FLOAT_EQ(by_name["maze"].halt_threshold(), 0.8f);
+  EXPECT_FLOAT_EQ(by_name["maze"].halt_threshold(), 0.5f);
   EXPECT_EQ(by_name["maze"].dihedral_views(), 8);
 }
 
