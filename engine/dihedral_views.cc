@@ -25,7 +25,11 @@ std::vector<int32_t> ViewTokens(const std::vector<int32_t>& tokens, int side, in
 }
 
 Result CombineViews(std::vector<Result> views, int side) {
-  if (views.empty()) return Result{.status = absl::InternalError("CombineViews: no views")};
+  if (views.empty()) {
+    Result empty;
+    empty.status = absl::InternalError("CombineViews: no views");
+    return empty;
+  }
   for (Result& v : views) {
     if (!v.status.ok()) return std::move(v);
   }

@@ -159,9 +159,11 @@ TEST(TrmNet, OnlyLastCycleRecordsGradients) {
   EXPECT_FALSE(carry.z_h.requires_grad());  // The carry is detached, as officially.
   ASSERT_TRUE(out.logits.requires_grad());
   out.logits.sum().backward();
-  for (const auto& p : net->named_parameters())
-    if (p.key().find("q_head") == std::string::npos)
+  for (const auto& p : net->named_parameters()) {
+    if (p.key().find("q_head") == std::string::npos) {
       EXPECT_TRUE(p.value().grad().defined()) << p.key();
+    }
+  }
 }
 
 TEST(TrmNet, RowsAreIndependentOfTheirBatch) {

@@ -34,7 +34,9 @@ TEST(GeneratorSource, ExampleIsAPureFunctionOfTheIndex) {
   // Givens are kept in the solution; blanks (token 1) get a digit.
   ASSERT_EQ(x5->inputs.size(), 81u);
   for (int i = 0; i < 81; ++i) {
-    if (x5->inputs[i] != 1) EXPECT_EQ(x5->inputs[i], x5->labels[i]);
+    if (x5->inputs[i] != 1) {
+      EXPECT_EQ(x5->inputs[i], x5->labels[i]);
+    }
     EXPECT_GE(x5->labels[i], 2);
   }
 }
