@@ -8,6 +8,7 @@
 // Every preset field can be overridden by the flag of the same name (official names).
 #include <torch/torch.h>
 
+#include <filesystem>
 #include <functional>
 #include <iostream>
 #include <string>
@@ -28,6 +29,8 @@ ABSL_FLAG(bool, ablation, false, "Run the seed's four-configuration ablation ins
 ABSL_FLAG(bool, small, false, "With --ablation: the CPU-sized variant");
 ABSL_FLAG(int64_t, stop_after, 0, "Stop (with a checkpoint) after this many steps of this run");
 ABSL_FLAG(bool, print_options, false, "Print the resolved options as JSON and exit");
+ABSL_FLAG(std::string, draw_curves, "",
+          "Draw DIR/curves.svg from DIR/metrics.jsonl of an earlier run and exit");
 
 // Overrides: empty means "keep the preset's value".
 #define OVERRIDE_FLAG(name, help) ABSL_FLAG(std::string, name, "", help)
@@ -184,6 +187,18 @@ int main(int argc, char** argv) {
       "Presets: sudoku_att sudoku_mlp_t maze arc sudoku_small maze_small tiny; every field can "
       "be overridden by its flag.");
   absl::ParseCommandLine(argc, argv);
+  if (const std::string dir = absl::GetFlag(FLAGS_draw_curves); !dir.empty()) {
+    if (!std::filesystem::exists(std::filesystem::path(dir) / "metrics.jsonl")) {
+      std::cerr << "trm-train: --draw_curves " << dir << ": no metrics.jsonl there\n";
+      return 2;
+    }
+    if (absl::Status st = trm::train::DrawCurves(dir); !st.ok()) {
+      std::cerr << "trm-train: --draw_curves " << dir << ": " << st.message() << "\n";
+      return 1;
+    }
+    std::cout << (std::filesystem::path(dir) / "curves.svg").string() << "\n";
+    return 0;
+  }
   const bool ablation = absl::GetFlag(FLAGS_ablation);
   absl::StatusOr<TrainOptions> preset = ablation
                                             ? trm::train::AblationBase(absl::GetFlag(FLAGS_small))

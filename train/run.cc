@@ -81,7 +81,8 @@ absl::Status AppendLine(const std::string& path, const nlohmann::json& j) {
   return absl::OkStatus();
 }
 
-// Curves from metrics.jsonl, so a resumed run draws its whole history.
+}  // namespace
+
 absl::Status DrawCurves(const std::string& out_dir) {
   Series loss{"train loss", {}, {}}, lm{"train lm loss", {}, {}};
   Series train_exact{"train exact (halted rows)", {}, {}}, train_cell{"train cell", {}, {}};
@@ -115,8 +116,6 @@ absl::Status DrawCurves(const std::string& out_dir) {
       {{"Training loss (per example)", "step", "loss", {loss, lm}},
        {"Accuracy", "step", "accuracy", {train_cell, train_exact, eval_cell, eval_exact}}});
 }
-
-}  // namespace
 
 absl::StatusOr<RunSummary> RunTraining(const TrainOptions& options, const RunHooks& hooks) {
   auto created = Trainer::Create(options);
@@ -171,7 +170,8 @@ absl::StatusOr<RunSummary> RunTraining(const TrainOptions& options, const RunHoo
     if (ec) return absl::InternalError("cannot update " + out + "/LATEST: " + ec.message());
     summary.final_checkpoint = dir;
     if (log) *log << "checkpoint " << dir << "\n";
-    return absl::OkStatus();
+    // Redrawn with every checkpoint, so a run stopped early still has its plot.
+    return DrawCurves(out);
   };
   auto evaluate = [&]() -> absl::StatusOr<EvalMetrics> {
     auto e = t.Evaluate();
@@ -242,9 +242,8 @@ absl::StatusOr<RunSummary> RunTraining(const TrainOptions& options, const RunHoo
   summary.final_step = t.step();
   summary.seconds = std::chrono::duration<double>(Clock::now() - run_start).count();
   summary.steps_per_second = summary.steps_done / std::max(train_seconds, 1e-9);
-  if (!out.empty() && t.step() == t.total_steps()) {
-    if (auto st = DrawCurves(out); !st.ok()) return st;
-    if (log) *log << "curves: " << (fs::path(out) / "curves.svg").string() << "\n";
+  if (!out.empty() && t.step() == t.total_steps() && log) {
+    *log << "curves: " << (fs::path(out) / "curves.svg").string() << "\n";
   }
   return summary;
 }

@@ -1,12 +1,12 @@
 // A whole training run around the Trainer: resume from the output directory, progress lines a
 // person can follow (steps/s, examples/s, loss, accuracy, ETA), metrics as JSON lines, periodic
-// evaluation and checkpoints, and the loss / accuracy curves as an SVG at the end.
+// evaluation and checkpoints, and the loss / accuracy curves as an SVG.
 //
 // Output directory layout:
 //   metrics.jsonl          {"kind":"train",...} every log_interval steps, {"kind":"eval",...}
 //   step_<N>/              checkpoints (project format + train_state.*)
 //   LATEST                 name of the newest complete checkpoint folder (resume reads it)
-//   curves.svg
+//   curves.svg             redrawn at every checkpoint
 #pragma once
 
 #include <functional>
@@ -38,5 +38,9 @@ struct RunHooks {
 };
 
 absl::StatusOr<RunSummary> RunTraining(const TrainOptions& options, const RunHooks& hooks);
+
+// Draws out_dir/curves.svg from out_dir/metrics.jsonl (the whole history, resumes included).
+// RunTraining redraws it at every checkpoint; `trm-train --draw_curves DIR` calls this alone.
+absl::Status DrawCurves(const std::string& out_dir);
 
 }  // namespace trm::train
