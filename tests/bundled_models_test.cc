@@ -115,7 +115,7 @@ TEST_F(BundledModelsTest, ServingDefaultsAreTheCalibratedOnes) {
   for (const auto& m : resp.models()) by_name[m.name()] = m;
   ASSERT_TRUE(by_name.count("sudoku") && by_name.count("maze"));
   EXPECT_FLOAT_EQ(by_name["sudoku"].halt_threshold(), 0.95f);
-  EXPECT_EQ(by_name["sudoku"].dihedral_views(), 1);
+  EXPECT_EQ(by_name["sudoku"].dihedral_views(), 8);
   EXPECT_FLOAT_EQ(by_name["maze"].halt_threshold(), 0.5f);
   EXPECT_EQ(by_name["maze"].dihedral_views(), 8);
 }
