@@ -33,36 +33,22 @@ for k in 0 1 2 3 4 5 6 7; do
   "$build/bench/trm-eval" --checkpoint "$ckpt" --puzzles "$out/view$k.txt" --halting fixed \
     --dihedral_views 1 --threads "${THREADS:-2}" --answers "$out/view$k.jsonl" >/dev/null
 done
+# The server's own vote (engine/dihedral_views.cc), all 8 views of the maze as given.
+"$build/bench/trm-eval" --checkpoint "$ckpt" --puzzles "$out/view0.txt" --halting fixed \
+  --dihedral_views 8 --threads "${THREADS:-2}" --answers "$out/vote.jsonl" >/dev/null
 python3 - "$out" <<'PY'
-import collections, json, sys
-views = [{r["name"].rsplit(":", 1)[1]: r for r in map(json.loads, open(f"{sys.argv[1]}/view{k}.jsonl"))}
-         for k in range(8)]
+import json, sys
+read = lambda path: {r["name"].rsplit(":", 1)[1]: r for r in map(json.loads, open(path))}
+views = [read(f"{sys.argv[1]}/view{k}.jsonl") for k in range(8)]
+vote = read(f"{sys.argv[1]}/vote.jsonl")
 names = list(views[0])
-side = int(len(views[0][names[0]]["answer"]) ** 0.5)
-# Cell (r, c) of view k reads cell src[k](r, c) of the grid (puzzle/dihedral.h); inverse of k.
-n = side - 1
-src = [lambda r, c: (r, c), lambda r, c: (c, n - r), lambda r, c: (n - r, n - c),
-       lambda r, c: (n - c, r), lambda r, c: (r, n - c), lambda r, c: (n - r, c),
-       lambda r, c: (c, r), lambda r, c: (n - c, n - r)]
-inverse = [0, 3, 2, 1, 4, 5, 6, 7]
-def turn_back(cells, k):
-    t = src[inverse[k]]
-    return tuple(cells[a * side + b] for r in range(side) for c in range(side) for a, b in [t(r, c)])
-def vote_is_exact(name):
-    """What the server does with 8 views: each turned-back answer gets its confidence as a vote."""
-    votes, exact = collections.defaultdict(float), {}
-    for k, v in enumerate(views):
-        answer = turn_back(v[name]["answer"], k)
-        votes[answer] += v[name]["confidence"]
-        exact[answer] = v[name]["exact"]
-    return exact[max(votes, key=votes.get)]  # max keeps the first (lowest view) on ties
 print("| view | " + " | ".join(str(k) for k in range(8)) + " | most confident | vote | any |")
 print("| --- " * 12 + "|")
 share = lambda hits: f"{100 * hits / len(names):.1f}%"
 row = [share(sum(v[n]["exact"] for n in names)) for v in views]
 best = sum(max(views, key=lambda v: v[n]["confidence"])[n]["exact"] for n in names)
-vote = sum(vote_is_exact(n) for n in names)
+voted = sum(vote[n]["exact"] for n in names)
 any_ = sum(any(v[n]["exact"] for v in views) for n in names)
 print(f"| exact ({len(names)} mazes) | " + " | ".join(row) +
-      f" | {share(best)} | {share(vote)} | {share(any_)} |")
+      f" | {share(best)} | {share(voted)} | {share(any_)} |")
 PY
