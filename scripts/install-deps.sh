@@ -15,6 +15,8 @@ PACKAGES=(
   # service
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc libabsl-dev libyaml-cpp-dev
   prometheus-cpp-dev nlohmann-json3-dev libssl-dev zlib1g-dev openssl
+  # HTTP/JSON API, web page and /metrics (cpp-httplib 0.11, a compiled library in Debian)
+  libcpp-httplib-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev prometheus
   python3 python3-numpy python3-grpcio python3-protobuf python3-grpc-tools python3-torch

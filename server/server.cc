@@ -12,9 +12,10 @@
 #include "server/admin_service.h"
 #include "server/checkpoint_dirs.h"
 #include "server/health_service.h"
+#include "server/http_metrics.h"
+#include "server/http_server.h"
 #include "server/log.h"
 #include "server/metrics.h"
-#include "server/metrics_http.h"
 #include "server/solver_service.h"
 
 namespace trm::server {
@@ -61,6 +62,7 @@ class ServerImpl final : public Server {
     Drain();
     // No scrape may reach the engine once it is gone; then the engine's schedulers stop before
     // the services they call back into go away.
+    if (metrics_http_) metrics_http_->Stop(absl::ZeroDuration());
     metrics_http_.reset();
     engine_.reset();
   }
@@ -76,7 +78,7 @@ class ServerImpl final : public Server {
     if (!roots.ok()) return roots.status();
 
     if (!options_.metrics_listen.empty()) {
-      auto http = MetricsHttpServer::Start(options_.metrics_listen, metrics_.collectables());
+      auto http = StartMetricsHttp(options_.metrics_listen, metrics_.collectables());
       if (!http.ok()) return http.status();
       metrics_http_ = std::move(*http);
       metrics_port_ = metrics_http_->port();
@@ -193,7 +195,7 @@ class ServerImpl final : public Server {
  private:
   ServerOptions options_;
   Metrics metrics_;
-  std::unique_ptr<MetricsHttpServer> metrics_http_;
+  std::unique_ptr<HttpServer> metrics_http_;
   std::unique_ptr<engine::Engine> engine_;
   std::unique_ptr<SolverService> solver_;
   std::unique_ptr<AdminService> admin_;
