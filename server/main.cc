@@ -1,5 +1,5 @@
-// trm-server: serves TRM checkpoints over gRPC (trm.v1.Solver). Flags are read here into
-// ServerOptions; everything else lives in the server library.
+// trm-server: serves TRM checkpoints over gRPC (trm.v1.Solver) and HTTP/JSON. Flags are read here
+// into ServerOptions; everything else lives in the server library.
 #include <signal.h>
 
 #include <cstdlib>
@@ -20,6 +20,12 @@
 ABSL_FLAG(std::string, listen, "0.0.0.0:50051", "gRPC address HOST:PORT (port 0: any free port)");
 ABSL_FLAG(std::string, metrics_listen, "0.0.0.0:9464",
           "Prometheus /metrics address HOST:PORT; empty disables it");
+ABSL_FLAG(std::string, http_listen, "0.0.0.0:8080",
+          "HTTP/JSON API and web page address HOST:PORT (port 0: any free port); empty disables "
+          "it");
+ABSL_FLAG(int, http_threads, 64,
+          "HTTP connections served at once (one worker thread each); more wait for a worker");
+ABSL_FLAG(int, http_max_body_bytes, 1 << 20, "Largest HTTP request body; larger ones get 413");
 ABSL_FLAG(std::vector<std::string>, checkpoints, {},
           "Checkpoints DIR[,DIR...]: a model folder, an official .pt, NAME=PATH, or a folder of "
           "model folders; default: every model under the repository's checkpoints/");
@@ -55,6 +61,10 @@ absl::StatusOr<trm::server::ServerOptions> OptionsFromFlags() {
   trm::server::ServerOptions o;
   o.listen = absl::GetFlag(FLAGS_listen);
   o.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
+  o.http_listen = absl::GetFlag(FLAGS_http_listen);
+  o.http_threads = absl::GetFlag(FLAGS_http_threads);
+  const int http_max_body = absl::GetFlag(FLAGS_http_max_body_bytes);
+  o.http_max_body_bytes = http_max_body > 0 ? static_cast<size_t>(http_max_body) : 0;
   o.checkpoints = absl::GetFlag(FLAGS_checkpoints);
   if (o.checkpoints.empty()) {
     std::string dir = trm::server::FindDefaultCheckpointsDir();
@@ -90,13 +100,17 @@ absl::StatusOr<trm::server::ServerOptions> OptionsFromFlags() {
     return absl::InvalidArgumentError("--max_message_bytes must be >= 1024");
   if (o.max_concurrent_streams < 1)
     return absl::InvalidArgumentError("--max_concurrent_streams must be >= 1");
+  if (o.http_threads < 1) return absl::InvalidArgumentError("--http_threads must be >= 1");
+  if (http_max_body < 1024)
+    return absl::InvalidArgumentError("--http_max_body_bytes must be >= 1024");
   return o;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage("Serves Tiny Recursive Models over gRPC (trm.v1.Solver).");
+  absl::SetProgramUsageMessage(
+      "Serves Tiny Recursive Models over gRPC (trm.v1.Solver) and HTTP/JSON with a web page.");
   absl::ParseCommandLine(argc, argv);
   // Block the stop signals in every thread (threads inherit the mask) and take them here.
   sigset_t stop;

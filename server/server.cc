@@ -12,6 +12,7 @@
 #include "server/admin_service.h"
 #include "server/checkpoint_dirs.h"
 #include "server/health_service.h"
+#include "server/http_api.h"
 #include "server/http_metrics.h"
 #include "server/http_server.h"
 #include "server/log.h"
@@ -63,6 +64,7 @@ class ServerImpl final : public Server {
     // No scrape may reach the engine once it is gone; then the engine's schedulers stop before
     // the services they call back into go away.
     if (metrics_http_) metrics_http_->Stop(absl::ZeroDuration());
+    http_.reset();
     metrics_http_.reset();
     engine_.reset();
   }
@@ -120,6 +122,16 @@ class ServerImpl final : public Server {
     if (server_ == nullptr || port_ == 0) {
       return absl::UnavailableError(absl::StrCat("--listen ", options_.listen, ": cannot listen"));
     }
+    if (!options_.http_listen.empty()) {
+      HttpServerOptions http_options;
+      http_options.max_threads = options_.http_threads;
+      http_options.max_body_bytes = options_.http_max_body_bytes;
+      auto http = HttpServer::Bind(options_.http_listen, http_options);
+      if (!http.ok()) return http.status();
+      http_ = std::move(*http);
+      http_api_ = std::make_unique<HttpApi>(solver_.get(), engine_.get(), &metrics_, http_.get());
+      http_->Start();
+    }
     Log(LogLevel::kInfo, absl::StrCat("listening on ", DescribeListen(options_.listen, port_),
                                       options_.tls.cert_file.empty()        ? " (plaintext)"
                                       : options_.tls.client_ca_file.empty() ? " (TLS)"
@@ -128,6 +140,11 @@ class ServerImpl final : public Server {
     if (admin_) {
       Log(LogLevel::kInfo, absl::StrCat("Admin reloads confined to [", absl::StrJoin(*roots, ", "),
                                         "] (--checkpoint_roots)"));
+    }
+    if (http_) {
+      Log(LogLevel::kInfo,
+          absl::StrCat("http on http://", DescribeListen(options_.http_listen, http_->port()),
+                       "/ (JSON API)"));
     }
     if (metrics_http_) {
       Log(LogLevel::kInfo,
@@ -172,6 +189,7 @@ class ServerImpl final : public Server {
 
   int port() const override { return port_; }
   int metrics_port() const override { return metrics_port_; }
+  int http_port() const override { return http_ ? http_->port() : 0; }
 
   void Drain() override {
     std::lock_guard lock(drain_mu_);
@@ -184,7 +202,10 @@ class ServerImpl final : public Server {
     metrics_.SetServing(false);
     const absl::Time start = absl::Now();
     engine_->Drain(options_.drain_timeout);
-    // Engine requests are all answered; give the last stream writes a moment to flush.
+    // Engine requests are all answered: HTTP responses still being written get a moment, then
+    // every HTTP connection closes, however slow its client.
+    if (http_) http_->Stop(absl::Seconds(1));
+    // Give the last gRPC stream writes a moment to flush.
     server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
     server_->Wait();
     Log(LogLevel::kInfo,
@@ -201,6 +222,8 @@ class ServerImpl final : public Server {
   std::unique_ptr<AdminService> admin_;
   std::unique_ptr<HealthService> health_;  // Outlives server_ (its Watch streams end first).
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<HttpServer> http_;  // Stopped (Drain, destructor) before http_api_ goes.
+  std::unique_ptr<HttpApi> http_api_;
   int port_ = 0;
   int metrics_port_ = 0;
   std::mutex drain_mu_;

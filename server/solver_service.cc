@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "server/solve_steps.h"
 
 namespace trm::server {
 namespace {
@@ -165,11 +166,7 @@ class StepsReactor final : public grpc::ServerWriteReactor<SolveStep> {
 
   void OnStep(const engine::StepEvent& event) {
     if (event.final) return;  // Sent with the result from OnEngineDone.
-    SolveStep step;
-    step.set_step(event.step);
-    DecodeAnswer(prepared_->puzzle, event.answer_tokens, step.mutable_answer());
-    step.set_confidence(event.confidence);
-    step.mutable_changed_cells()->Assign(event.changed_cells.begin(), event.changed_cells.end());
+    SolveStep step = StepMessage(prepared_->puzzle, event);
     last_tokens_ = event.answer_tokens;
     std::lock_guard lock(mu_);
     if (broken_ || cancelled_) return;
@@ -180,17 +177,7 @@ class StepsReactor final : public grpc::ServerWriteReactor<SolveStep> {
   void OnEngineDone(const engine::Result& result) {
     SolveStep step;
     grpc::Status status = service_->FillResponse(*prepared_, result, step.mutable_result());
-    if (status.ok()) {
-      step.set_step(result.steps);
-      *step.mutable_answer() = step.result().answer();
-      step.set_confidence(result.confidence);
-      step.set_final(true);
-      if (last_tokens_.size() == result.answer_tokens.size()) {
-        for (size_t i = 0; i < last_tokens_.size(); ++i) {
-          if (last_tokens_[i] != result.answer_tokens[i]) step.add_changed_cells(i);
-        }
-      }
-    }
+    if (status.ok()) CompleteFinalStep(result, last_tokens_, &step);
     Record(status);
     {
       std::lock_guard lock(mu_);
@@ -271,16 +258,25 @@ void SolverService::SetAccepting(bool accepting, std::string reason) {
   accepting_.store(accepting);
 }
 
+absl::Status SolverService::Availability() {
+  if (accepting_.load()) return absl::OkStatus();
+  absl::MutexLock lock(&reason_mu_);
+  return absl::UnavailableError(not_accepting_reason_);
+}
+
 absl::StatusOr<SolverService::Prepared> SolverService::Prepare(
     const grpc::CallbackServerContext& context, const SolveRequest& request,
     std::string* model_label) {
+  return Prepare(request, DeadlineOf(context), model_label);
+}
+
+absl::StatusOr<SolverService::Prepared> SolverService::Prepare(const SolveRequest& request,
+                                                               absl::Time deadline,
+                                                               std::string* model_label) {
   // The `model` label names a loaded model or is empty: a name from the request that resolves to
   // nothing is request content, and as a label it would also grow the registry without bound.
   model_label->clear();
-  if (!accepting_.load()) {
-    absl::MutexLock lock(&reason_mu_);
-    return absl::UnavailableError(not_accepting_reason_);
-  }
+  if (absl::Status available = Availability(); !available.ok()) return available;
   absl::StatusOr<engine::TaskKind> kind = RequestKind(request);
   if (!kind.ok()) return kind.status();
   if (*kind == engine::TaskKind::kTokens && request.model().empty()) {
@@ -318,7 +314,7 @@ absl::StatusOr<SolverService::Prepared> SolverService::Prepare(
   p.options = request.options();
   p.request_id = request.request_id().empty() ? absl::StrCat("trm-", next_request_id_.fetch_add(1))
                                               : request.request_id();
-  p.deadline = DeadlineOf(context);
+  p.deadline = deadline;
   return p;
 }
 

@@ -27,6 +27,8 @@ class SolverService final : public trm::v1::Solver::CallbackService {
 
   // While not accepting, Solve/SolveSteps answer UNAVAILABLE with `reason` (loading, draining).
   void SetAccepting(bool accepting, std::string reason = {});
+  // OK while accepting, else UNAVAILABLE with the reason (what HTTP's /readyz reports).
+  absl::Status Availability();
 
   grpc::ServerUnaryReactor* Solve(grpc::CallbackServerContext* context,
                                   const trm::v1::SolveRequest* request,
@@ -50,6 +52,9 @@ class SolverService final : public trm::v1::Solver::CallbackService {
   // name for metrics, or stays empty when none resolves (request text never becomes a label).
   absl::StatusOr<Prepared> Prepare(const grpc::CallbackServerContext& context,
                                    const trm::v1::SolveRequest& request, std::string* model_label);
+  // The same for any transport: `deadline` is the caller's (InfiniteFuture: none).
+  absl::StatusOr<Prepared> Prepare(const trm::v1::SolveRequest& request, absl::Time deadline,
+                                   std::string* model_label);
   // Submits with `on_step` (may be empty) and `on_done`.
   absl::StatusOr<std::unique_ptr<engine::RequestHandle>> Submit(
       const Prepared& prepared, std::function<void(const engine::StepEvent&)> on_step,

@@ -17,6 +17,7 @@
 #include <regex>
 #include <sstream>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 
@@ -129,6 +130,17 @@ std::optional<std::string> HttpGet(int port, const std::string& path) {
   return response.substr(body + 4);
 }
 
+double MetricSum(const std::string& text, const std::string& prefix) {
+  double sum = 0;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(prefix, 0) != 0) continue;
+    double v = 0;
+    if (absl::SimpleAtod(line.substr(line.rfind(' ') + 1), &v)) sum += v;
+  }
+  return sum;
+}
+
 int FreePort() {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
@@ -182,12 +194,14 @@ std::string MakeCheckpoint(const std::string& dir, const std::string& name,
 }
 
 ServerProcess::ServerProcess(const std::string& log_path, std::vector<std::string> flags) {
-  std::vector<std::string> argv = {Env("TRM_SERVER_BIN"), "--listen=127.0.0.1:0",
-                                   "--metrics_listen=127.0.0.1:0", "--device=cpu", "--threads=1"};
+  std::vector<std::string> argv = {
+      Env("TRM_SERVER_BIN"),       "--listen=127.0.0.1:0", "--metrics_listen=127.0.0.1:0",
+      "--http_listen=127.0.0.1:0", "--device=cpu",         "--threads=1"};
   argv.insert(argv.end(), flags.begin(), flags.end());
   child_ = std::make_unique<Child>(argv, log_path);
   const std::regex listening(R"(listening on [0-9.]+:(\d+))");
   const std::regex metrics(R"(metrics on http://[0-9.]+:(\d+)/metrics)");
+  const std::regex http(R"(http on http://[0-9.]+:(\d+)/)");
   const absl::Time end = absl::Now() + absl::Seconds(60);
   while (absl::Now() < end && child_->running()) {
     const std::string log = child_->Log();
@@ -195,6 +209,7 @@ ServerProcess::ServerProcess(const std::string& log_path, std::vector<std::strin
       std::smatch m;
       if (std::regex_search(log, m, listening)) port_ = std::stoi(m[1]);
       if (std::regex_search(log, m, metrics)) metrics_port_ = std::stoi(m[1]);
+      if (std::regex_search(log, m, http)) http_port_ = std::stoi(m[1]);
       return;
     }
     absl::SleepFor(absl::Milliseconds(20));

@@ -44,6 +44,8 @@ RunResult RunCommand(const std::vector<std::string>& argv, absl::Duration timeou
 
 // GET http://127.0.0.1:port/path; the body, or nullopt when the connection fails.
 std::optional<std::string> HttpGet(int port, const std::string& path);
+// Sum of every series in Prometheus text whose line starts with `prefix`.
+double MetricSum(const std::string& text, const std::string& prefix);
 // A port that was free a moment ago (bound to 127.0.0.1:0 and released).
 int FreePort();
 std::string ReadFileOrEmpty(const std::string& path);
@@ -68,7 +70,8 @@ std::string Env(const char* name);
 std::string MakeCheckpoint(const std::string& dir, const std::string& name,
                            const std::vector<std::string>& extra);
 
-// trm-server on 127.0.0.1 with port 0 for gRPC and metrics; Start waits for "SERVING".
+// trm-server on 127.0.0.1 with port 0 for gRPC, HTTP and metrics (flags later in `flags` win);
+// the constructor waits for "SERVING".
 class ServerProcess {
  public:
   ServerProcess(const std::string& log_path, std::vector<std::string> flags);
@@ -76,6 +79,7 @@ class ServerProcess {
   bool ok() const { return port_ > 0; }
   int port() const { return port_; }
   int metrics_port() const { return metrics_port_; }
+  int http_port() const { return http_port_; }  // 0 when the flags disable HTTP.
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   Child& child() { return *child_; }
   // SIGTERM and wait; the exit code or nullopt.
@@ -85,6 +89,7 @@ class ServerProcess {
   std::unique_ptr<Child> child_;
   int port_ = 0;
   int metrics_port_ = 0;
+  int http_port_ = 0;
 };
 
 }  // namespace trm::e2e

@@ -339,17 +339,17 @@ TEST(FaultsTest, BadCheckpointAtStartupIsAClearErrorExit) {
   const std::string broken = BrokenCopy(bad.path(), ck.sudoku, "sudoku", &garbage);
   e2e::RunResult r = e2e::RunCommand(
       {e2e::Env("TRM_SERVER_BIN"), "--listen=127.0.0.1:0", "--metrics_listen=127.0.0.1:0",
-       "--device=cpu", "--threads=1", "--checkpoints=" + broken},
+       "--http_listen=127.0.0.1:0", "--device=cpu", "--threads=1", "--checkpoints=" + broken},
       absl::Seconds(30));
   EXPECT_NE(r.exit_code, 0) << r.output;
   EXPECT_NE(r.exit_code, -1) << "hung: " << r.output;
   EXPECT_LT(r.exit_code, 128) << "crashed: " << r.output;
   EXPECT_NE(r.output.find(broken), std::string::npos) << r.output;
 
-  r = e2e::RunCommand(
-      {e2e::Env("TRM_SERVER_BIN"), "--listen=127.0.0.1:0", "--metrics_listen=127.0.0.1:0",
-       "--device=cpu", "--threads=1", "--checkpoints=" + bad.path() + "/missing"},
-      absl::Seconds(60));
+  r = e2e::RunCommand({e2e::Env("TRM_SERVER_BIN"), "--listen=127.0.0.1:0",
+                       "--metrics_listen=127.0.0.1:0", "--http_listen=127.0.0.1:0", "--device=cpu",
+                       "--threads=1", "--checkpoints=" + bad.path() + "/missing"},
+                      absl::Seconds(60));
   EXPECT_NE(r.exit_code, 0) << r.output;
   EXPECT_LT(r.exit_code, 128) << "crashed: " << r.output;
   EXPECT_NE(r.output.find(bad.path() + "/missing"), std::string::npos) << r.output;

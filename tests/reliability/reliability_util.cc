@@ -36,17 +36,6 @@ long RssKib(pid_t pid) {
   return -1;
 }
 
-double MetricSum(const std::string& text, const std::string& prefix) {
-  double sum = 0;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind(prefix, 0) != 0) continue;
-    double v = 0;
-    if (absl::SimpleAtod(line.substr(line.rfind(' ') + 1), &v)) sum += v;
-  }
-  return sum;
-}
-
 double MetricSumWith(const std::string& text, const std::string& prefix, const std::string& part) {
   double sum = 0;
   std::istringstream in(text);
