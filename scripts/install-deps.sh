@@ -20,6 +20,10 @@ PACKAGES=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev prometheus
   python3 python3-numpy python3-grpcio python3-protobuf python3-grpc-tools python3-torch
+  # pytest, for the web page's browser test
+  python3-pytest
+  # the web page's browser test: Debian's chromium, headless, driven through chromedriver
+  chromium chromium-driver python3-selenium
   # deployment checks (no Docker engine is needed: only `docker-compose config`)
   docker-compose
 )

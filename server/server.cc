@@ -15,6 +15,7 @@
 #include "server/http_api.h"
 #include "server/http_metrics.h"
 #include "server/http_server.h"
+#include "server/http_web.h"
 #include "server/log.h"
 #include "server/metrics.h"
 #include "server/solver_service.h"
@@ -130,6 +131,7 @@ class ServerImpl final : public Server {
       if (!http.ok()) return http.status();
       http_ = std::move(*http);
       http_api_ = std::make_unique<HttpApi>(solver_.get(), engine_.get(), &metrics_, http_.get());
+      RegisterWebPage(http_->routes());
       http_->Start();
     }
     Log(LogLevel::kInfo, absl::StrCat("listening on ", DescribeListen(options_.listen, port_),
@@ -144,7 +146,7 @@ class ServerImpl final : public Server {
     if (http_) {
       Log(LogLevel::kInfo,
           absl::StrCat("http on http://", DescribeListen(options_.http_listen, http_->port()),
-                       "/ (JSON API)"));
+                       "/ (JSON API and web page)"));
     }
     if (metrics_http_) {
       Log(LogLevel::kInfo,

@@ -1,6 +1,6 @@
 // The HTTP/JSON API of a real trm-server on loopback, on the bundled checkpoints: every endpoint,
 // the same answers as gRPC, the step stream, errors as JSON with the matching HTTP status, request
-// metrics, clients that go away (their slot freed), deadlines and draining.
+// metrics, clients that go away (their slot freed), deadlines, draining, and the web page's files.
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -305,6 +305,30 @@ TEST_F(HttpApiTest, DeadlinesEndRequestsAndStreams) {
   EXPECT_EQ(last->name, "error");
   EXPECT_EQ(json::parse(last->data)["code"], "DEADLINE_EXCEEDED") << last->data;
   EXPECT_TRUE(WaitForMetric(server_->metrics_port(), "trm_active_requests", 0));
+}
+
+TEST_F(HttpApiTest, TheWebPageIsServedSelfContained) {
+  HttpReply page = HttpCall(port(), "GET", "/");
+  ASSERT_EQ(page.status, 200);
+  EXPECT_EQ(page.headers["content-type"], "text/html; charset=utf-8");
+  EXPECT_NE(page.body.find("<title>TRM Serve"), std::string::npos);
+  const std::string csp = page.headers["content-security-policy"];
+  EXPECT_NE(csp.find("default-src 'none'"), std::string::npos) << csp;
+  EXPECT_NE(csp.find("script-src 'self'"), std::string::npos) << csp;
+  EXPECT_EQ(page.headers["x-content-type-options"], "nosniff");
+  const std::pair<const char*, const char*> files[] = {
+      {"/app.js", "text/javascript; charset=utf-8"},
+      {"/style.css", "text/css; charset=utf-8"},
+      {"/favicon.svg", "image/svg+xml"}};
+  for (const auto& [path, type] : files) {
+    HttpReply r = HttpCall(port(), "GET", path);
+    EXPECT_EQ(r.status, 200) << path;
+    EXPECT_EQ(r.headers["content-type"], type) << path;
+    EXPECT_GT(r.body.size(), 100u) << path;
+    // Nothing is fetched from elsewhere.
+    EXPECT_EQ(r.body.find("http://"), r.body.find("http://www.w3.org/2000/svg")) << path;
+    EXPECT_EQ(r.body.find("https://"), std::string::npos) << path;
+  }
 }
 
 // Its own server: draining ends it.
