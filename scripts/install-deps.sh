@@ -20,8 +20,10 @@ PACKAGES=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev prometheus
   python3 python3-numpy python3-grpcio python3-protobuf python3-grpc-tools python3-torch
-  # pytest, for the web page's browser test
+  # pytest, for the Python client package's tests and the web page's browser test
   python3-pytest
+  # the Python client package (client/python), built by pip over Debian's setuptools in a venv
+  python3-pip python3-venv python3-setuptools python3-wheel
   # the web page's browser test: Debian's chromium, headless, driven through chromedriver
   chromium chromium-driver python3-selenium
   # deployment checks (no Docker engine is needed: only `docker-compose config`)

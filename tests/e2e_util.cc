@@ -170,7 +170,6 @@ std::string Env(const char* name) {
   const std::map<std::string, std::string> built = {{"TRM_SERVER_BIN", TRM_SERVER_BIN},
                                                     {"TRM_CLIENT_BIN", TRM_CLIENT_BIN},
                                                     {"TRM_INIT_CHECKPOINT", TRM_INIT_CHECKPOINT},
-                                                    {"TRM_PROTO_PYTHON", TRM_PROTO_PYTHON},
                                                     {"TRM_SOURCE_DIR", TRM_SOURCE_DIR}};
   auto it = built.find(name);
   return it == built.end() ? "" : it->second;

@@ -61,7 +61,7 @@ class TempDir {
   std::string path_;
 };
 
-// TRM_SERVER_BIN, TRM_CLIENT_BIN, TRM_INIT_CHECKPOINT, TRM_PROTO_PYTHON, TRM_SOURCE_DIR: from
+// TRM_SERVER_BIN, TRM_CLIENT_BIN, TRM_INIT_CHECKPOINT, TRM_SOURCE_DIR: from
 // the environment when set, else the build's paths.
 std::string Env(const char* name);
 
