@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Checks the Kubernetes manifests in deploy/k8s without a cluster: every Deployment runs
 trm-server as non-root with gRPC probes on the gRPC port, resource requests, the ports the
-image exposes and a draining grace period; the GPU variant asks for nvidia.com/gpu; a ClusterIP
+image exposes (gRPC, HTTP, metrics) and a draining grace period; the GPU variant asks for nvidia.com/gpu; a ClusterIP
 Service and a headless Service (clusterIP: None, for dns:/// + round_robin) select its pods;
 kustomization.yaml names files that exist.
 
@@ -13,7 +13,7 @@ import sys
 
 import yaml
 
-GRPC_PORT, METRICS_PORT = 50051, 9464
+GRPC_PORT, HTTP_PORT, METRICS_PORT = 50051, 8080, 9464
 
 
 def main(argv):
@@ -61,10 +61,14 @@ def main(argv):
             continue
         c = containers[0]
         ports = {p["containerPort"]: p.get("name") for p in c.get("ports", [])}
-        need(ports.get(GRPC_PORT) == "grpc" and ports.get(METRICS_PORT) == "metrics",
-             f"{name}: container ports {ports}, want grpc {GRPC_PORT} and metrics {METRICS_PORT}")
+        need(ports.get(GRPC_PORT) == "grpc" and ports.get(METRICS_PORT) == "metrics"
+             and ports.get(HTTP_PORT) == "http",
+             f"{name}: container ports {ports}, want grpc {GRPC_PORT}, http {HTTP_PORT} and "
+             f"metrics {METRICS_PORT}")
         args = " ".join(c.get("args", []) + c.get("command", []))
         need(f"--listen=0.0.0.0:{GRPC_PORT}" in args or "--listen" not in args, f"{name}: --listen is not :{GRPC_PORT}")
+        need(f"--http_listen=0.0.0.0:{HTTP_PORT}" in args or "--http_listen" not in args,
+             f"{name}: --http_listen is not :{HTTP_PORT}")
         for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
             p = c.get(probe, {})
             need(p.get("grpc", {}).get("port") == GRPC_PORT, f"{name}: {probe} is not a gRPC probe on {GRPC_PORT}")
@@ -99,6 +103,10 @@ def main(argv):
              f"{sname}: selector {sel} does not select every Deployment's pods")
         grpc = [p for p in s["spec"]["ports"] if p.get("name") == "grpc"]
         need(grpc and grpc[0]["port"] == GRPC_PORT, f"{sname}: no grpc port {GRPC_PORT}")
+    for s in plain:
+        http = [p for p in s["spec"]["ports"] if p.get("name") == "http"]
+        need(http and http[0]["port"] == HTTP_PORT and http[0].get("targetPort") == "http",
+             f"Service {s['metadata']['name']}: no http port {HTTP_PORT}")
     for s in headless:
         need(not s["spec"].get("publishNotReadyAddresses", False),
              f"Service {s['metadata']['name']}: publishes pods that are not ready")
