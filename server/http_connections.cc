@@ -71,6 +71,7 @@ struct HttpConnections::BusyMark {
 
 void HttpConnections::ScanLocked() {
   DIR* dir = opendir("/proc/self/fd");
+  visible_ = dir != nullptr;
   if (dir == nullptr) return;
   std::set<unsigned long> seen;
   const absl::Time now = absl::Now();
@@ -131,6 +132,7 @@ bool HttpConnections::PeerGone(const std::string& addr, int port) {
   {
     std::lock_guard lock(mu_);
     auto it = FindLocked(absl::StrCat(addr, ":", port));
+    if (!visible_) return false;  // Without /proc nothing is known: never cancel on a guess.
     if (it == connections_.end()) return true;
     inode = it->first;
     fd = it->second.fd;

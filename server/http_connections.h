@@ -35,6 +35,8 @@ class HttpConnections {
 
   // True when the peer has closed or reset the connection (or it is gone). A peer that closes only
   // its sending side counts as gone: HTTP/1.1 clients do not half-close while awaiting an answer.
+  // False whenever the process's sockets cannot be listed (no /proc): nothing is then known, and
+  // CloseSlow / CloseIdle close nothing.
   bool PeerGone(const std::string& addr, int port);
 
   // Shuts down (both directions) every connection that is not busy, has been open, or idle since
@@ -66,6 +68,7 @@ class HttpConnections {
   const int port_;
   std::mutex mu_;
   Map connections_ ABSL_GUARDED_BY(mu_);
+  bool visible_ ABSL_GUARDED_BY(mu_) = true;  // /proc/self/fd could be read at the last scan.
 };
 
 }  // namespace trm::server

@@ -458,13 +458,14 @@ function onEvent(name, message) {
 }
 
 // Shows queued steps one by one; in slow motion each stays up for a moment, so a fast model's
-// steps can be watched.
+// steps can be watched, but a long backlog (hundreds of steps) plays faster so it ends in seconds.
 function playNext() {
   if (state.timer !== null || !state.queue.length) return;
   const step = state.queue.shift();
   state.trace.push(step);
   showStep(state.trace.length - 1, true);
-  const dwell = $("slow-motion").checked ? 450 : 0;
+  const dwell = $("slow-motion").checked
+      ? Math.max(20, Math.min(450, 3000 / (state.queue.length + 1))) : 0;
   state.timer = setTimeout(() => {
     state.timer = null;
     playNext();
@@ -478,11 +479,16 @@ function showStep(index, appended) {
   const verdict = result ? verdictOf(result) : "";
   renderAnswer(step, verdict);
   if (appended) addTimelineEntry(index);
-  Array.from($("timeline").children).forEach((li, i) => {
+  const scrub = $("scrub");
+  scrub.max = String(state.trace.length - 1);
+  scrub.value = String(index);
+  scrub.setAttribute("aria-valuetext", `step ${step.step}${step.final ? " (final)" : ""}`);
+  $("scrub-block").hidden = state.trace.length < 2;
+  for (const li of $("timeline").children) {
     const b = li.firstChild;
-    if (i === index) b.setAttribute("aria-current", "step");
+    if (Number(b.dataset.index) === index) b.setAttribute("aria-current", "step");
     else b.removeAttribute("aria-current");
-  });
+  }
   const changed = (step.changedCells || []).length;
   $("step-status").textContent = step.final
       ? `Step ${step.step}, final: ${haltText(result)}. ${verdictText(result)}`
@@ -491,13 +497,17 @@ function showStep(index, appended) {
   if (result) showResult(result);
 }
 
+// A button per step for the first kTimelineSteps and the final one; the slider reaches every step.
+const kTimelineSteps = 40;
 function addTimelineEntry(index) {
   const step = state.trace[index];
+  if (index >= kTimelineSteps && !step.final) return;
   const li = document.createElement("li");
   const b = document.createElement("button");
   b.type = "button";
   b.className = step.final ? "final" : "";
   b.textContent = step.final ? `${step.step} ✓` : String(step.step);
+  b.dataset.index = String(index);
   b.setAttribute("aria-label", `Show step ${step.step}${step.final ? " (final)" : ""}`);
   b.addEventListener("click", () => showStep(index, false));
   li.append(b);
@@ -560,6 +570,7 @@ function clearTrace(message) {
   state.queue = [];
   state.shown = -1;
   $("timeline").textContent = "";
+  $("scrub-block").hidden = true;
   $("result").hidden = true;
   $("board").textContent = "";
   $("board").className = "board";
@@ -609,6 +620,9 @@ async function main() {
   $("solve").addEventListener("click", solve);
   $("stop").addEventListener("click", () => state.abort && state.abort.abort());
   $("puzzle-text").addEventListener("input", syncFromText);
+  $("scrub").addEventListener("input", (e) => {
+    if (state.trace.length) showStep(Number(e.target.value), false);
+  });
   drawChart();
   checkReady();
   try {

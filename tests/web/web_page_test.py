@@ -151,6 +151,11 @@ def test_sudoku_streams_steps_then_the_verified_grid(browser, server):
     assert board.get_attribute("data-verdict") == ""
     browser.execute_script("window.scrollTo(0, 0)")
     shot(browser, "sudoku_step2.png")
+    # The step slider reaches every step by keyboard.
+    browser.find_element(By.ID, "scrub").send_keys(Keys.HOME)
+    assert browser.find_element(By.ID, "step-status").text.startswith("Step 1:")
+    browser.find_element(By.ID, "scrub").send_keys(Keys.END)
+    assert "final" in browser.find_element(By.ID, "step-status").text
 
 
 def test_maze_from_generate(browser, server):
