@@ -1,12 +1,12 @@
 #include "server/server.h"
 
 #include <fstream>
-#include <mutex>
 #include <sstream>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "base/sync.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "server/admin_service.h"
@@ -172,7 +172,7 @@ class ServerImpl final : public Server {
   int metrics_port() const override { return metrics_port_; }
 
   void Drain() override {
-    std::lock_guard lock(drain_mu_);
+    MutexLock lock(&drain_mu_);
     if (drained_ || server_ == nullptr) return;
     drained_ = true;
     Log(LogLevel::kInfo, absl::StrCat("draining: finishing in-flight requests (up to ",
@@ -201,8 +201,8 @@ class ServerImpl final : public Server {
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   int metrics_port_ = 0;
-  std::mutex drain_mu_;
-  bool drained_ = false;
+  Mutex drain_mu_;
+  bool drained_ ABSL_GUARDED_BY(drain_mu_) = false;
 };
 
 }  // namespace
