@@ -33,6 +33,7 @@ struct LoadResult {
   std::set<std::string> sent_ids;
   int wrong_id = 0;  // OK responses whose request_id is not the one sent.
   absl::Duration max_ok_latency;
+  absl::Duration took;  // From the start until the last caller stopped.
   std::string first_unexpected;
 };
 
@@ -71,6 +72,7 @@ LoadResult RunLoad(const std::string& address, int threads, absl::Duration durat
     });
   }
   for (auto& w : workers) w.join();
+  out.took = absl::Now() - (end - duration);
   return out;
 }
 
@@ -118,18 +120,25 @@ TEST(LoadTest, PastTheBatchSizeEveryRequestAnsweredOnceOrRejected) {
       solve_all)
       << metrics;
 
-  // An admitted request waits behind at most queue/batch + 1 rounds of the same work.
-  const absl::Duration bound = (kQueue / kBatch + 2) * single * 4 + absl::Seconds(2);
-  EXPECT_LT(r.max_ok_latency, bound) << "single " << single;
+  // An admitted request waits behind at most queue/batch + 1 rounds of the same work. A round's
+  // length is measured twice in this test: alone before the load, and as the server's mean under
+  // this very load (the run's length over the rounds it answered), so the bound follows the
+  // machine's speed and whatever else runs on it (a CPU hog, a sanitizer); x4 and 2 s absorb the
+  // spread around the mean. A request starved in the queue waits out its 60 s deadline.
+  const absl::Duration loaded_round = r.took * kBatch / std::max(ok, 1);
+  const absl::Duration round = std::max(single, loaded_round);
+  const absl::Duration bound = (kQueue / kBatch + 2) * round * 4 + absl::Seconds(2);
+  EXPECT_LT(r.max_ok_latency, bound) << "single " << single << ", loaded round " << loaded_round;
 
   // Memory flat: within 32 MiB after thousands of calls.
   ASSERT_GT(rss_before, 0);
   EXPECT_LT(rss_after - rss_before, 32 * 1024) << rss_before << " KiB -> " << rss_after << " KiB";
   std::printf(
-      "load: %d sent, %d OK, %d RESOURCE_EXHAUSTED, max OK latency %s (single %s), "
-      "RSS %ld -> %ld KiB\n",
+      "load: %d sent, %d OK, %d RESOURCE_EXHAUSTED, max OK latency %s (single %s, loaded round "
+      "%s, bound %s), RSS %ld -> %ld KiB\n",
       r.sent, ok, rejected, absl::FormatDuration(r.max_ok_latency).c_str(),
-      absl::FormatDuration(single).c_str(), rss_before, rss_after);
+      absl::FormatDuration(single).c_str(), absl::FormatDuration(loaded_round).c_str(),
+      absl::FormatDuration(bound).c_str(), rss_before, rss_after);
 
   // Still serving normally afterwards.
   trm::v1::SolveResponse after;
