@@ -39,9 +39,9 @@ double Gauge(int metrics_port, const std::string& series) {
   return std::stod(text.substr(at + series.size() + 1));
 }
 
-// Waits until `series` reads `want` (bounded at 10 s).
+// Waits until `series` reads `want` (bounded at 30 s: only a hang takes that long).
 bool WaitGauge(int metrics_port, const std::string& series, double want) {
-  const absl::Time end = absl::Now() + absl::Seconds(10);
+  const absl::Time end = absl::Now() + absl::Seconds(30);
   while (absl::Now() < end) {
     if (Gauge(metrics_port, series) == want) return true;
     absl::SleepFor(absl::Milliseconds(5));
@@ -82,7 +82,9 @@ TEST_F(LifecycleTest, FullQueueIsResourceExhaustedAndCancelFreesTheSlot) {
   const int mport = server->metrics_port();
   const absl::Duration t64 = Time(*stub, 64);
 
-  // A long stream takes the only slot; a second request takes the only queue place.
+  // A long stream takes the only slot; a second request takes the only queue place. The stream's
+  // 1024 steps outlast the checks below (a few round trips) on any machine; the server's count at
+  // the end shows that it did.
   grpc::ClientContext stream_ctx;
   SetDeadline(&stream_ctx, absl::Seconds(120));
   auto reader = stub->SolveSteps(&stream_ctx, Steps(1024));
@@ -99,28 +101,35 @@ TEST_F(LifecycleTest, FullQueueIsResourceExhaustedAndCancelFreesTheSlot) {
   ASSERT_TRUE(WaitGauge(mport, "trm_queue_depth{model=\"sudoku\"}", 1));
   {
     grpc::ClientContext c;
-    SetDeadline(&c, absl::Seconds(10));
+    SetDeadline(&c, absl::Seconds(30));
     trm::v1::SolveResponse r;
     grpc::Status s = stub->Solve(&c, Steps(2), &r);
     EXPECT_EQ(s.error_code(), StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
   }
 
-  // Cancel the stream mid-way: the client sees CANCELLED and the queued request gets the slot
-  // long before the 1024 steps would have finished.
+  // Cancel the stream mid-way: the client sees CANCELLED and the queued request gets the slot.
   ASSERT_TRUE(reader->Read(&step));
-  const absl::Time cancelled_at = absl::Now();
   stream_ctx.TryCancel();
   while (reader->Read(&step)) {
   }
   EXPECT_EQ(reader->Finish().error_code(), StatusCode::CANCELLED);
   queued.join();
-  const absl::Duration queued_wait = absl::Now() - cancelled_at;
   EXPECT_TRUE(queued_status.ok()) << queued_status.error_message();
-  EXPECT_LT(queued_wait, 4 * t64 + absl::Milliseconds(500))
-      << "the cancelled request kept its slot; 64 steps take " << t64;
   EXPECT_TRUE(WaitGauge(mport, "trm_active_requests{model=\"sudoku\"}", 0));
+  // The server ended the stream as cancelled, not finished, and ran fewer batch steps than the
+  // 64 + 1024 + 2 of the three requests it admitted: the stream held the only slot until the
+  // cancel and gave it up then, so the cancel is what let the queued request in (with one slot,
+  // nothing else could). No clock is involved; the stream's length only has to exceed the
+  // checks' few round trips.
   EXPECT_TRUE(WaitGauge(
-      mport, "trm_requests_total{code=\"CANCELLED\",method=\"SolveSteps\",model=\"sudoku\"}", 1));
+      mport, "trm_requests_total{code=\"CANCELLED\",method=\"SolveSteps\",model=\"sudoku\"}", 1))
+      << "64 steps take " << t64;
+  EXPECT_LT(Gauge(mport, "trm_requests_total{code=\"OK\",method=\"SolveSteps\",model=\"sudoku\"}"),
+            1)
+      << "the stream ran all its 1024 steps before the cancel; 64 steps take " << t64;
+  const double batch_steps = Gauge(mport, "trm_batch_steps_total{model=\"sudoku\"}");
+  EXPECT_GT(batch_steps, 64 + 2);
+  EXPECT_LT(batch_steps, 64 + 1024 + 2) << "the cancelled stream kept its slot to the end";
   EXPECT_EQ(
       Gauge(mport,
             "trm_requests_total{code=\"RESOURCE_EXHAUSTED\",method=\"Solve\",model=\"sudoku\"}"),
