@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -149,9 +151,32 @@ TEST_F(LifecycleTest, SigtermDrainsInFlightThenExitsZero) {
   ASSERT_TRUE(server->ok());
   auto channel = Channel(server->address());
   auto stub = trm::v1::Solver::NewStub(channel);
+  auto health = grpc::health::v1::Health::NewStub(channel);
   const absl::Duration t64 = Time(*stub, 64);
-  // Long enough to still be running after the checks below (at least ~1 s).
-  const int steps = std::clamp<int>(64 * absl::FDivDuration(absl::Seconds(1), t64), 64, 1024);
+  // What the checks after SIGTERM cost, measured here now: a health answer and a Solve round
+  // trip. The in-flight request must outlast them, so it is sized from this measurement (50
+  // times over, at least a second of work) rather than from a guess about the machine.
+  absl::Duration checks;
+  {
+    const absl::Time start = absl::Now();
+    grpc::ClientContext c;
+    SetDeadline(&c, absl::Seconds(30));
+    grpc::health::v1::HealthCheckResponse r;
+    ASSERT_TRUE(health->Check(&c, {}, &r).ok());
+    checks = absl::Now() - start;
+    checks += Time(*stub, 1);
+  }
+  const absl::Duration needed = std::max(50 * checks, absl::Seconds(1));
+  const int steps =
+      std::clamp(static_cast<int>(std::ceil(64 * absl::FDivDuration(needed, t64))), 64, 1024);
+
+  // A Watch stream opened before the signal sees NOT_SERVING as an event.
+  grpc::ClientContext watch_ctx;
+  SetDeadline(&watch_ctx, absl::Seconds(120));
+  auto watch = health->Watch(&watch_ctx, {});
+  grpc::health::v1::HealthCheckResponse status;
+  ASSERT_TRUE(watch->Read(&status));
+  EXPECT_EQ(status.status(), grpc::health::v1::HealthCheckResponse::SERVING);
 
   // The in-flight request is a stream, so its first step proves it holds a batch slot.
   grpc::ClientContext inflight_ctx;
@@ -161,24 +186,21 @@ TEST_F(LifecycleTest, SigtermDrainsInFlightThenExitsZero) {
   ASSERT_TRUE(reader->Read(&step));
   server->child().Signal(SIGTERM);
   // Health turns NOT_SERVING and new requests are refused while the old one finishes.
-  auto health = grpc::health::v1::Health::NewStub(channel);
-  bool saw_not_serving = false;
-  for (int i = 0; i < 200 && !saw_not_serving; ++i) {
-    grpc::ClientContext c;
-    SetDeadline(&c, absl::Seconds(2));
-    grpc::health::v1::HealthCheckResponse r;
-    saw_not_serving = health->Check(&c, {}, &r).ok() &&
-                      r.status() == grpc::health::v1::HealthCheckResponse::NOT_SERVING;
-    if (!saw_not_serving) absl::SleepFor(absl::Milliseconds(5));
-  }
-  EXPECT_TRUE(saw_not_serving);
+  ASSERT_TRUE(watch->Read(&status));
+  EXPECT_EQ(status.status(), grpc::health::v1::HealthCheckResponse::NOT_SERVING);
+  watch_ctx.TryCancel();
+  EXPECT_EQ(watch->Finish().error_code(), StatusCode::CANCELLED);
   {
     grpc::ClientContext c;
-    SetDeadline(&c, absl::Seconds(5));
+    SetDeadline(&c, absl::Seconds(30));
     trm::v1::SolveResponse r;
     grpc::Status s = stub->Solve(&c, Steps(1), &r);
     EXPECT_EQ(s.error_code(), StatusCode::UNAVAILABLE) << s.error_message();
   }
+  // The refusal came while the old request still held its slot (the server's own gauge says so;
+  // if it did not, the request was too short for these checks after all).
+  EXPECT_EQ(Gauge(server->metrics_port(), "trm_active_requests{model=\"sudoku\"}"), 1)
+      << steps << " steps (64 take " << t64 << ", the checks " << checks << ")";
   int last_step = step.step();
   while (reader->Read(&step)) last_step = step.step();
   grpc::Status inflight_status = reader->Finish();
@@ -186,7 +208,7 @@ TEST_F(LifecycleTest, SigtermDrainsInFlightThenExitsZero) {
   EXPECT_EQ(last_step, steps);
   EXPECT_TRUE(step.final());
   EXPECT_EQ(step.result().steps(), steps);
-  auto code = server->child().Wait(absl::Seconds(30));
+  auto code = server->child().Wait(absl::Seconds(60));
   ASSERT_TRUE(code.has_value()) << "trm-server did not exit after draining";
   EXPECT_EQ(*code, 0) << server->child().Log();
   EXPECT_NE(server->child().Log().find("drained"), std::string::npos);
