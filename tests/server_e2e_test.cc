@@ -467,9 +467,10 @@ TEST_F(E2eTest, PrometheusScrapesTheMetrics) {
               "--storage.tsdb.path=" + dir_->path() + "/tsdb",
               "--web.listen-address=127.0.0.1:" + std::to_string(prom_port)},
              dir_->path() + "/prometheus.log");
-  // Poll the query API until the scrape has landed (a few seconds), bounded at 40 s.
+  // Poll the query API until the scrape has landed (a few seconds), bounded at 90 s only
+  // against a hang (Prometheus starts slowly on a loaded machine).
   std::string body;
-  const absl::Time end = absl::Now() + absl::Seconds(40);
+  const absl::Time end = absl::Now() + absl::Seconds(90);
   bool found = false;
   while (absl::Now() < end && !found) {
     absl::SleepFor(absl::Milliseconds(500));
