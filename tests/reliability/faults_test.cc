@@ -42,17 +42,20 @@ TEST(FaultsTest, VanishingCallersFreeTheirSlots) {
   std::vector<std::thread> workers;
   for (int t = 0; t < kThreads; ++t) {
     workers.emplace_back([&, t] {
-      // A fresh channel per caller half of the time: the connection itself goes away too.
+      // A connection of its own per caller half of the time (a channel with a local subchannel
+      // pool: a default channel would reuse the shared connection), so the connection itself
+      // goes away too; the other half share the default channels' one connection.
       auto shared = Channel(server.process->address());
       std::mt19937 rng(t);
       for (int i = 0; i < kPerThread; ++i) {
-        auto ch = (i % 2) ? Channel(server.process->address()) : shared;
+        auto ch = (i % 2) ? e2e::NewConnection(server.process->address()) : shared;
         auto stub = trm::v1::Solver::NewStub(ch);
         grpc::ClientContext c;
         SetDeadline(&c, absl::Seconds(30));
         if (i % 4 < 2) {
-          // Mid-stream: read the first step or two, then cancel and drop everything.
-          auto reader = stub->SolveSteps(&c, Long(200));
+          // Mid-stream: read the first step or two, then cancel and drop everything. 1024 steps
+          // (the most a request may ask for) cannot finish first on any machine.
+          auto reader = stub->SolveSteps(&c, Long(1024));
           trm::v1::SolveStep step;
           const int reads = 1 + static_cast<int>(rng() % 2);
           for (int k = 0; k < reads && reader->Read(&step); ++k) {
@@ -67,7 +70,7 @@ TEST(FaultsTest, VanishingCallersFreeTheirSlots) {
             c.TryCancel();
           });
           trm::v1::SolveResponse r;
-          grpc::Status s = stub->Solve(&c, Long(200), &r);
+          grpc::Status s = stub->Solve(&c, Long(1024), &r);
           cutter.join();
           // RESOURCE_EXHAUSTED is allowed: the queue may be full at that instant.
           (s.error_code() == StatusCode::CANCELLED ? unary_cut : other)++;
