@@ -179,8 +179,9 @@ TEST(FaultsTest, ReloadUnderLoadFailsNoRequest) {
   ASSERT_TRUE(server.process->ok()) << server.process->child().Log();
   std::atomic<bool> stop{false};
   std::mutex mu;
+  std::condition_variable answered;
   std::map<StatusCode, int> codes;
-  std::set<std::string> versions;
+  std::map<std::string, int> by_version;  // OK answers per model version.
   std::string first_error;
   std::vector<std::thread> workers;
   for (int t = 0; t < 8; ++t) {  // 8 callers <= 4 slots + 16 queue places: nothing is rejected.
@@ -191,15 +192,27 @@ TEST(FaultsTest, ReloadUnderLoadFailsNoRequest) {
         grpc::Status s = Solve(ch, Long(4), &r);
         std::lock_guard<std::mutex> lock(mu);
         ++codes[s.error_code()];
-        if (s.ok()) versions.insert(r.model_version());
+        if (s.ok()) ++by_version[r.model_version()];
         if (!s.ok() && first_error.empty()) first_error = s.error_message();
+        answered.notify_all();
       }
     });
   }
+  // Paced by answers, not by the clock: each version answers `kAnswers` calls under the load
+  // before the next reload (bounded at 60 s only against a hang).
+  constexpr int kAnswers = 8;
+  auto wait_for_answers = [&](const std::string& version, int from) {
+    std::unique_lock<std::mutex> lock(mu);
+    return answered.wait_for(lock, std::chrono::seconds(60),
+                             [&] { return by_version[version] >= from + kAnswers; });
+  };
   auto admin = trm::v1::Admin::NewStub(Channel(server.process->address()));
+  // (No ASSERT until the callers are joined: they use this scope's variables.)
+  trm::v1::SolveResponse first;
+  EXPECT_TRUE(Solve(Channel(server.process->address()), Sudoku(), &first).ok());
+  EXPECT_TRUE(wait_for_answers(first.model_version(), 0)) << "callers not answered";
   int reloads_ok = 0;
   for (int i = 0; i < 6; ++i) {
-    absl::SleepFor(absl::Milliseconds(300));
     grpc::ClientContext c;
     SetDeadline(&c, absl::Seconds(60));
     c.AddMetadata("authorization", std::string("Bearer ") + kAdminToken);
@@ -207,13 +220,22 @@ TEST(FaultsTest, ReloadUnderLoadFailsNoRequest) {
     req.set_name("sudoku");
     req.set_checkpoint_path(i % 2 == 0 ? ck.sudoku_v2 : ck.sudoku);
     trm::v1::ReloadModelResponse resp;
+    std::map<std::string, int> before;  // An earlier stretch may have used the same version.
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      before = by_version;
+    }
     grpc::Status s = admin->ReloadModel(&c, req, &resp);
     EXPECT_TRUE(s.ok()) << s.error_message();
     reloads_ok += s.ok();
+    if (!s.ok()) continue;
+    EXPECT_TRUE(wait_for_answers(resp.model().version(), before[resp.model().version()]))
+        << "version " << resp.model().version() << " never answered after reload " << i;
   }
-  absl::SleepFor(absl::Milliseconds(300));
   stop = true;
   for (auto& w : workers) w.join();
+  std::set<std::string> versions;
+  for (const auto& [v, n] : by_version) versions.insert(v);
   EXPECT_EQ(reloads_ok, 6);
   EXPECT_EQ(codes.size(), 1u) << first_error;
   EXPECT_GT(codes[StatusCode::OK], 0);
