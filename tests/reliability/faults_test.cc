@@ -376,7 +376,7 @@ TEST(FaultsTest, BadCheckpointAtStartupIsAClearErrorExit) {
   e2e::RunResult r = e2e::RunCommand(
       {e2e::Env("TRM_SERVER_BIN"), "--listen=127.0.0.1:0", "--metrics_listen=127.0.0.1:0",
        "--device=cpu", "--threads=1", "--checkpoints=" + broken},
-      absl::Seconds(30));
+      absl::Seconds(60));
   EXPECT_NE(r.exit_code, 0) << r.output;
   EXPECT_NE(r.exit_code, -1) << "hung: " << r.output;
   EXPECT_LT(r.exit_code, 128) << "crashed: " << r.output;
