@@ -68,7 +68,10 @@ class StatsCollector final : public prometheus::Collectable {
                             "Occupied slots / batch capacity, one observation per ACT step",
                             prometheus::MetricType::Histogram);
     if (source) {
-      for (const auto& [model, stats] : source()) {
+      for (const auto& entry : source()) {
+        // Not a structured binding: clang 14 (the thread-safety build) cannot capture one.
+        const std::string& model = entry.first;
+        const auto& stats = entry.second;
         auto gauge = [&](prometheus::MetricFamily& f, int64_t value) {
           f.metric.push_back(Labelled({{"model", model}}));
           f.metric.back().gauge.value = static_cast<double>(value);
