@@ -2,23 +2,25 @@
 
 #include <httplib.h>
 
-#include <condition_variable>
 #include <deque>
-#include <mutex>
+#include <memory>
 #include <optional>
 #include <random>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "base/sync.h"
 #include "server/http_json.h"
 #include "server/puzzle_examples.h"
-#include "server/solve_steps.h"
+#include "server/solve_call.h"
 
 namespace trm::server {
 namespace {
 
 using trm::v1::SolveRequest;
+using trm::v1::SolveResponse;
+using trm::v1::SolveStep;
 
 constexpr char kJson[] = "application/json";
 // How often a handler waiting on the engine looks whether its client is still there.
@@ -54,29 +56,32 @@ std::string Event(const std::string& json, const char* name = nullptr) {
                          : absl::StrCat("event: ", name, "\ndata: ", json, "\n\n");
 }
 
-// Waits for the engine's answer to a Solve, cancelling it when the client goes.
-struct PendingAnswer {
-  std::mutex mu;
-  std::condition_variable cv;
-  std::optional<engine::Result> result;  // Guarded by mu.
+// A /v1/solve in progress: the HTTP worker waits for the call's answer, looking meanwhile whether
+// its client is still there. Shared with the done handler, which may run after the worker left.
+struct UnaryCall {
+  explicit UnaryCall(SolverService* solver) : call(solver, "http:/v1/solve") {}
+  SolveCall call;
+  Mutex mu;
+  CondVar answered;
+  bool done ABSL_GUARDED_BY(mu) = false;
+  grpc::Status status ABSL_GUARDED_BY(mu);
+  SolveResponse response ABSL_GUARDED_BY(mu);
 };
 
-// A /v1/solve:stream in progress, shared by the engine's callbacks (scheduler thread) and the
-// response's content provider (HTTP worker), which formats and writes the events.
-struct StepStream {
-  SolverService::Prepared prepared;
-  std::string model_label;
-  absl::Time start;
+// A /v1/solve:stream in progress, shared by the call's handlers (a completion thread) and the
+// response's content provider (the HTTP worker), which formats and writes the events.
+struct StreamCall {
+  explicit StreamCall(SolverService* solver) : call(solver, "http:/v1/solve:stream") {}
+  SolveCall call;
   std::shared_ptr<void> busy;  // The connection's HttpConnections mark, until the last write.
-  std::unique_ptr<engine::RequestHandle> handle;
-  std::vector<int32_t> last_tokens;  // HTTP worker only.
-  bool finished = false;             // HTTP worker only: the last event went out.
-  absl::Status status;               // HTTP worker only: what the metrics count.
+  bool finished = false;       // HTTP worker only: the last event went out.
 
-  std::mutex mu;
-  std::condition_variable cv;
-  std::deque<engine::StepEvent> steps;   // Guarded by mu.
-  std::optional<engine::Result> result;  // Guarded by mu.
+  Mutex mu;
+  CondVar ready;
+  std::deque<SolveStep> steps ABSL_GUARDED_BY(mu);
+  bool done ABSL_GUARDED_BY(mu) = false;
+  grpc::Status status ABSL_GUARDED_BY(mu);
+  std::optional<SolveStep> final_step ABSL_GUARDED_BY(mu);  // When done with OK.
 };
 
 }  // namespace
@@ -86,8 +91,8 @@ void SetError(const absl::Status& status, httplib::Response& res) {
   res.set_content(ErrorJson(status), kJson);
 }
 
-HttpApi::HttpApi(SolverService* solver, engine::Engine* engine, Metrics* metrics, HttpServer* http)
-    : solver_(solver), engine_(engine), metrics_(metrics), connections_(&http->connections()) {
+HttpApi::HttpApi(SolverService* solver, HttpServer* http)
+    : solver_(solver), connections_(&http->connections()) {
   auto& routes = http->routes();
   routes.Post("/v1/solve", [this](const auto& req, auto& res) { Solve(req, res); });
   routes.Post("/v1/solve:stream", [this](const auto& req, auto& res) { SolveStream(req, res); });
@@ -121,93 +126,91 @@ HttpApi::HttpApi(SolverService* solver, engine::Engine* engine, Metrics* metrics
 
 void HttpApi::Record(const std::string& method, const std::string& model, absl::StatusCode code,
                      absl::Time start) {
-  metrics_->RecordRequest(method, model, absl::StatusCodeToString(code),
-                          absl::ToDoubleSeconds(absl::Now() - start));
+  solver_->metrics()->RecordRequest(method, model, absl::StatusCodeToString(code),
+                                    absl::ToDoubleSeconds(absl::Now() - start));
 }
 
-absl::StatusOr<SolverService::Prepared> HttpApi::Prepare(const httplib::Request& req,
-                                                         std::string* model_label) {
-  model_label->clear();
-  SolveRequest request;
-  if (absl::Status s = ParseJson(req.body, &request); !s.ok()) return s;
-  absl::Time deadline = absl::InfiniteFuture();
-  if (req.has_header("Grpc-Timeout")) {
-    auto timeout = ParseGrpcTimeout(req.get_header_value("Grpc-Timeout"));
-    if (!timeout.ok()) return timeout.status();
-    deadline = absl::Now() + *timeout;
+absl::Status HttpApi::ParseSolve(const httplib::Request& req, const std::string& method,
+                                 absl::Time start, SolveRequest* request, absl::Time* deadline) {
+  absl::Status status = ParseJson(req.body, request);
+  *deadline = absl::InfiniteFuture();
+  if (status.ok() && req.has_header("Grpc-Timeout")) {
+    absl::StatusOr<absl::Duration> timeout = ParseGrpcTimeout(req.get_header_value("Grpc-Timeout"));
+    if (timeout.ok()) {
+      *deadline = start + *timeout;
+    } else {
+      status = timeout.status();
+    }
   }
-  return solver_->Prepare(request, deadline, model_label);
+  // No model label: the request did not get as far as naming a loaded model.
+  if (!status.ok()) Record(method, "", status.code(), start);
+  return status;
 }
 
 void HttpApi::Solve(const httplib::Request& req, httplib::Response& res) {
-  static const std::string kMethod = "http:/v1/solve";
   const absl::Time start = absl::Now();
-  std::string model_label;
-  const auto fail = [&](const absl::Status& status) {
-    Record(kMethod, model_label, status.code(), start);
-    SetError(status, res);
-  };
   auto busy = connections_->Busy(req.remote_addr, req.remote_port);
-  auto prepared = Prepare(req, &model_label);
-  if (!prepared.ok()) return fail(prepared.status());
-  auto pending = std::make_shared<PendingAnswer>();
-  auto handle = solver_->Submit(*prepared, nullptr, [pending](engine::Result result) {
-    std::lock_guard lock(pending->mu);
-    pending->result = std::move(result);
-    pending->cv.notify_all();
-  });
-  if (!handle.ok()) return fail(handle.status());
+  SolveRequest request;
+  absl::Time deadline;
+  if (absl::Status s = ParseSolve(req, "http:/v1/solve", start, &request, &deadline); !s.ok()) {
+    return SetError(s, res);
+  }
+  auto unary = std::make_shared<UnaryCall>(solver_);
+  unary->call.Start(request, deadline, nullptr,
+                    [unary](const grpc::Status& status, SolveResponse response) {
+                      MutexLock lock(&unary->mu);
+                      unary->status = status;
+                      unary->response = std::move(response);
+                      unary->done = true;
+                      unary->answered.SignalAll();
+                    });
   bool client_gone = false;
-  std::unique_lock lock(pending->mu);
-  while (!pending->result) {
-    if (pending->cv.wait_for(lock, absl::ToChronoMilliseconds(kClientCheck),
-                             [&] { return pending->result.has_value(); })) {
-      break;
-    }
-    lock.unlock();
+  MutexLock lock(&unary->mu);
+  while (!unary->done) {
+    if (!unary->answered.WaitUntil(&unary->mu, absl::Now() + kClientCheck)) continue;
     if (!client_gone && connections_->PeerGone(req.remote_addr, req.remote_port)) {
       client_gone = true;
-      (*handle)->Cancel();  // The engine answers CANCELLED at its next step boundary.
+      unary->call.Cancel();  // The engine answers CANCELLED at its next step boundary.
     }
-    lock.lock();
   }
-  const engine::Result result = std::move(*pending->result);
-  lock.unlock();
-  trm::v1::SolveResponse response;
-  const absl::Status status = ToAbsl(solver_->FillResponse(*prepared, result, &response));
-  if (!status.ok()) return fail(status);
-  Record(kMethod, model_label, absl::StatusCode::kOk, start);
-  res.set_content(ToJson(response), kJson);
+  if (!unary->status.ok()) return SetError(ToAbsl(unary->status), res);
+  res.set_content(ToJson(unary->response), kJson);
 }
 
 void HttpApi::SolveStream(const httplib::Request& req, httplib::Response& res) {
-  static const std::string kMethod = "http:/v1/solve:stream";
-  auto stream = std::make_shared<StepStream>();
-  stream->start = absl::Now();
+  const absl::Time start = absl::Now();
+  auto stream = std::make_shared<StreamCall>(solver_);
   stream->busy = connections_->Busy(req.remote_addr, req.remote_port);
-  auto prepared = Prepare(req, &stream->model_label);
-  const auto fail = [&](const absl::Status& status) {
-    Record(kMethod, stream->model_label, status.code(), stream->start);
-    SetError(status, res);
-  };
-  if (!prepared.ok()) return fail(prepared.status());
-  stream->prepared = std::move(*prepared);
-  // The callbacks hold the stream: the engine may answer after the client has gone.
-  auto handle = solver_->Submit(
-      stream->prepared,
-      [stream](const engine::StepEvent& event) {
-        if (event.final) return;  // Sent with the result.
-        std::lock_guard lock(stream->mu);
-        stream->steps.push_back(event);
-        stream->cv.notify_all();
+  SolveRequest request;
+  absl::Time deadline;
+  if (absl::Status s = ParseSolve(req, "http:/v1/solve:stream", start, &request, &deadline);
+      !s.ok()) {
+    return SetError(s, res);
+  }
+  // The handlers hold the stream: the engine may answer after the client has gone.
+  stream->call.Start(
+      request, deadline,
+      [stream](SolveStep step) {
+        MutexLock lock(&stream->mu);
+        stream->steps.push_back(std::move(step));
+        stream->ready.SignalAll();
       },
-      [stream](engine::Result result) {
-        std::lock_guard lock(stream->mu);
-        stream->result = std::move(result);
-        stream->cv.notify_all();
+      [stream](const grpc::Status& status, SolveResponse response) {
+        std::optional<SolveStep> last;
+        if (status.ok()) last = stream->call.FinalStep(std::move(response));
+        MutexLock lock(&stream->mu);
+        stream->status = status;
+        stream->final_step = std::move(last);
+        stream->done = true;
+        stream->ready.SignalAll();
       });
-  if (!handle.ok()) return fail(handle.status());
-  stream->handle = std::move(*handle);
+  {
+    // Refused (bad input, unknown model, full queue, not serving): a plain error, no stream.
+    MutexLock lock(&stream->mu);
+    if (stream->done && !stream->status.ok() && stream->steps.empty()) {
+      return SetError(ToAbsl(stream->status), res);
+    }
+  }
   res.set_header("Cache-Control", "no-cache");
   res.set_header("X-Accel-Buffering", "no");  // Proxies (nginx) pass events on at once.
   const std::string addr = req.remote_addr;
@@ -215,56 +218,43 @@ void HttpApi::SolveStream(const httplib::Request& req, httplib::Response& res) {
   res.set_chunked_content_provider(
       "text/event-stream",
       [this, stream, addr, port](size_t /*offset*/, httplib::DataSink& sink) {
-        std::deque<engine::StepEvent> steps;
-        std::optional<engine::Result> result;
+        std::deque<SolveStep> steps;
+        bool done = false;
+        grpc::Status status;
+        std::optional<SolveStep> final_step;
         {
-          std::unique_lock lock(stream->mu);
-          stream->cv.wait_for(lock, absl::ToChronoMilliseconds(kClientCheck),
-                              [&] { return !stream->steps.empty() || stream->result.has_value(); });
-          steps.swap(stream->steps);
-          if (stream->result) result = std::move(stream->result);
-        }
-        if (steps.empty() && !result) {
-          // Nothing to write, so no write can fail: look at the socket instead.
-          if (connections_->PeerGone(addr, port)) {
-            stream->status = absl::CancelledError("stream closed by the client");
-            return false;
+          MutexLock lock(&stream->mu);
+          if (stream->steps.empty() && !stream->done) {
+            stream->ready.WaitUntil(&stream->mu, absl::Now() + kClientCheck);
           }
-          return true;  // httplib calls again.
+          steps.swap(stream->steps);
+          done = stream->done;
+          if (done) {
+            status = stream->status;
+            final_step = std::move(stream->final_step);
+          }
+        }
+        if (steps.empty() && !done) {
+          // Nothing to write, so no write can fail: look at the socket instead.
+          return !connections_->PeerGone(addr, port);  // True: httplib calls again.
         }
         std::string out;
-        for (const auto& event : steps) {
-          out += Event(ToJson(StepMessage(stream->prepared.puzzle, event)));
-          stream->last_tokens = event.answer_tokens;
+        for (const auto& step : steps) out += Event(ToJson(step));
+        if (done) {
+          out +=
+              final_step ? Event(ToJson(*final_step)) : Event(ErrorJson(ToAbsl(status)), "error");
         }
-        if (result) {
-          trm::v1::SolveStep final_step;
-          stream->status =
-              ToAbsl(solver_->FillResponse(stream->prepared, *result, final_step.mutable_result()));
-          if (stream->status.ok()) {
-            CompleteFinalStep(*result, stream->last_tokens, &final_step);
-            out += Event(ToJson(final_step));
-          } else {
-            out += Event(ErrorJson(stream->status), "error");
-          }
-        }
-        if (!sink.write(out.data(), out.size())) {
-          stream->status = absl::CancelledError("stream closed by the client");
-          return false;
-        }
-        if (result) {
+        if (!sink.write(out.data(), out.size())) return false;
+        if (done) {
           stream->finished = true;
           sink.done();
         }
         return true;
       },
-      [this, stream](bool /*success*/) {
-        // The response is gone, written or not: an unfinished request must free its slot.
-        if (!stream->finished) {
-          stream->handle->Cancel();
-          if (stream->status.ok()) stream->status = absl::CancelledError("stream not finished");
-        }
-        Record(kMethod, stream->model_label, stream->status.code(), stream->start);
+      [stream](bool /*success*/) {
+        // The response is gone, written or not: an unfinished call must free its batch slot
+        // (the engine then answers CANCELLED, which SolveCall counts).
+        if (!stream->finished) stream->call.Cancel();
         stream->busy.reset();
       });
 }
@@ -272,7 +262,9 @@ void HttpApi::SolveStream(const httplib::Request& req, httplib::Response& res) {
 void HttpApi::Models(const httplib::Request&, httplib::Response& res) {
   const absl::Time start = absl::Now();
   trm::v1::ListModelsResponse response;
-  for (const auto& info : engine_->ListModels()) ToProtoModelInfo(info, response.add_models());
+  for (const auto& info : solver_->engine()->ListModels()) {
+    ToProtoModelInfo(info, response.add_models());
+  }
   Record("http:/v1/models", "", absl::StatusCode::kOk, start);
   res.set_content(ToJson(response), kJson);
 }
@@ -289,11 +281,11 @@ void HttpApi::Example(const httplib::Request& req, httplib::Response& res) {
   absl::StatusOr<engine::ModelInfo> model = absl::NotFoundError("");
   if (name.empty()) {
     // The default sudoku model, else the default maze model.
-    model = engine_->ResolveModel("", engine::TaskKind::kSudoku);
-    if (!model.ok()) model = engine_->ResolveModel("", engine::TaskKind::kMaze);
+    model = solver_->engine()->ResolveModel("", engine::TaskKind::kSudoku);
+    if (!model.ok()) model = solver_->engine()->ResolveModel("", engine::TaskKind::kMaze);
     if (!model.ok()) return fail(absl::NotFoundError("no model serves sudoku or maze puzzles"));
   } else {
-    for (const auto& info : engine_->ListModels()) {
+    for (const auto& info : solver_->engine()->ListModels()) {
       if (info.name == name) model = info;
     }
     if (!model.ok()) {
@@ -318,7 +310,7 @@ void HttpApi::Example(const httplib::Request& req, httplib::Response& res) {
 }
 
 void HttpApi::Ready(const httplib::Request&, httplib::Response& res) {
-  if (absl::Status available = solver_->Availability(); !available.ok()) {
+  if (absl::Status available = solver_->CheckAccepting(); !available.ok()) {
     return SetError(available, res);
   }
   res.set_content("{\"status\":\"ready\"}", kJson);

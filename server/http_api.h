@@ -1,10 +1,11 @@
-// trm.v1 over HTTP/JSON, beside gRPC and with the same semantics: the requests go through
-// SolverService's Prepare / Submit / FillResponse, so limits, defaults, verification, status codes
-// and metrics are the gRPC path's.
+// trm.v1 over HTTP/JSON, beside gRPC and with the same semantics: each solve is a SolveCall (the
+// gRPC reactors' own request-to-engine-to-response path), so limits, defaults, verification,
+// cancellation, status codes and metrics are the gRPC path's.
 //
 //   POST /v1/solve          SolveRequest -> SolveResponse
 //   POST /v1/solve:stream   SolveRequest -> Server-Sent Events, one SolveStep per `data:` line, the
-//                           last with `final` and `result`; an error after the stream began is an
+//                           last with `final` and `result`; a request refused before the stream
+//                           begins gets the plain JSON error, an error after it began is an
 //                           `event: error` with {"code", "message"}
 //   GET  /v1/models         ListModelsResponse
 //   GET  /v1/example        ?model=NAME&difficulty=easy|medium|hard&seed=N -> a SolveRequest
@@ -18,11 +19,11 @@
 
 #include <string>
 
+#include "absl/status/status.h"
 #include "absl/time/time.h"
-#include "engine/engine.h"
 #include "server/http_server.h"
-#include "server/metrics.h"
 #include "server/solver_service.h"
+#include "trm/v1/solver.pb.h"
 
 namespace httplib {
 struct Request;
@@ -33,8 +34,8 @@ namespace trm::server {
 
 class HttpApi {
  public:
-  // All must outlive the API; `http` is where its routes go (register before http->Start()).
-  HttpApi(SolverService* solver, engine::Engine* engine, Metrics* metrics, HttpServer* http);
+  // Both must outlive the API; `http` is where its routes go (register before http->Start()).
+  HttpApi(SolverService* solver, HttpServer* http);
   HttpApi(const HttpApi&) = delete;
   HttpApi& operator=(const HttpApi&) = delete;
 
@@ -46,16 +47,15 @@ class HttpApi {
   void Example(const httplib::Request& req, httplib::Response& res);
   void Ready(const httplib::Request& req, httplib::Response& res);
 
-  // Parses the body and the deadline, then SolverService::Prepare; `model_label` as Prepare's.
-  absl::StatusOr<SolverService::Prepared> Prepare(const httplib::Request& req,
-                                                  std::string* model_label);
+  // The request from the JSON body, and the deadline from a Grpc-Timeout header (InfiniteFuture:
+  // none). A failure is counted in the metrics under `method` here; SolveCall counts the rest.
+  absl::Status ParseSolve(const httplib::Request& req, const std::string& method, absl::Time start,
+                          trm::v1::SolveRequest* request, absl::Time* deadline);
   void Record(const std::string& method, const std::string& model, absl::StatusCode code,
               absl::Time start);
 
-  SolverService* solver_;
-  engine::Engine* engine_;
-  Metrics* metrics_;
-  HttpConnections* connections_;
+  SolverService* const solver_;
+  HttpConnections* const connections_;
 };
 
 // Writes `status` as the JSON error body with its HTTP status.

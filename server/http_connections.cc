@@ -112,7 +112,7 @@ HttpConnections::Map::iterator HttpConnections::FindLocked(const std::string& pe
 }
 
 std::shared_ptr<void> HttpConnections::Busy(const std::string& addr, int port) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   auto it = FindLocked(absl::StrCat(addr, ":", port));
   if (it == connections_.end()) return nullptr;
   ++it->second.busy;
@@ -120,7 +120,7 @@ std::shared_ptr<void> HttpConnections::Busy(const std::string& addr, int port) {
 }
 
 void HttpConnections::Release(unsigned long inode) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   auto it = connections_.find(inode);
   if (it == connections_.end()) return;
   if (--it->second.busy == 0) it->second.since = absl::Now();
@@ -130,7 +130,7 @@ bool HttpConnections::PeerGone(const std::string& addr, int port) {
   int fd = -1;
   unsigned long inode = 0;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     auto it = FindLocked(absl::StrCat(addr, ":", port));
     if (!visible_) return false;  // Without /proc nothing is known: never cancel on a guess.
     if (it == connections_.end()) return true;
@@ -152,7 +152,7 @@ bool HttpConnections::ShutdownIfSame(int fd, unsigned long inode) {
 }
 
 int HttpConnections::CloseSlow(absl::Duration deadline) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   ScanLocked();
   const absl::Time now = absl::Now();
   int closed = 0;
@@ -168,7 +168,7 @@ int HttpConnections::CloseSlow(absl::Duration deadline) {
 }
 
 int HttpConnections::CloseIdle(bool busy_too) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   ScanLocked();
   int closed = 0;
   for (const auto& [inode, c] : connections_) {
@@ -178,7 +178,7 @@ int HttpConnections::CloseIdle(bool busy_too) {
 }
 
 int HttpConnections::BusyCount() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   int busy = 0;
   for (const auto& [inode, c] : connections_) busy += c.busy > 0;
   return busy;

@@ -14,11 +14,11 @@
 
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/time/time.h"
+#include "base/sync.h"
 
 namespace trm::server {
 
@@ -66,7 +66,7 @@ class HttpConnections {
   void Release(unsigned long inode);
 
   const int port_;
-  std::mutex mu_;
+  Mutex mu_;
   Map connections_ ABSL_GUARDED_BY(mu_);
   bool visible_ ABSL_GUARDED_BY(mu_) = true;  // /proc/self/fd could be read at the last scan.
 };

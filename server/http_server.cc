@@ -98,7 +98,7 @@ HttpServer::~HttpServer() { Stop(absl::ZeroDuration()); }
 
 void HttpServer::Start() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     if (started_ || stopping_) return;
     started_ = true;
   }
@@ -112,22 +112,25 @@ void HttpServer::Start() {
 }
 
 void HttpServer::CloseSlowClients() {
-  std::unique_lock lock(mu_);
-  while (!cv_.wait_for(lock, absl::ToChronoMilliseconds(options_.check_interval),
-                       [this] { return stopping_; })) {
-    lock.unlock();
+  for (;;) {
+    {
+      MutexLock lock(&mu_);
+      const absl::Time next = absl::Now() + options_.check_interval;
+      while (!stopping_ && !stop_.WaitUntil(&mu_, next)) {
+      }
+      if (stopping_) return;
+    }
     connections_.CloseSlow(*waiting_ > 0 ? options_.busy_deadline : options_.request_deadline);
-    lock.lock();
   }
 }
 
 void HttpServer::Stop(absl::Duration grace) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     if (stopping_) return;
     stopping_ = true;
   }
-  cv_.notify_all();
+  stop_.SignalAll();
   if (!listener_.joinable()) {
     static_cast<Listener*>(http_.get())->CloseUnstarted();
     return;

@@ -10,14 +10,13 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "base/sync.h"
 #include "server/http_connections.h"
 
 namespace httplib {
@@ -79,9 +78,10 @@ class HttpServer {
   std::thread listener_;
   std::atomic<bool> listening_done_{false};
   std::thread watchdog_;  // CloseSlowClients.
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool started_ = false, stopping_ = false;  // Guarded by mu_.
+  Mutex mu_;
+  CondVar stop_;  // Signalled when stopping_ is set.
+  bool started_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 // Splits HOST:PORT ("0.0.0.0:8080", "[::]:8080", ":8080" for every address); `flag` names the

@@ -9,41 +9,42 @@ HttpWorkerPool::HttpWorkerPool(int max_threads, std::shared_ptr<std::atomic<int>
 HttpWorkerPool::~HttpWorkerPool() { shutdown(); }
 
 void HttpWorkerPool::enqueue(std::function<void()> fn) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   jobs_.push_back(std::move(fn));
   ++*waiting_;
   // Idle workers may already be woken for earlier jobs; start one more only when none is free.
   if (idle_ < static_cast<int>(jobs_.size()) && static_cast<int>(threads_.size()) < max_threads_) {
     threads_.emplace_back([this] { Work(); });
   } else {
-    cv_.notify_one();
+    cv_.Signal();
   }
 }
 
 void HttpWorkerPool::shutdown() {
   std::vector<std::thread> threads;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     stopping_ = true;
     threads.swap(threads_);
   }
-  cv_.notify_all();
+  cv_.SignalAll();
   for (auto& t : threads) t.join();
 }
 
 void HttpWorkerPool::Work() {
-  std::unique_lock lock(mu_);
   for (;;) {
-    ++idle_;
-    cv_.wait(lock, [this] { return !jobs_.empty() || stopping_; });
-    --idle_;
-    if (jobs_.empty()) return;  // Stopping, and everything queued has run.
-    std::function<void()> job = std::move(jobs_.front());
-    jobs_.pop_front();
-    --*waiting_;
-    lock.unlock();
+    std::function<void()> job;
+    {
+      MutexLock lock(&mu_);
+      ++idle_;
+      while (jobs_.empty() && !stopping_) cv_.Wait(&mu_);
+      --idle_;
+      if (jobs_.empty()) return;  // Stopping, and everything queued has run.
+      job = std::move(jobs_.front());
+      jobs_.pop_front();
+      --*waiting_;
+    }
     job();
-    lock.lock();
   }
 }
 

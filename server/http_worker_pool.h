@@ -8,15 +8,14 @@
 #include <httplib.h>
 
 #include <atomic>
-#include <condition_variable>
 #include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "base/sync.h"
 
 namespace trm::server {
 
@@ -36,8 +35,8 @@ class HttpWorkerPool final : public httplib::TaskQueue {
 
   const int max_threads_;
   const std::shared_ptr<std::atomic<int>> waiting_;
-  std::mutex mu_;
-  std::condition_variable cv_;
+  Mutex mu_;
+  CondVar cv_;
   std::deque<std::function<void()>> jobs_ ABSL_GUARDED_BY(mu_);
   int idle_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

@@ -1,12 +1,15 @@
 #include "server/server.h"
 
+#include <algorithm>
 #include <fstream>
-#include <mutex>
 #include <sstream>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "base/sync.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "server/admin_service.h"
@@ -130,7 +133,7 @@ class ServerImpl final : public Server {
       auto http = HttpServer::Bind(options_.http_listen, http_options);
       if (!http.ok()) return http.status();
       http_ = std::move(*http);
-      http_api_ = std::make_unique<HttpApi>(solver_.get(), engine_.get(), &metrics_, http_.get());
+      http_api_ = std::make_unique<HttpApi>(solver_.get(), http_.get());
       RegisterWebPage(http_->routes());
       http_->Start();
     }
@@ -194,7 +197,7 @@ class ServerImpl final : public Server {
   int http_port() const override { return http_ ? http_->port() : 0; }
 
   void Drain() override {
-    std::lock_guard lock(drain_mu_);
+    MutexLock lock(&drain_mu_);
     if (drained_ || server_ == nullptr) return;
     drained_ = true;
     Log(LogLevel::kInfo, absl::StrCat("draining: finishing in-flight requests (up to ",
@@ -204,11 +207,14 @@ class ServerImpl final : public Server {
     metrics_.SetServing(false);
     const absl::Time start = absl::Now();
     engine_->Drain(options_.drain_timeout);
-    // Engine requests are all answered: HTTP responses still being written get a moment, then
-    // every HTTP connection closes, however slow its client.
-    if (http_) http_->Stop(absl::Seconds(1));
-    // Give the last gRPC stream writes a moment to flush.
-    server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+    // Engine requests are all answered; the last responses may still be on their way out. They
+    // get what is left of the drain budget, and at least 5 s: on a loaded machine a fixed
+    // moment cancelled answers the engine had already produced. HTTP first (then every HTTP
+    // connection closes, however slow its client), gRPC in what is left of the same budget.
+    const absl::Time flush_end =
+        absl::Now() + std::max(absl::Seconds(5), options_.drain_timeout - (absl::Now() - start));
+    if (http_) http_->Stop(flush_end - absl::Now());
+    server_->Shutdown(absl::ToChronoTime(flush_end));
     server_->Wait();
     Log(LogLevel::kInfo,
         absl::StrCat("drained in ", absl::FormatDuration(
@@ -228,8 +234,8 @@ class ServerImpl final : public Server {
   std::unique_ptr<HttpApi> http_api_;
   int port_ = 0;
   int metrics_port_ = 0;
-  std::mutex drain_mu_;
-  bool drained_ = false;
+  Mutex drain_mu_;
+  bool drained_ ABSL_GUARDED_BY(drain_mu_) = false;
 };
 
 }  // namespace
