@@ -112,7 +112,9 @@ struct Request {
   // (ModelInfo); 1: as given.
   int dihedral_views = 0;
   // Optional; called after each step on a completion thread (the last one has final=true,
-  // before on_done). With several views, the as-given view's steps.
+  // before on_done). With several views, the as-given view's steps until it halts; when the vote
+  // is decided later, by other views, on_done follows without a final step (the answer is the
+  // vote's, not that view's).
   std::function<void(const StepEvent&)> on_step;
   // Called exactly once with the result, on a completion thread, when Submit returned OK.
   std::function<void(Result)> on_done;

@@ -36,7 +36,9 @@ void RequestState::OnSteps(const HostStep& host, std::span<const RowStep> rows) 
   std::optional<Result> result = TryCombine();
   if (wants_steps_) {
     for (const RowStep& r : rows) {
-      if (r.row == 0) EmitStep(host, r, result.has_value());
+      // A halted as-given view whose vote is still open sends nothing: its answer is not the
+      // request's, and a step sent now would repeat the final step's number when the vote ends.
+      if (r.row == 0 && (!r.halted || result.has_value())) EmitStep(host, r, result.has_value());
     }
   }
   if (result) Answer(*std::move(result));

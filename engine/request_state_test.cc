@@ -135,5 +135,30 @@ TEST(RequestState, SplitViewsWaitForTheRest) {
   EXPECT_EQ(seen.results[0].steps, 2);  // The most confident agreeing view's.
 }
 
+// Streaming views: the as-given view's steps go out while it runs; once it halts with the vote
+// still open, nothing more (the answer, when the vote ends, is the vote's and comes with on_done).
+TEST(RequestState, AHaltedViewSendsNoStepWhileTheVoteIsOpen) {
+  Seen seen;
+  RequestState::Spec spec = BaseSpec(seen, 2, /*steps=*/true);
+  spec.combine = RequestState::Combine::kViews;
+  spec.grid_side = 2;
+  RequestState state(std::move(spec), 1, absl::Now());
+  state.OnSteps(
+      Host({{1, 2, 3, 3}}),
+      std::vector<RowStep>{{.row = 0, .steps = 1, .confidence = .2f, .halted = std::nullopt}});
+  state.OnSteps(Host({{1, 2, 3, 4}}),
+                std::vector<RowStep>{
+                    {.row = 0, .steps = 2, .confidence = .99f, .halted = HaltReason::kMaxSteps}});
+  ASSERT_EQ(seen.steps.size(), 1u);
+  EXPECT_EQ(seen.steps[0].step, 1);
+  EXPECT_FALSE(seen.steps[0].final);
+  state.OnSteps(Host({ViewTokens({1, 2, 3, 4}, 2, 1)}),
+                std::vector<RowStep>{
+                    {.row = 1, .steps = 2, .confidence = .9f, .halted = HaltReason::kMaxSteps}});
+  ASSERT_EQ(seen.results.size(), 1u);
+  EXPECT_EQ(seen.results[0].steps, 2);
+  EXPECT_EQ(seen.steps.size(), 1u) << "no step after the answer";
+}
+
 }  // namespace
 }  // namespace trm::engine

@@ -155,7 +155,7 @@ TEST_F(HttpApiTest, StreamSendsEveryStepThenTheFinalResult) {
     EXPECT_EQ(event->name, "message") << event->data;
     steps.push_back(json::parse(event->data));
   }
-  ASSERT_EQ(steps.size(), 4u);
+  ASSERT_EQ(steps.size(), 4u) << json(steps).dump();
   for (int i = 0; i < 3; ++i) {
     EXPECT_EQ(steps[i]["step"], i + 1);
     EXPECT_FALSE(steps[i].contains("final"));
