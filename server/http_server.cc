@@ -26,6 +26,10 @@ class Listener final : public httplib::Server {
   }
 };
 
+// The request this worker thread is serving, marked busy in HttpConnections from routing until
+// its response is written (a worker serves one request at a time).
+thread_local std::shared_ptr<void> current_request;
+
 std::pair<time_t, time_t> SecondsAndMicros(absl::Duration d) {
   const int64_t us = absl::ToInt64Microseconds(d);
   return {static_cast<time_t>(us / 1000000), static_cast<time_t>(us % 1000000)};
@@ -92,7 +96,18 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Bind(const std::string& 
 
 HttpServer::HttpServer(std::unique_ptr<httplib::Server> http, int port,
                        const HttpServerOptions& options)
-    : http_(std::move(http)), port_(port), options_(options), connections_(port) {}
+    : http_(std::move(http)), port_(port), options_(options), connections_(port) {
+  // A request inside a handler or being answered is never a slow client's, however long its
+  // connection waited for a worker before: CloseSlowClients must leave it alone. httplib calls
+  // the logger once the response is written.
+  http_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response&) {
+    current_request.reset();
+    current_request = connections_.Busy(req.remote_addr, req.remote_port);
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+  http_->set_logger(
+      [](const httplib::Request&, const httplib::Response&) { current_request.reset(); });
+}
 
 HttpServer::~HttpServer() { Stop(absl::ZeroDuration()); }
 

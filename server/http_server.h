@@ -6,7 +6,9 @@
 // disconnected at it, which per-read timeouts alone never do), keep-alive idle time and request
 // count, and the worker pool (one worker per open connection, up to max_threads; more connections
 // wait, and while they do, connections without a request in a handler get only `busy_deadline`).
-// Stop() never waits on a client: what is still open after the grace period is shut down.
+// A request is busy (HttpConnections) from routing until its response is written, so the
+// deadlines never cut off one being answered. Stop() never waits on a client: what is still open
+// after the grace period is shut down.
 #pragma once
 
 #include <atomic>
