@@ -70,6 +70,10 @@ def test_solve_sudoku(client):
     # Options reach the server: every one of 3 steps, one view.
     fixed = client.solve_sudoku(SUDOKU, ignore_halting=True, max_steps=3, dihedral_views=1)
     assert (fixed.steps, fixed.halt_reason) == (3, "fixed_steps")
+    assert (fixed.views, fixed.views_agreeing) == (1, 1)
+    # Eight views: the vote says how many ran and how many agreed.
+    voted = client.solve_sudoku(SUDOKU, dihedral_views=8)
+    assert 1 <= voted.views_agreeing <= voted.views <= 8 and voted.views > 1, voted
 
 
 def test_solve_maze_takes_rows_or_text(client):

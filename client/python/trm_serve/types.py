@@ -85,6 +85,8 @@ class SolveResult:
     request_id: str
     timing: Timing
     arc_attempts: List[ArcAttempt] = field(default_factory=list)
+    views: int = 1            # dihedral views that ran to an answer
+    views_agreeing: int = 1   # of those, how many gave the answer
 
     @property
     def verified(self) -> bool:
@@ -101,7 +103,8 @@ class SolveResult:
             model_version=r.model_version, request_id=r.request_id,
             timing=Timing(r.timing.queue_ms, r.timing.compute_ms, r.timing.total_ms),
             arc_attempts=[ArcAttempt(_grid_rows(a.grid), a.votes, a.confidence)
-                          for a in r.arc_attempts])
+                          for a in r.arc_attempts],
+            views=r.views, views_agreeing=r.views_agreeing)
 
 
 @dataclass(frozen=True)
