@@ -19,11 +19,11 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "base/program_flags.h"
 #include "train/ablation.h"
 #include "train/communicator.h"
 #include "train/run.h"
@@ -195,13 +195,13 @@ std::vector<Override> Overrides() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
+  trm::ParseProgramFlags(
+      argc, argv,
       "Trains a Tiny Recursive Model (deep supervision with ACT, the official recipe).\n"
       "  trm-train --preset sudoku_small --out_dir runs/sudoku_small\n"
       "  trm-train --ablation --small --out_dir runs/ablation\n"
       "Presets: sudoku_att sudoku_mlp_t maze arc sudoku_small maze_small tiny; every field can "
       "be overridden by its flag.");
-  absl::ParseCommandLine(argc, argv);
   if (const std::string dir = absl::GetFlag(FLAGS_draw_curves); !dir.empty()) {
     if (!std::filesystem::exists(std::filesystem::path(dir) / "metrics.jsonl")) {
       std::cerr << "trm-train: --draw_curves " << dir << ": no metrics.jsonl there\n";
