@@ -548,6 +548,7 @@ function showResult(r) {
     ["Answer from", r.source === "ANSWER_SOURCE_EXACT_SOLVER" ? "the exact solver" : "the model"],
     ["Steps", String(r.steps || 0)],
     ["Confidence", fmt(r.confidence || 0)],
+    ["Views", (r.views || 1) > 1 ? `${r.viewsAgreeing || 0} of ${r.views} agree` : "1 (as given)"],
     ["Time", `${ms(timing.totalMs)} (queue ${ms(timing.queueMs)}, compute ${ms(timing.computeMs)})`],
     ["Model", `${r.model || "?"} ${r.modelVersion || ""}`.trim()],
     ["Request id", r.requestId || ""],

@@ -8,6 +8,7 @@ Run by ctest (web_page_browser):
   TRM_SERVER_BIN=build/server/trm-server TRM_SOURCE_DIR=. python3 -m pytest tests/web
 """
 import os
+import re
 import sys
 import tempfile
 
@@ -142,6 +143,8 @@ def test_sudoku_streams_steps_then_the_verified_grid(browser, server):
         assert given == "." or given == cell
     result = browser.find_element(By.ID, "result").text
     assert "Verified" in result and "Halting" in result, result
+    # The sudoku model votes over its views by default: the vote is shown.
+    assert re.search(r"Views\s+\d of \d agree", result), result
     # The confidence chart has a point per step shown.
     assert len(browser.find_elements(By.CSS_SELECTOR, "#chart circle")) == len(steps)
     shot(browser, "sudoku_verified.png", full_page=True)
