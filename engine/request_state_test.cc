@@ -51,7 +51,9 @@ TEST(RequestState, OneRowStreamsItsStepsAndAnswersOnceWhenItHalts) {
   Seen seen;
   RequestState state(BaseSpec(seen, 1, /*steps=*/true), 1, absl::Now());
   state.SetAdmitted(absl::Now(), "v7");
-  state.OnSteps(Host({{1, 2, 3}}), std::vector<RowStep>{{.row = 0, .steps = 1, .confidence = .2f}});
+  state.OnSteps(
+      Host({{1, 2, 3}}),
+      std::vector<RowStep>{{.row = 0, .steps = 1, .confidence = .2f, .halted = std::nullopt}});
   EXPECT_FALSE(state.answered());
   state.OnSteps(
       Host({{9, 9, 9}, {1, 5, 3}}),
