@@ -1,12 +1,14 @@
 #include "server/solver_service.h"
 
+#include <algorithm>
 #include <chrono>
-#include <deque>
 #include <mutex>
 #include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "server/metadata_limit.h"
+#include "server/step_queue.h"
 
 namespace trm::server {
 namespace {
@@ -96,15 +98,19 @@ class SolveReactor final : public grpc::ServerUnaryReactor {
   std::atomic<int> refs_{3};
 };
 
-// SolveSteps: step events arrive on the scheduler thread and are queued here; exactly one
-// write is in flight at a time (OnWriteDone starts the next), and Finish comes after the last
-// queued write. The engine's final step event is held back until on_done, so the final message
-// carries the full result.
+// SolveSteps: step events arrive on the scheduler thread and are queued here (a StepQueue: a
+// slow reader gets the latest steps); exactly one write is in flight at a time (OnWriteDone
+// starts the next), and Finish comes after the last queued write. The engine's final step event
+// is held back until on_done, so the final message carries the full result. A client that takes
+// no message for the stall timeout is cancelled by the service's StallWatcher (CheckStall).
 class StepsReactor final : public grpc::ServerWriteReactor<SolveStep> {
  public:
   StepsReactor(SolverService* service, grpc::CallbackServerContext* context,
                const SolveRequest* request)
-      : service_(service), start_(absl::Now()) {
+      : service_(service),
+        context_(context),
+        start_(absl::Now()),
+        queue_(service->options().stream_queue_steps) {
     auto prepared = service_->Prepare(*context, *request, &model_label_);
     if (!prepared.ok()) {
       FinishWithoutEngine(ToGrpcStatus(prepared.status()));
@@ -123,6 +129,10 @@ class StepsReactor final : public grpc::ServerWriteReactor<SolveStep> {
       handle_ = std::move(*handle);
       if (cancelled_) handle_->Cancel();
     }
+    if (StallWatcher* watcher = service_->stall_watcher()) {
+      refs_.fetch_add(1);  // The watcher's, dropped by CheckStall once the stream is finished.
+      watcher->Watch([this](bool stopping) { return CheckStall(stopping); });
+    }
     Unref();
   }
 
@@ -134,12 +144,11 @@ class StepsReactor final : public grpc::ServerWriteReactor<SolveStep> {
 
   void OnWriteDone(bool ok) override {
     std::lock_guard lock(mu_);
-    writing_ = false;
-    pending_.pop_front();
+    queue_.WriteDone();
     if (!ok) {
       // The stream is broken (client gone): stop the engine work and drop what is queued.
       broken_ = true;
-      pending_.clear();
+      queue_.DropWaiting();
       if (handle_) handle_->Cancel();
     }
     NextWrite();
@@ -163,6 +172,33 @@ class StepsReactor final : public grpc::ServerWriteReactor<SolveStep> {
     if (refs_.fetch_sub(1) == 1) delete this;
   }
 
+  // On the StallWatcher's thread. Finish is held back while TryCancel runs (cancelling_), so
+  // the context outlives the call: OnDone, after which gRPC frees it, only comes after Finish.
+  bool CheckStall(bool stopping) {
+    enum { kKeep, kForget, kCancel } action = kKeep;
+    {
+      std::lock_guard lock(mu_);
+      if (finished_ || stopping) {
+        action = kForget;
+      } else if (!stalled_ &&
+                 queue_.WriteWaiting(absl::Now()) >= service_->options().stream_stall_timeout) {
+        action = kCancel;
+        cancelling_ = stalled_ = true;
+      }
+    }
+    if (action == kKeep) return true;
+    if (action == kForget) {
+      Unref();
+      return false;
+    }
+    service_->metrics()->RecordStalledStream();
+    context_->TryCancel();  // OnCancel and OnWriteDone(false) may run inline here.
+    std::lock_guard lock(mu_);
+    cancelling_ = false;
+    NextWrite();
+    return true;
+  }
+
   void OnStep(const engine::StepEvent& event) {
     if (event.final) return;  // Sent with the result from OnEngineDone.
     SolveStep step;
@@ -173,7 +209,7 @@ class StepsReactor final : public grpc::ServerWriteReactor<SolveStep> {
     last_tokens_ = event.answer_tokens;
     std::lock_guard lock(mu_);
     if (broken_ || cancelled_) return;
-    pending_.push_back(std::move(step));
+    queue_.Push(std::move(step));
     NextWrite();
   }
 
@@ -194,7 +230,7 @@ class StepsReactor final : public grpc::ServerWriteReactor<SolveStep> {
     Record(status);
     {
       std::lock_guard lock(mu_);
-      if (status.ok() && !broken_) pending_.push_back(std::move(step));
+      if (status.ok() && !broken_) queue_.Push(std::move(step));
       finish_status_ = status;
       engine_done_ = true;
       NextWrite();
@@ -204,12 +240,12 @@ class StepsReactor final : public grpc::ServerWriteReactor<SolveStep> {
 
   // Starts the next write, or finishes once the engine is done and the queue is empty.
   void NextWrite() /* requires mu_ */ {
-    if (writing_ || finished_) return;
-    if (!pending_.empty()) {
-      writing_ = true;
-      StartWrite(&pending_.front());
+    if (queue_.writing() || finished_ || cancelling_) return;
+    if (const SolveStep* next = queue_.StartWrite(absl::Now())) {
+      StartWrite(next);
     } else if (engine_done_) {
       finished_ = true;
+      if (queue_.merged() > 0) service_->metrics()->RecordMergedSteps(queue_.merged());
       Finish(broken_ ? grpc::Status(grpc::StatusCode::CANCELLED, "stream closed by the client")
                      : finish_status_);
     }
@@ -221,17 +257,19 @@ class StepsReactor final : public grpc::ServerWriteReactor<SolveStep> {
   }
 
   SolverService* service_;
+  grpc::CallbackServerContext* context_;
   absl::Time start_;
   std::string model_label_;
   std::optional<SolverService::Prepared> prepared_;
   std::vector<int32_t> last_tokens_;  // Scheduler thread only.
   std::mutex mu_;
   std::unique_ptr<engine::RequestHandle> handle_;
-  std::deque<SolveStep> pending_;  // front() is being written while writing_.
+  StepQueue queue_;
   grpc::Status finish_status_;
-  bool writing_ = false, finished_ = false, broken_ = false;
+  bool finished_ = false, broken_ = false, cancelling_ = false, stalled_ = false;
   bool cancelled_ = false, engine_done_ = false;
-  std::atomic<int> refs_{3};  // gRPC's, the engine's and the constructor's, as SolveReactor.
+  // gRPC's, the engine's and the constructor's, as SolveReactor; plus the StallWatcher's.
+  std::atomic<int> refs_{3};
 };
 
 }  // namespace
@@ -261,7 +299,14 @@ void ToProtoModelInfo(const engine::ModelInfo& info, trm::v1::ModelInfo* out) {
 }
 
 SolverService::SolverService(engine::Engine* engine, Metrics* metrics, SolverServiceOptions options)
-    : engine_(engine), metrics_(metrics), options_(options) {}
+    : engine_(engine), metrics_(metrics), options_(options) {
+  if (options_.stream_stall_timeout > absl::ZeroDuration()) {
+    // Streams are looked at a few times per timeout: one is cancelled at most a quarter of the
+    // timeout (and at most a second) after the timeout has passed.
+    stall_watcher_ = std::make_unique<StallWatcher>(
+        std::clamp(options_.stream_stall_timeout / 4, absl::Milliseconds(10), absl::Seconds(1)));
+  }
+}
 
 void SolverService::SetAccepting(bool accepting, std::string reason) {
   {
@@ -281,17 +326,14 @@ absl::StatusOr<SolverService::Prepared> SolverService::Prepare(
     absl::MutexLock lock(&reason_mu_);
     return absl::UnavailableError(not_accepting_reason_);
   }
+  // Before anything else reads them; an over-long model name is also never echoed (it would
+  // overflow the client's metadata limit and turn the answer into RESOURCE_EXHAUSTED).
+  if (absl::Status s = CheckMetadataSize(context, options_.max_metadata_bytes); !s.ok()) return s;
+  if (absl::Status s = CheckStringLimits(request); !s.ok()) return s;
   absl::StatusOr<engine::TaskKind> kind = RequestKind(request);
   if (!kind.ok()) return kind.status();
   if (*kind == engine::TaskKind::kTokens && request.model().empty()) {
     return absl::InvalidArgumentError("request: raw tokens need an explicit model");
-  }
-  // No loaded model has a name this long; echoing it whole would overflow the client's
-  // metadata limit and turn NOT_FOUND into RESOURCE_EXHAUSTED on the client's side.
-  constexpr size_t kMaxModelName = 256;
-  if (request.model().size() > kMaxModelName) {
-    return absl::NotFoundError(absl::StrCat("model \"", request.model().substr(0, 32), "...\" (",
-                                            request.model().size(), " bytes) is not loaded"));
   }
   absl::StatusOr<engine::ModelInfo> model = engine_->ResolveModel(request.model(), *kind);
   if (!model.ok()) {
@@ -412,9 +454,15 @@ grpc::ServerUnaryReactor* SolverService::ListModels(grpc::CallbackServerContext*
                                                     const trm::v1::ListModelsRequest* /*request*/,
                                                     trm::v1::ListModelsResponse* response) {
   const absl::Time start = absl::Now();
+  auto* reactor = context->DefaultReactor();
+  if (absl::Status s = CheckMetadataSize(*context, options_.max_metadata_bytes); !s.ok()) {
+    metrics_->RecordRequest("ListModels", "", GrpcCodeName(ToGrpcStatus(s).error_code()),
+                            SecondsSince(start));
+    reactor->Finish(ToGrpcStatus(s));
+    return reactor;
+  }
   for (const auto& info : engine_->ListModels()) ToProtoModelInfo(info, response->add_models());
   metrics_->RecordRequest("ListModels", "", "OK", SecondsSince(start));
-  auto* reactor = context->DefaultReactor();
   reactor->Finish(grpc::Status::OK);
   return reactor;
 }
