@@ -253,18 +253,30 @@ absl::Duration IdleStopTime(const std::vector<std::string>& flags) {
   return absl::Now() - t0;
 }
 
-// With a stream computing at SIGTERM and --drain_timeout_s=5, the process exits within the drain
-// timeout plus what an idle server takes to stop (measured here) and a small margin; it used to
-// add a fixed 2 s after the drain.
+// With streams computing at SIGTERM, one more whose client reads nothing (its last messages
+// can never be written) and --drain_timeout_s=5, the process exits within the drain timeout plus
+// what an idle server takes to stop (measured here) and a small margin; it used to add a fixed
+// 2 s (later at least 5 s) after the drain, waiting for the stream nobody reads.
 TEST(HostileRequestsTest, DrainEndsWithinItsFlag) {
   ASSERT_TRUE(SharedCheckpoints().ok);
   constexpr int kDrainS = 5;
   const std::vector<std::string> flags = {"--batch_size=1", "--queue_size=64",
+                                          "--stream_stall_timeout_s=0",
                                           absl::StrCat("--drain_timeout_s=", kDrainS)};
   const absl::Duration idle_stop = IdleStopTime(flags);
   ASSERT_LT(idle_stop, absl::Seconds(60));
   Server server(flags);
   ASSERT_TRUE(server.process->ok()) << LogOf(server);
+  // The stream nobody reads: its engine work ends, its messages wait for a window that never
+  // opens, so the call stays open until the server cancels it.
+  NeverReadStream unread = OpenNeverReadStream(server.process->port(), Long(64));
+  ASSERT_TRUE(unread.connection.has_value());
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        return MetricSumWith(server.Metrics(), "trm_requests_total", "method=\"SolveSteps\"") == 1;
+      },
+      absl::Seconds(60)))
+      << server.Metrics();
   // Enough 1,024-step requests, one at a time, to keep the engine busy for 3 drain timeouts.
   const absl::Time t0 = absl::Now();
   trm::v1::SolveResponse one;
