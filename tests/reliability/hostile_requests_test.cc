@@ -99,8 +99,11 @@ TEST(HostileRequestsTest, HugeRequestIdIsRefusedAndItsMemoryGivenBack) {
   for (auto& c : callers) c.join();
   EXPECT_EQ(codes[StatusCode::INVALID_ARGUMENT], kCalls);
   EXPECT_EQ(message, "request_id: 15728640 bytes, the limit is 256");
+  // At most half the burst's payload (8 x 15 MiB) stays: trimmed, 0-47 MiB stayed on the loaded
+  // development machine; the server before the cap kept 456 MiB.
+  constexpr long kKeptKib = kCalls * (15 << 10) / 2;
   long rss_after = 0;
-  EXPECT_TRUE(WaitRssBelow(pid, rss_before + 32 * 1024, absl::Seconds(30), &rss_after))
+  EXPECT_TRUE(WaitRssBelow(pid, rss_before + kKeptKib, absl::Seconds(30), &rss_after))
       << "RSS " << rss_before << " -> " << rss_after << " KiB";
   trm::v1::SolveResponse r;
   EXPECT_TRUE(Solve(Channel(server.process->address()), Sudoku("ok"), &r).ok());
