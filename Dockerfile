@@ -66,7 +66,7 @@ RUN rm -rf /out/bin && mkdir -p /out/bin /out/libs && for b in trm-server trm-cl
 FROM ${DEBIAN_IMAGE} AS runtime-cuda
 RUN apt-get update && apt-get install -y --no-install-recommends \
       libgrpc++1.51 libgrpc29 libprotobuf32 libabsl20220623 libre2-9 libc-ares2 \
-      libprometheus-cpp-core1.0 \
+      libprometheus-cpp-core1.0 libcpp-httplib0.11 \
       libyaml-cpp0.7 libssl3 zlib1g libgomp1 ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build-cuda /out/libs/ /
@@ -79,13 +79,14 @@ COPY --from=build /out/checkpoints/ /opt/trm/checkpoints/
 ENV NVIDIA_VISIBLE_DEVICES=all NVIDIA_DRIVER_CAPABILITIES=compute,utility
 USER trm
 WORKDIR /var/lib/trm
-EXPOSE 50051 9464
+EXPOSE 50051 8080 9464
 # A health check on a new connection: it also fails when gRPC 1.51 has stopped accepting
 # (CVE-2023-4785), which trm-server's own watchdog turns into an exit first (docs/reliability.md).
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
   CMD ["trm-client", "health", "--target=127.0.0.1:50051", "--timeout_s=4"]
 ENTRYPOINT ["trm-server"]
-CMD ["--listen=0.0.0.0:50051", "--metrics_listen=0.0.0.0:9464", "--checkpoints=/opt/trm/checkpoints"]
+CMD ["--listen=0.0.0.0:50051", "--http_listen=0.0.0.0:8080", "--metrics_listen=0.0.0.0:9464", \
+     "--checkpoints=/opt/trm/checkpoints"]
 
 # ---------------------------------------------------------------------------------------------
 # The default target: CPU inference. Only runtime libraries (no compilers, no -dev packages):
@@ -93,14 +94,15 @@ CMD ["--listen=0.0.0.0:50051", "--metrics_listen=0.0.0.0:9464", "--checkpoints=/
 #   libopenblas0-openmp (about 20x faster than the reference BLAS it would otherwise use),
 #   gRPC 1.51 (libgrpc++1.51, libgrpc29), protobuf 3.21 (libprotobuf32), abseil
 #   (libabsl20220623), re2 and c-ares (gRPC's), prometheus-cpp 1.0 core (the server serves
-#   /metrics itself), yaml-cpp 0.7, OpenSSL 3 (TLS), zlib.
+#   /metrics itself), cpp-httplib 0.11 (HTTP API, web page, /metrics), yaml-cpp 0.7, OpenSSL 3
+#   (TLS), zlib.
 # ctest deploy.runtime_libs (deploy/tests/runtime_libs_test.py) checks this list against what
 # the built programs load.
 FROM ${DEBIAN_IMAGE} AS runtime
 RUN apt-get update && apt-get install -y --no-install-recommends \
       libtorch1.13 libopenblas0-openmp \
       libgrpc++1.51 libgrpc29 libprotobuf32 libabsl20220623 libre2-9 libc-ares2 \
-      libprometheus-cpp-core1.0 \
+      libprometheus-cpp-core1.0 libcpp-httplib0.11 \
       libyaml-cpp0.7 libssl3 zlib1g libgomp1 ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 RUN useradd --system --uid 10001 --user-group --home-dir /var/lib/trm --create-home trm \
@@ -109,11 +111,13 @@ COPY --from=build /out/bin/ /usr/local/bin/
 COPY --from=build /out/checkpoints/ /opt/trm/checkpoints/
 USER trm
 WORKDIR /var/lib/trm
-# 50051: gRPC (trm.v1, grpc.health.v1, reflection); 9464: Prometheus /metrics.
-EXPOSE 50051 9464
+# 50051: gRPC (trm.v1, grpc.health.v1, reflection); 8080: HTTP/JSON API and the web page;
+# 9464: Prometheus /metrics.
+EXPOSE 50051 8080 9464
 # A health check on a new connection: it also fails when gRPC 1.51 has stopped accepting
 # (CVE-2023-4785), which trm-server's own watchdog turns into an exit first (docs/reliability.md).
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
   CMD ["trm-client", "health", "--target=127.0.0.1:50051", "--timeout_s=4"]
 ENTRYPOINT ["trm-server"]
-CMD ["--listen=0.0.0.0:50051", "--metrics_listen=0.0.0.0:9464", "--checkpoints=/opt/trm/checkpoints"]
+CMD ["--listen=0.0.0.0:50051", "--http_listen=0.0.0.0:8080", "--metrics_listen=0.0.0.0:9464", \
+     "--checkpoints=/opt/trm/checkpoints"]

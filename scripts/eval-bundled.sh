@@ -85,7 +85,7 @@ fi
 # Latency through the server: one request at a time, ACT halting, on this machine; a typical band
 # and the hardest generated one (more ACT steps).
 port=${PORT:-50991}
-"$build/server/trm-server" --checkpoints "$ckpt" --listen "127.0.0.1:$port" --metrics_listen "" \
+"$build/server/trm-server" --checkpoints "$ckpt" --listen "127.0.0.1:$port" --metrics_listen "" --http_listen "" \
   --threads "$threads" >"$out/server.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT

@@ -12,12 +12,23 @@ PACKAGES=(
   # the network: Debian's libtorch 1.13 (CPU). Without an optimised BLAS it falls back to the
   # reference libblas, about 20x slower; libopenblas0-openmp replaces it through alternatives.
   libtorch-dev libopenblas0-openmp
+  # torch.distributed for data-parallel trm-train: c10d::ProcessGroupGloo (in libtorch_cpu) needs
+  # gloo's headers and -lgloo
+  libgloo-dev
   # service
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc libabsl-dev libyaml-cpp-dev
   prometheus-cpp-dev nlohmann-json3-dev libssl-dev zlib1g-dev openssl
+  # HTTP/JSON API, web page and /metrics (cpp-httplib 0.11, a compiled library in Debian)
+  libcpp-httplib-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev prometheus
   python3 python3-numpy python3-grpcio python3-protobuf python3-grpc-tools python3-torch
+  # pytest, for the Python client package's tests and the web page's browser test
+  python3-pytest
+  # the Python client package (client/python), built by pip over Debian's setuptools in a venv
+  python3-pip python3-venv python3-setuptools python3-wheel
+  # the web page's browser test: Debian's chromium, headless, driven through chromedriver
+  chromium chromium-driver python3-selenium
   # deployment checks (no Docker engine is needed: only `docker-compose config`)
   docker-compose
 )

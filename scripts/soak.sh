@@ -34,7 +34,7 @@ if [ -z "$ckpts" ]; then
     --task=sudoku --halt_max_steps=8 --out="$ckpts/sudoku" > "$work/init.log" 2>&1
 fi
 
-"$build/server/trm-server" --listen=127.0.0.1:0 --metrics_listen=127.0.0.1:0 --device=cpu \
+"$build/server/trm-server" --listen=127.0.0.1:0 --metrics_listen=127.0.0.1:0 --http_listen="" --device=cpu \
   --checkpoints="$ckpts" --batch_size="$batch" --queue_size="$queue" > "$work/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 600); do

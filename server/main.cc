@@ -1,5 +1,5 @@
-// trm-server: serves TRM checkpoints over gRPC (trm.v1.Solver). Flags are read here into
-// ServerOptions; everything else lives in the server library.
+// trm-server: serves TRM checkpoints over gRPC (trm.v1.Solver) and HTTP/JSON. Flags are read here
+// into ServerOptions; everything else lives in the server library.
 #include <signal.h>
 #include <unistd.h>
 
@@ -12,10 +12,10 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "base/program_flags.h"
 #include "server/checkpoint_dirs.h"
 #include "server/log.h"
 #include "server/open_file_limit.h"
@@ -24,6 +24,12 @@
 ABSL_FLAG(std::string, listen, "0.0.0.0:50051", "gRPC address HOST:PORT (port 0: any free port)");
 ABSL_FLAG(std::string, metrics_listen, "0.0.0.0:9464",
           "Prometheus /metrics address HOST:PORT; empty disables it");
+ABSL_FLAG(std::string, http_listen, "0.0.0.0:8080",
+          "HTTP/JSON API and web page address HOST:PORT (port 0: any free port); empty disables "
+          "it");
+ABSL_FLAG(int, http_threads, 64,
+          "HTTP connections served at once (one worker thread each); more wait for a worker");
+ABSL_FLAG(int, http_max_body_bytes, 1 << 20, "Largest HTTP request body; larger ones get 413");
 ABSL_FLAG(std::vector<std::string>, checkpoints, {},
           "Checkpoints DIR[,DIR...]: a model folder, an official .pt, NAME=PATH, or a folder of "
           "model folders; default: every model under the repository's checkpoints/");
@@ -72,6 +78,10 @@ absl::StatusOr<trm::server::ServerOptions> OptionsFromFlags() {
   trm::server::ServerOptions o;
   o.listen = absl::GetFlag(FLAGS_listen);
   o.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
+  o.http_listen = absl::GetFlag(FLAGS_http_listen);
+  o.http_threads = absl::GetFlag(FLAGS_http_threads);
+  const int http_max_body = absl::GetFlag(FLAGS_http_max_body_bytes);
+  o.http_max_body_bytes = http_max_body > 0 ? static_cast<size_t>(http_max_body) : 0;
   o.checkpoints = absl::GetFlag(FLAGS_checkpoints);
   if (o.checkpoints.empty()) {
     std::string dir = trm::server::FindDefaultCheckpointsDir();
@@ -127,6 +137,9 @@ absl::StatusOr<trm::server::ServerOptions> OptionsFromFlags() {
     return absl::InvalidArgumentError("--malloc_trim_interval_s must be >= 0");
   if (o.watchdog_failures < 1)
     return absl::InvalidArgumentError("--watchdog_failures must be >= 1");
+  if (o.http_threads < 1) return absl::InvalidArgumentError("--http_threads must be >= 1");
+  if (http_max_body < 1024)
+    return absl::InvalidArgumentError("--http_max_body_bytes must be >= 1024");
   return o;
 }
 
@@ -149,8 +162,9 @@ void LogOpenFileLimit() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage("Serves Tiny Recursive Models over gRPC (trm.v1.Solver).");
-  absl::ParseCommandLine(argc, argv);
+  trm::ParseProgramFlags(
+      argc, argv,
+      "Serves Tiny Recursive Models over gRPC (trm.v1.Solver) and HTTP/JSON with a web page.");
   // Block the stop signals in every thread (threads inherit the mask) and take them here.
   sigset_t stop;
   sigemptyset(&stop);

@@ -2,6 +2,8 @@
 
 #include <malloc.h>
 
+#include "absl/time/clock.h"
+
 namespace trm::server {
 
 MemoryTrimmer::MemoryTrimmer(absl::Duration interval)
@@ -9,19 +11,22 @@ MemoryTrimmer::MemoryTrimmer(absl::Duration interval)
 
 MemoryTrimmer::~MemoryTrimmer() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     stop_ = true;
   }
-  wake_.notify_all();
+  wake_.SignalAll();
   thread_.join();
 }
 
 void MemoryTrimmer::Run() {
-  std::unique_lock lock(mu_);
-  while (!wake_.wait_for(lock, absl::ToChronoMicroseconds(interval_), [this] { return stop_; })) {
-    lock.unlock();
+  for (;;) {
+    {
+      MutexLock lock(&mu_);
+      const absl::Time wake_at = absl::Now() + interval_;
+      while (!stop_ && absl::Now() < wake_at) wake_.WaitUntil(&mu_, wake_at);
+      if (stop_) return;
+    }
     malloc_trim(0);
-    lock.lock();
   }
 }
 

@@ -7,12 +7,11 @@
 // jemalloc and tcmalloc.
 #pragma once
 
-#include <condition_variable>
-#include <mutex>
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/time/time.h"
+#include "base/sync.h"
 
 namespace trm::server {
 
@@ -27,8 +26,8 @@ class MemoryTrimmer {
   void Run();
 
   const absl::Duration interval_;
-  std::mutex mu_;
-  std::condition_variable wake_;
+  Mutex mu_;
+  CondVar wake_;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };

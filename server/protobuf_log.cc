@@ -7,7 +7,7 @@
 namespace trm::server {
 namespace {
 
-std::mutex router_mu;
+Mutex router_mu;
 ProtobufLogRouter* router ABSL_GUARDED_BY(router_mu) = nullptr;
 
 const char* LevelName(google::protobuf::LogLevel level) {
@@ -26,7 +26,7 @@ const char* LevelName(google::protobuf::LogLevel level) {
 
 void RouteLine(google::protobuf::LogLevel level, const char* /*filename*/, int /*line*/,
                const std::string& message) {
-  std::lock_guard lock(router_mu);
+  MutexLock lock(&router_mu);
   if (router != nullptr) router->Handle(LevelName(level), message, absl::Now());
 }
 
@@ -34,13 +34,13 @@ void RouteLine(google::protobuf::LogLevel level, const char* /*filename*/, int /
 
 ProtobufLogRouter::ProtobufLogRouter(Metrics* metrics, absl::Duration interval)
     : metrics_(metrics), interval_(interval) {
-  std::lock_guard lock(router_mu);
+  MutexLock lock(&router_mu);
   router = this;
   previous_handler_ = google::protobuf::SetLogHandler(&RouteLine);
 }
 
 ProtobufLogRouter::~ProtobufLogRouter() {
-  std::lock_guard lock(router_mu);
+  MutexLock lock(&router_mu);
   if (router == this) {
     router = nullptr;
     // Usually protobuf's default (stderr); nullptr would silence protobuf instead.
@@ -53,7 +53,7 @@ void ProtobufLogRouter::Handle(const std::string& level, const std::string& mess
   metrics_->RecordProtobufLog();
   uint64_t held_back = 0;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     if (now < next_write_ && level != "fatal") {
       ++held_back_;
       return;

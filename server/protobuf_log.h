@@ -15,11 +15,11 @@
 #include <google/protobuf/stubs/logging.h>
 
 #include <cstdint>
-#include <mutex>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/time/time.h"
+#include "base/sync.h"
 #include "server/metrics.h"
 
 namespace trm::server {
@@ -39,7 +39,7 @@ class ProtobufLogRouter {
   Metrics* metrics_;
   const absl::Duration interval_;
   google::protobuf::LogHandler* previous_handler_;  // Put back on destruction.
-  std::mutex mu_;
+  Mutex mu_;
   absl::Time next_write_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   uint64_t held_back_ ABSL_GUARDED_BY(mu_) = 0;
 };

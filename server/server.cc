@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
-#include <mutex>
 #include <sstream>
 #include <thread>
 
@@ -11,18 +10,24 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "base/sync.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "server/admin_service.h"
 #include "server/checkpoint_dirs.h"
 #include "server/grpc_call_counts.h"
 #include "server/health_service.h"
+#include "server/http_api.h"
+#include "server/http_metrics.h"
+#include "server/http_server.h"
+#include "server/http_web.h"
 #include "server/log.h"
 #include "server/malformed_request_interceptor.h"
 #include "server/memory_trimmer.h"
 #include "server/metadata_limit.h"
 #include "server/metrics.h"
-#include "server/metrics_http.h"
 #include "server/protobuf_log.h"
 #include "server/solver_service.h"
 #include "server/watchdog.h"
@@ -89,6 +94,8 @@ class ServerImpl final : public Server {
     if (!Drain()) std::_Exit(1);  // Destroying gRPC's server would wait for its calls.
     // No scrape may reach the engine once it is gone; then the engine's schedulers stop before
     // the services they call back into go away.
+    if (metrics_http_) metrics_http_->Stop(absl::ZeroDuration());
+    http_.reset();
     metrics_http_.reset();
     engine_.reset();
   }
@@ -104,7 +111,7 @@ class ServerImpl final : public Server {
     if (!roots.ok()) return roots.status();
 
     if (!options_.metrics_listen.empty()) {
-      auto http = MetricsHttpServer::Start(options_.metrics_listen, metrics_.collectables());
+      auto http = StartMetricsHttp(options_.metrics_listen, metrics_.collectables());
       if (!http.ok()) return http.status();
       metrics_http_ = std::move(*http);
       metrics_port_ = metrics_http_->port();
@@ -156,6 +163,17 @@ class ServerImpl final : public Server {
     if (server_ == nullptr || port_ == 0) {
       return absl::UnavailableError(absl::StrCat("--listen ", options_.listen, ": cannot listen"));
     }
+    if (!options_.http_listen.empty()) {
+      HttpServerOptions http_options;
+      http_options.max_threads = options_.http_threads;
+      http_options.max_body_bytes = options_.http_max_body_bytes;
+      auto http = HttpServer::Bind(options_.http_listen, http_options);
+      if (!http.ok()) return http.status();
+      http_ = std::move(*http);
+      http_api_ = std::make_unique<HttpApi>(solver_.get(), http_.get());
+      RegisterWebPage(http_->routes());
+      http_->Start();
+    }
     Log(LogLevel::kInfo, absl::StrCat("listening on ", DescribeListen(options_.listen, port_),
                                       options_.tls.cert_file.empty()        ? " (plaintext)"
                                       : options_.tls.client_ca_file.empty() ? " (TLS)"
@@ -164,6 +182,11 @@ class ServerImpl final : public Server {
     if (admin_) {
       Log(LogLevel::kInfo, absl::StrCat("Admin reloads confined to [", absl::StrJoin(*roots, ", "),
                                         "] (--checkpoint_roots)"));
+    }
+    if (http_) {
+      Log(LogLevel::kInfo,
+          absl::StrCat("http on http://", DescribeListen(options_.http_listen, http_->port()),
+                       "/ (JSON API and web page)"));
     }
     if (metrics_http_) {
       Log(LogLevel::kInfo,
@@ -214,9 +237,11 @@ class ServerImpl final : public Server {
   // How long past the drain deadline gRPC may take to finish its calls (it cancels them at the
   // deadline; a healthy server is done in milliseconds).
   static constexpr absl::Duration kShutdownGrace = absl::Seconds(1);
-  // The part of the drain timeout kept for writing the last answers after the engine stops.
+  // The part of the drain timeout kept for writing the last answers when the engine needs all
+  // the rest (when it finishes early, they get everything left): a quarter, at most 2 s, so the
+  // answers of the requests it stopped still reach their callers on a loaded machine.
   static absl::Duration DrainReserve(absl::Duration drain_timeout) {
-    return std::min(drain_timeout / 10, absl::Milliseconds(500));
+    return std::min(drain_timeout / 4, absl::Seconds(2));
   }
 
   void StartWatchdog() {
@@ -253,9 +278,10 @@ class ServerImpl final : public Server {
                      "; stopping after ", options_.watchdog_failures, " failures in a row"));
   }
   int metrics_port() const override { return metrics_port_; }
+  int http_port() const override { return http_ ? http_->port() : 0; }
 
   bool Drain() override {
-    std::lock_guard lock(drain_mu_);
+    MutexLock lock(&drain_mu_);
     if (drained_ || server_ == nullptr) return true;
     drained_ = true;
     Log(LogLevel::kInfo, absl::StrCat("draining: finishing in-flight requests (up to ",
@@ -265,8 +291,8 @@ class ServerImpl final : public Server {
     metrics_.SetServing(false);
     const absl::Time start = absl::Now();
     if (watchdog_) watchdog_->Stop();
-    // The engine gets the drain timeout less a short reserve in which the answers of the
-    // requests it stopped are written; gRPC then cancels what is still open at the deadline.
+    // The engine gets the drain timeout less a reserve in which the answers of the requests it
+    // stopped are written; HTTP and gRPC then end what is still open at the deadline.
     const absl::Time deadline = start + options_.drain_timeout;
     engine_->Drain(options_.drain_timeout - DrainReserve(options_.drain_timeout));
     // gRPC's Shutdown and Wait return once it has destroyed every call. After a flood of reset
@@ -279,6 +305,8 @@ class ServerImpl final : public Server {
       server->Wait();
       done->Notify();
     }).detach();
+    // Meanwhile HTTP: every HTTP connection closes by the deadline, however slow its client.
+    if (http_) http_->Stop(std::max(deadline - absl::Now(), absl::ZeroDuration()));
     const bool finished =
         done->WaitForNotificationWithDeadline(std::max(deadline, absl::Now()) + kShutdownGrace);
     const std::string took =
@@ -297,18 +325,20 @@ class ServerImpl final : public Server {
   Metrics metrics_;
   // protobuf's parse errors (one per malformed request) go to a counter, not one line each.
   ProtobufLogRouter protobuf_log_{&metrics_, absl::Minutes(1)};
-  std::unique_ptr<MetricsHttpServer> metrics_http_;
+  std::unique_ptr<HttpServer> metrics_http_;
   std::unique_ptr<engine::Engine> engine_;
   std::unique_ptr<SolverService> solver_;
   std::unique_ptr<AdminService> admin_;
   std::unique_ptr<HealthService> health_;  // Outlives server_ (its Watch streams end first).
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<HttpServer> http_;  // Stopped (Drain, destructor) before http_api_ goes.
+  std::unique_ptr<HttpApi> http_api_;
   std::unique_ptr<Watchdog> watchdog_;
   std::unique_ptr<MemoryTrimmer> trimmer_;
   int port_ = 0;
   int metrics_port_ = 0;
-  std::mutex drain_mu_;
-  bool drained_ = false;
+  Mutex drain_mu_;
+  bool drained_ ABSL_GUARDED_BY(drain_mu_) = false;
 };
 
 }  // namespace

@@ -1,6 +1,7 @@
 // The TRM gRPC server: the engine with its models, trm.v1.Solver (+ Admin with a token),
-// grpc.health.v1 (overall "" and one entry per model name), server reflection, and the
-// Prometheus endpoint. `trm-server` fills ServerOptions from flags and runs Start / Drain.
+// grpc.health.v1 (overall "" and one entry per model name), server reflection, the same API over
+// HTTP/JSON with the web page, and the Prometheus endpoint. `trm-server` fills ServerOptions from
+// flags and runs Start / Drain.
 #pragma once
 
 #include <functional>
@@ -24,7 +25,11 @@ struct TlsOptions {
 struct ServerOptions {
   std::string listen = "0.0.0.0:50051";         // Port 0 picks a free port (see Server::port).
   std::string metrics_listen = "0.0.0.0:9464";  // Empty: no metrics endpoint.
-  std::vector<std::string> checkpoints;         // See ExpandCheckpoints; empty: none.
+  // HTTP/JSON API and the web page (server/http_api.h); empty: none.
+  std::string http_listen = "0.0.0.0:8080";
+  int http_threads = 64;                 // Connections served at once; more wait for a worker.
+  size_t http_max_body_bytes = 1 << 20;  // Larger request bodies get 413.
+  std::vector<std::string> checkpoints;  // See ExpandCheckpoints; empty: none.
   // Folders Admin reloads may read from (see ConfineToRoots); empty: DefaultCheckpointRoots of
   // `checkpoints`.
   std::vector<std::string> checkpoint_roots;
@@ -62,13 +67,14 @@ class Server {
 
   virtual int port() const = 0;          // The bound gRPC port.
   virtual int metrics_port() const = 0;  // 0 without a metrics endpoint.
+  virtual int http_port() const = 0;     // 0 without the HTTP API.
 
   // Graceful stop: NOT_SERVING, new requests UNAVAILABLE, in-flight ones finish (up to the drain
-  // timeout; the rest are answered UNAVAILABLE), then the gRPC server shuts down. Returns within
-  // the drain timeout plus the time one batch step takes to end (the engine stops between
-  // steps) plus at most a second for gRPC's own shutdown (milliseconds when healthy). False when
-  // gRPC had not finished by then: the caller must exit at once (std::_Exit), as destroying
-  // the server would wait for gRPC. Idempotent.
+  // timeout; the rest are answered UNAVAILABLE), then the HTTP and gRPC servers shut down (no
+  // client, however slow, holds them). Returns within the drain timeout plus the time one batch
+  // step takes to end (the engine stops between steps) plus at most a second for gRPC's own
+  // shutdown (milliseconds when healthy). False when gRPC had not finished by then: the caller
+  // must exit at once (std::_Exit), as destroying the server would wait for gRPC. Idempotent.
   virtual bool Drain() = 0;
 };
 

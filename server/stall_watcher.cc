@@ -1,6 +1,6 @@
 #include "server/stall_watcher.h"
 
-#include <chrono>
+#include "absl/time/clock.h"
 
 namespace trm::server {
 
@@ -8,14 +8,14 @@ StallWatcher::StallWatcher(absl::Duration period) : period_(period), thread_([th
 
 StallWatcher::~StallWatcher() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     stop_ = true;
   }
-  wake_.notify_all();
+  wake_.SignalAll();
   thread_.join();
   std::vector<Check> added;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     added.swap(added_);
   }
   for (auto& check : added) checks_.push_back(std::move(check));
@@ -23,16 +23,16 @@ StallWatcher::~StallWatcher() {
 }
 
 void StallWatcher::Watch(Check check) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   added_.push_back(std::move(check));
 }
 
 void StallWatcher::Run() {
-  const auto period = absl::ToChronoMicroseconds(period_);
   for (;;) {
     {
-      std::unique_lock lock(mu_);
-      wake_.wait_for(lock, period, [this] { return stop_; });
+      MutexLock lock(&mu_);
+      const absl::Time wake_at = absl::Now() + period_;
+      while (!stop_ && absl::Now() < wake_at) wake_.WaitUntil(&mu_, wake_at);
       if (stop_) return;
       for (auto& check : added_) checks_.push_back(std::move(check));
       added_.clear();

@@ -9,14 +9,13 @@
 // (it must then release what it holds and return false).
 #pragma once
 
-#include <condition_variable>
 #include <functional>
-#include <mutex>
 #include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/time/time.h"
+#include "base/sync.h"
 
 namespace trm::server {
 
@@ -36,8 +35,8 @@ class StallWatcher {
   void Run();
 
   const absl::Duration period_;
-  std::mutex mu_;
-  std::condition_variable wake_;
+  Mutex mu_;
+  CondVar wake_;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<Check> added_ ABSL_GUARDED_BY(mu_);
   std::vector<Check> checks_;  // The watcher thread's own (and the destructor's, after join).

@@ -9,12 +9,11 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <condition_variable>
 #include <cstring>
-#include <mutex>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "base/sync.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "server/log.h"
@@ -30,10 +29,10 @@ Watchdog::Watchdog(WatchdogOptions options, Probe probe,
 
 void Watchdog::Stop() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     stopping_.store(true);
   }
-  wake_.notify_all();
+  wake_.SignalAll();
   if (thread_.joinable()) thread_.join();
 }
 
@@ -52,10 +51,8 @@ void Watchdog::Run() {
       Log(LogLevel::kWarning, absl::StrCat("watchdog: probe ", failed, " of ", options_.failures,
                                            " failed: ", status.message()));
     }
-    std::unique_lock lock(mu_);
-    wake_.wait_for(lock,
-                   absl::ToChronoMicroseconds(std::max(next - absl::Now(), absl::ZeroDuration())),
-                   [this] { return stopping_.load(); });
+    MutexLock lock(&mu_);
+    while (!stopping_.load() && absl::Now() < next) wake_.WaitUntil(&mu_, next);
     if (stopping_.load()) return;
   }
 }
@@ -82,26 +79,31 @@ absl::Status ProbeHealthOnFreshConnection(const std::string& target, absl::Durat
   grpc::health::v1::HealthCheckRequest request;
   grpc::health::v1::HealthCheckResponse response;
   auto stub = grpc::health::v1::Health::NewStub(channel);
-  std::mutex mu;
-  std::condition_variable cv;
-  bool done = false;
-  grpc::Status s;
-  stub->async()->Check(&context, &request, &response, [&](grpc::Status status) {
-    std::lock_guard lock(mu);
-    s = std::move(status);
-    done = true;
-    cv.notify_all();
+  // The call's outcome, set by its callback on a gRPC thread.
+  struct Outcome {
+    Mutex mu;
+    CondVar cv;
+    bool done ABSL_GUARDED_BY(mu) = false;
+    grpc::Status status ABSL_GUARDED_BY(mu);
+  } outcome;
+  stub->async()->Check(&context, &request, &response, [&outcome](grpc::Status status) {
+    MutexLock lock(&outcome.mu);
+    outcome.status = std::move(status);
+    outcome.done = true;
+    outcome.cv.SignalAll();
   });
   WaitUntil(
-      [&] {
-        std::lock_guard lock(mu);
-        return done;
+      [&outcome] {
+        MutexLock lock(&outcome.mu);
+        return outcome.done;
       },
       absl::InfiniteFuture(), stopping);
   context.TryCancel();  // A no-op when the call has ended; else it ends it at once.
+  grpc::Status s;
   {
-    std::unique_lock lock(mu);
-    cv.wait(lock, [&] { return done; });
+    MutexLock lock(&outcome.mu);
+    while (!outcome.done) outcome.cv.Wait(&outcome.mu);
+    s = outcome.status;
   }
   if (s.ok()) return absl::OkStatus();
   return absl::UnavailableError(absl::StrCat("health check on a new connection to ", target,

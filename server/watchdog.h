@@ -13,14 +13,13 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <functional>
-#include <mutex>
 #include <string>
 #include <thread>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "base/sync.h"
 
 namespace trm::server {
 
@@ -51,8 +50,8 @@ class Watchdog {
   Probe probe_;
   std::function<void(const absl::Status&)> on_failure_;
   std::atomic<bool> stopping_{false};
-  std::mutex mu_;  // With wake_, for the wait between probes.
-  std::condition_variable wake_;
+  Mutex mu_;  // With wake_, for the wait between probes.
+  CondVar wake_;
   std::thread thread_;
 };
 

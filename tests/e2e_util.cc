@@ -17,6 +17,7 @@
 #include <regex>
 #include <sstream>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 
@@ -135,6 +136,17 @@ std::optional<std::string> HttpGet(int port, const std::string& path) {
   return response.substr(body + 4);
 }
 
+double MetricSum(const std::string& text, const std::string& prefix) {
+  double sum = 0;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(prefix, 0) != 0) continue;
+    double v = 0;
+    if (absl::SimpleAtod(line.substr(line.rfind(' ') + 1), &v)) sum += v;
+  }
+  return sum;
+}
+
 int FreePort() {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
@@ -145,6 +157,26 @@ int FreePort() {
   getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
   close(fd);
   return ntohs(addr.sin_port);
+}
+
+int ConnectionsTo(int port) {
+  int n = 0;
+  for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+    std::istringstream in(ReadFileOrEmpty(table));
+    std::string line;
+    std::getline(in, line);  // Header.
+    // Fields: sl local_address rem_address st ...; addresses are HEXIP:HEXPORT, st 01 is
+    // ESTABLISHED.
+    for (std::string sl, local, remote, state; in >> sl >> local >> remote >> state;) {
+      std::getline(in, line);  // The rest of the row.
+      const size_t colon = remote.rfind(':');
+      if (state == "01" && colon != std::string::npos &&
+          std::stoi(remote.substr(colon + 1), nullptr, 16) == port) {
+        ++n;
+      }
+    }
+  }
+  return n;
 }
 
 TempDir::TempDir() {
@@ -164,7 +196,6 @@ std::string Env(const char* name) {
   const std::map<std::string, std::string> built = {{"TRM_SERVER_BIN", TRM_SERVER_BIN},
                                                     {"TRM_CLIENT_BIN", TRM_CLIENT_BIN},
                                                     {"TRM_INIT_CHECKPOINT", TRM_INIT_CHECKPOINT},
-                                                    {"TRM_PROTO_PYTHON", TRM_PROTO_PYTHON},
                                                     {"TRM_SOURCE_DIR", TRM_SOURCE_DIR}};
   auto it = built.find(name);
   return it == built.end() ? "" : it->second;
@@ -190,12 +221,14 @@ std::string MakeCheckpoint(const std::string& dir, const std::string& name,
 ServerProcess::ServerProcess(const std::string& log_path, std::vector<std::string> flags,
                              std::vector<std::string> wrapper) {
   std::vector<std::string> argv = std::move(wrapper);
-  argv.insert(argv.end(), {Env("TRM_SERVER_BIN"), "--listen=127.0.0.1:0",
-                           "--metrics_listen=127.0.0.1:0", "--device=cpu", "--threads=1"});
+  argv.insert(argv.end(),
+              {Env("TRM_SERVER_BIN"), "--listen=127.0.0.1:0", "--metrics_listen=127.0.0.1:0",
+               "--http_listen=127.0.0.1:0", "--device=cpu", "--threads=1"});
   argv.insert(argv.end(), flags.begin(), flags.end());
   child_ = std::make_unique<Child>(argv, log_path);
   const std::regex listening(R"(listening on [0-9.]+:(\d+))");
   const std::regex metrics(R"(metrics on http://[0-9.]+:(\d+)/metrics)");
+  const std::regex http(R"(http on http://[0-9.]+:(\d+)/)");
   const absl::Time end = absl::Now() + absl::Seconds(60);
   while (absl::Now() < end && child_->running()) {
     const std::string log = child_->Log();
@@ -203,6 +236,7 @@ ServerProcess::ServerProcess(const std::string& log_path, std::vector<std::strin
       std::smatch m;
       if (std::regex_search(log, m, listening)) port_ = std::stoi(m[1]);
       if (std::regex_search(log, m, metrics)) metrics_port_ = std::stoi(m[1]);
+      if (std::regex_search(log, m, http)) http_port_ = std::stoi(m[1]);
       return;
     }
     absl::SleepFor(absl::Milliseconds(20));

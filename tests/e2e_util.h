@@ -46,8 +46,14 @@ RunResult RunCommand(const std::vector<std::string>& argv, absl::Duration timeou
 int ConnectLoopback(int port);
 // GET http://127.0.0.1:port/path; the body, or nullopt when the connection fails.
 std::optional<std::string> HttpGet(int port, const std::string& path);
+// Sum of every series in Prometheus text whose line starts with `prefix`.
+double MetricSum(const std::string& text, const std::string& prefix);
 // A port that was free a moment ago (bound to 127.0.0.1:0 and released).
 int FreePort();
+// Established TCP connections (IPv4 and IPv6) whose remote port is `port`, as the kernel lists
+// them (/proc/net/tcp, /proc/net/tcp6): the client ends of the connections to a server on this
+// machine listening there. Tells channels that share a connection from ones that do not.
+int ConnectionsTo(int port);
 std::string ReadFileOrEmpty(const std::string& path);
 
 // A unique temporary directory removed on destruction.
@@ -61,7 +67,7 @@ class TempDir {
   std::string path_;
 };
 
-// TRM_SERVER_BIN, TRM_CLIENT_BIN, TRM_INIT_CHECKPOINT, TRM_PROTO_PYTHON, TRM_SOURCE_DIR: from
+// TRM_SERVER_BIN, TRM_CLIENT_BIN, TRM_INIT_CHECKPOINT, TRM_SOURCE_DIR: from
 // the environment when set, else the build's paths.
 std::string Env(const char* name);
 
@@ -70,7 +76,8 @@ std::string Env(const char* name);
 std::string MakeCheckpoint(const std::string& dir, const std::string& name,
                            const std::vector<std::string>& extra);
 
-// trm-server on 127.0.0.1 with port 0 for gRPC and metrics; Start waits for "SERVING".
+// trm-server on 127.0.0.1 with port 0 for gRPC, HTTP and metrics (flags later in `flags` win);
+// the constructor waits for "SERVING".
 // `wrapper` runs it (e.g. {"/usr/bin/prlimit", "--nofile=256:256", "--"}: an absolute path, and
 // a program that execs the server, so that the pid stays the server's).
 class ServerProcess {
@@ -81,6 +88,7 @@ class ServerProcess {
   bool ok() const { return port_ > 0; }
   int port() const { return port_; }
   int metrics_port() const { return metrics_port_; }
+  int http_port() const { return http_port_; }  // 0 when the flags disable HTTP.
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   Child& child() { return *child_; }
   // SIGTERM and wait; the exit code or nullopt.
@@ -90,6 +98,7 @@ class ServerProcess {
   std::unique_ptr<Child> child_;
   int port_ = 0;
   int metrics_port_ = 0;
+  int http_port_ = 0;
 };
 
 }  // namespace trm::e2e

@@ -1,5 +1,6 @@
 // End-to-end: a real trm-server process on loopback with small random-init checkpoints made by
-// trm-init-checkpoint, called through gRPC, trm-client, the Python example and Prometheus.
+// trm-init-checkpoint, called through gRPC, trm-client and Prometheus (the Python package has its
+// own tests: client/python/tests).
 // Random weights mean answers are usually wrong: the tests check the mechanics (codes, steps,
 // streams, slots, health, metrics), never the answers' correctness.
 #include <gtest/gtest.h>
@@ -279,10 +280,17 @@ TEST_F(E2eTest, NotFoundForUnknownModelOrArcTask) {
   EXPECT_EQ(s.error_code(), StatusCode::NOT_FOUND) << s.error_message();
 }
 
+// A deadline that passes before the work can be done: DEADLINE_EXCEEDED. The deadline is half of
+// what 64 steps take here (measured, round trip included), so the 1024-step request cannot finish
+// in time however fast or loaded the machine is.
 TEST_F(E2eTest, DeadlineExceeded) {
   trm::v1::SolveResponse r;
-  grpc::Status s = Solve(ch_, Long(1024), &r, absl::Milliseconds(50));
-  EXPECT_EQ(s.error_code(), StatusCode::DEADLINE_EXCEEDED) << s.error_message();
+  const absl::Time start = absl::Now();
+  ASSERT_TRUE(Solve(ch_, Long(64), &r).ok());
+  const absl::Duration t64 = absl::Now() - start;
+  grpc::Status s = Solve(ch_, Long(1024), &r, t64 / 2);
+  EXPECT_EQ(s.error_code(), StatusCode::DEADLINE_EXCEEDED)
+      << s.error_message() << "; 64 steps took " << t64;
 }
 
 TEST_F(E2eTest, HealthOverallAndPerModel) {
@@ -386,7 +394,7 @@ TEST_F(E2eTest, AdminNeedsTheToken) {
   EXPECT_TRUE(Solve(ch_, Sudoku(), &r).ok());
 }
 
-TEST_F(E2eTest, TrmClientAndPythonExample) {
+TEST_F(E2eTest, TrmClient) {
   const std::string target = "dns:///" + server_->address();
   RunResult r = RunCommand(
       {Env("TRM_CLIENT_BIN"), "solve", "sudoku", kSudoku, "--target=" + target, "--json"},
@@ -415,23 +423,6 @@ TEST_F(E2eTest, TrmClientAndPythonExample) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("requests 40 ok, 0 errors"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("overhead ms"), std::string::npos) << r.output;
-
-  const std::string py = Env("TRM_SOURCE_DIR") + "/client/python/solve.py";
-  r = RunCommand({"/usr/bin/python3", py, "--stubs", Env("TRM_PROTO_PYTHON"), "--target",
-                  server_->address(), "sudoku", kSudoku},
-                 absl::Seconds(60));
-  ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_NE(r.output.find("\"model\": \"sudoku\""), std::string::npos) << r.output;
-  r = RunCommand({"/usr/bin/python3", py, "--stubs", Env("TRM_PROTO_PYTHON"), "--target",
-                  server_->address(), "--stream", "--max_steps=2", "sudoku", kSudoku},
-                 absl::Seconds(60));
-  ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_NE(r.output.find("\"final\": true"), std::string::npos) << r.output;
-  r = RunCommand({"/usr/bin/python3", py, "--stubs", Env("TRM_PROTO_PYTHON"), "--target",
-                  server_->address(), "--model=nope", "sudoku", kSudoku},
-                 absl::Seconds(60));
-  EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.output.find("NOT_FOUND"), std::string::npos) << r.output;
 }
 
 TEST_F(E2eTest, PrometheusScrapesTheMetrics) {
@@ -460,9 +451,10 @@ TEST_F(E2eTest, PrometheusScrapesTheMetrics) {
               "--storage.tsdb.path=" + dir_->path() + "/tsdb",
               "--web.listen-address=127.0.0.1:" + std::to_string(prom_port)},
              dir_->path() + "/prometheus.log");
-  // Poll the query API until the scrape has landed (a few seconds), bounded at 40 s.
+  // Poll the query API until the scrape has landed (a few seconds), bounded at 90 s only
+  // against a hang (Prometheus starts slowly on a loaded machine).
   std::string body;
-  const absl::Time end = absl::Now() + absl::Seconds(40);
+  const absl::Time end = absl::Now() + absl::Seconds(90);
   bool found = false;
   while (absl::Now() < end && !found) {
     absl::SleepFor(absl::Milliseconds(500));

@@ -2,7 +2,8 @@
 """Checks the Dockerfile against the project's own build: the image builds with the same
 scripts the README and CI use, ships the programs the CMake project defines, runs as a non-root
 user, exposes the ports the server listens on (and compose and Kubernetes publish), and has a
-HEALTHCHECK through `trm-client health`. Needs no Docker engine.
+HEALTHCHECK through `trm-client health`. Needs no Docker engine. Ports: 50051 gRPC, 8080 HTTP/JSON
+and the web page, 9464 /metrics.
 
   check_dockerfile.py SOURCE_DIR
 """
@@ -13,7 +14,7 @@ import sys
 
 import yaml
 
-GRPC_PORT, METRICS_PORT = 50051, 9464
+GRPC_PORT, HTTP_PORT, METRICS_PORT = 50051, 8080, 9464
 
 
 def dockerfile_stages(text):
@@ -107,8 +108,9 @@ def main(argv):
         users = [a for i, a in body if i == "USER"]
         need(users and users[-1] not in ("root", "0"), f"Dockerfile {name}: does not switch to a non-root USER")
         exposed = {int(p.split("/")[0]) for i, a in body if i == "EXPOSE" for p in a.split()}
-        need(exposed == {GRPC_PORT, METRICS_PORT}, f"Dockerfile {name}: EXPOSE {sorted(exposed)}, "
-             f"want {GRPC_PORT} and {METRICS_PORT}")
+        need(exposed == {GRPC_PORT, HTTP_PORT, METRICS_PORT},
+             f"Dockerfile {name}: EXPOSE {sorted(exposed)}, want {GRPC_PORT}, {HTTP_PORT} and "
+             f"{METRICS_PORT}")
         hc = " ".join(a for i, a in body if i == "HEALTHCHECK")
         need(re.search(r'trm-client"?,?\s*"?health', hc), f"Dockerfile {name}: no HEALTHCHECK through trm-client health")
         need(str(GRPC_PORT) in hc, f"Dockerfile {name}: the HEALTHCHECK does not call port {GRPC_PORT}")
@@ -118,8 +120,8 @@ def main(argv):
         need(not any(i == "RUN" and re.search(r"-dev\b|build-essential|cmake", a) for i, a in body),
              f"Dockerfile {name}: installs build tools or -dev packages in a runtime stage")
         cmd = " ".join(a for i, a in body if i in ("CMD", "ENTRYPOINT"))
-        need(f":{GRPC_PORT}" in cmd and f":{METRICS_PORT}" in cmd,
-             f"Dockerfile {name}: CMD does not listen on {GRPC_PORT} and {METRICS_PORT}")
+        need(f":{GRPC_PORT}" in cmd and f":{METRICS_PORT}" in cmd and f":{HTTP_PORT}" in cmd,
+             f"Dockerfile {name}: CMD does not listen on {GRPC_PORT}, {HTTP_PORT} and {METRICS_PORT}")
 
     # 4. The server's defaults match (when its source is there).
     server_src = " ".join(open(p, encoding="utf-8", errors="replace").read()
@@ -127,13 +129,15 @@ def main(argv):
     if server_src:
         need(f"0.0.0.0:{GRPC_PORT}" in server_src, f"server/: default --listen is not 0.0.0.0:{GRPC_PORT}")
         need(f"0.0.0.0:{METRICS_PORT}" in server_src, f"server/: default --metrics_listen is not 0.0.0.0:{METRICS_PORT}")
+        need(f"0.0.0.0:{HTTP_PORT}" in server_src, f"server/: default --http_listen is not 0.0.0.0:{HTTP_PORT}")
 
     # 5. docker-compose publishes the same ports and builds the runtime target.
     with open(os.path.join(src, "docker-compose.yml"), encoding="utf-8") as f:
         compose = yaml.safe_load(f)
     server = compose["services"]["trm-server"]
     ports = {str(p).split(":")[-1] for p in server.get("ports", [])}
-    need(ports == {str(GRPC_PORT), str(METRICS_PORT)}, f"docker-compose.yml: trm-server publishes {sorted(ports)}")
+    need(ports == {str(GRPC_PORT), str(HTTP_PORT), str(METRICS_PORT)},
+         f"docker-compose.yml: trm-server publishes {sorted(ports)}")
     need(server.get("build", {}).get("target") == "runtime", "docker-compose.yml: trm-server does not build target runtime")
     # Recovery from a gRPC port that stopped accepting (docs/reliability.md): the health check
     # probes a new connection, the watchdog is on, and an exit is followed by a restart.

@@ -75,14 +75,16 @@ def sample_sum(text, name, **labels):
 
 
 class Server:
-    """One trm-server process on 127.0.0.1 with its own gRPC and metrics ports."""
+    """One trm-server process on 127.0.0.1 with its own gRPC, HTTP and metrics ports."""
 
     def __init__(self, server_bin, checkpoints, log_path, extra=()):
         self.port = free_port()
         self.metrics_port = free_port()
+        self.http_port = free_port()
         self.log_path = log_path
         self.cmd = [server_bin, f"--listen=127.0.0.1:{self.port}",
                     f"--metrics_listen=127.0.0.1:{self.metrics_port}",
+                    f"--http_listen=127.0.0.1:{self.http_port}",
                     f"--checkpoints={checkpoints}", *extra]
         self.log = open(log_path, "w")
         self.proc = subprocess.Popen(self.cmd, stdout=self.log, stderr=subprocess.STDOUT)
@@ -123,6 +125,12 @@ class Server:
                 self.proc.wait()
         self.log.close()
         return self.proc.returncode
+
+
+def start_client(client_bin, args):
+    """trm-client running in the background; communicate() collects its output."""
+    return subprocess.Popen([client_bin, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
 
 
 def run_client(client_bin, args, timeout=120):

@@ -38,17 +38,6 @@ long RssKib(pid_t pid) {
   return -1;
 }
 
-double MetricSum(const std::string& text, const std::string& prefix) {
-  double sum = 0;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind(prefix, 0) != 0) continue;
-    double v = 0;
-    if (absl::SimpleAtod(line.substr(line.rfind(' ') + 1), &v)) sum += v;
-  }
-  return sum;
-}
-
 double MetricSumWith(const std::string& text, const std::string& prefix, const std::string& part) {
   double sum = 0;
   std::istringstream in(text);
@@ -80,10 +69,7 @@ bool WaitUntil(const std::function<bool()>& done, absl::Duration timeout) {
 }
 
 grpc::Status FreshHealthCheck(int port, absl::Duration timeout) {
-  grpc::ChannelArguments args;
-  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  auto channel = grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", port),
-                                           grpc::InsecureChannelCredentials(), args);
+  auto channel = e2e::NewConnection(absl::StrCat("127.0.0.1:", port));
   grpc::ClientContext c;
   SetDeadline(&c, timeout);
   grpc::health::v1::HealthCheckResponse response;

@@ -34,8 +34,7 @@ trm::v1::SolveRequest Long(int steps, const std::string& request_id = "");
 // VmRSS of `pid` in KiB (from /proc/PID/status); -1 when unreadable.
 long RssKib(pid_t pid);
 
-// Sum of every series in Prometheus text whose line starts with `prefix`.
-double MetricSum(const std::string& text, const std::string& prefix);
+using e2e::MetricSum;
 // Sum of the series starting with `prefix` whose line also contains `part` (a label).
 double MetricSumWith(const std::string& text, const std::string& prefix, const std::string& part);
 // Polls /metrics until the series sum equals `want`; false after `timeout`.

@@ -1,0 +1,1 @@
+"""Generated from proto/ by setup.py at build time; do not edit."""

@@ -1,0 +1,187 @@
+#include "server/http_connections.h"
+
+#include <dirent.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+
+namespace trm::server {
+namespace {
+
+// The socket inode behind `fd` ("socket:[123]"), or 0 when it is not a socket.
+unsigned long SocketInode(int fd) {
+  char link[64];
+  const std::string path = absl::StrCat("/proc/self/fd/", fd);
+  const ssize_t n = readlink(path.c_str(), link, sizeof link - 1);
+  if (n <= 0) return 0;
+  link[n] = '\0';
+  if (std::strncmp(link, "socket:[", 8) != 0) return 0;
+  return std::strtoul(link + 8, nullptr, 10);
+}
+
+// The port of a bound address; -1 for other families.
+int PortOf(const sockaddr_storage& addr) {
+  if (addr.ss_family == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in&>(addr).sin_port);
+  if (addr.ss_family == AF_INET6) {
+    return ntohs(reinterpret_cast<const sockaddr_in6&>(addr).sin6_port);
+  }
+  return -1;
+}
+
+// "addr:port" of the peer, written as httplib writes Request::remote_addr (getnameinfo with
+// NI_NUMERICHOST) and remote_port; empty when `fd` has no peer (a listening socket).
+std::string PeerOf(int fd) {
+  sockaddr_storage addr{};
+  socklen_t len = sizeof addr;
+  if (getpeername(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return "";
+  const int port = PortOf(addr);
+  char host[NI_MAXHOST];
+  if (port < 0 || getnameinfo(reinterpret_cast<sockaddr*>(&addr), len, host, sizeof host, nullptr,
+                              0, NI_NUMERICHOST) != 0) {
+    return "";
+  }
+  return absl::StrCat(host, ":", port);
+}
+
+int LocalPort(int fd) {
+  sockaddr_storage addr{};
+  socklen_t len = sizeof addr;
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return -1;
+  return PortOf(addr);
+}
+
+}  // namespace
+
+struct HttpConnections::BusyMark {
+  BusyMark(HttpConnections* owner, unsigned long inode) : owner(owner), inode(inode) {}
+  ~BusyMark() { owner->Release(inode); }
+  HttpConnections* owner;
+  unsigned long inode;
+};
+
+void HttpConnections::ScanLocked() {
+  DIR* dir = opendir("/proc/self/fd");
+  visible_ = dir != nullptr;
+  if (dir == nullptr) return;
+  std::set<unsigned long> seen;
+  const absl::Time now = absl::Now();
+  while (dirent* entry = readdir(dir)) {
+    if (entry->d_name[0] == '.') continue;
+    const int fd = std::atoi(entry->d_name);
+    if (fd == dirfd(dir)) continue;
+    const unsigned long inode = SocketInode(fd);
+    if (inode == 0) continue;
+    auto it = connections_.find(inode);
+    if (it != connections_.end() && it->second.fd == fd) {
+      seen.insert(inode);
+      continue;
+    }
+    // A socket we have not classified yet: ours if bound to our port and connected.
+    if (LocalPort(fd) != port_) continue;
+    std::string peer = PeerOf(fd);
+    if (peer.empty()) continue;
+    connections_[inode] = Connection{.fd = fd, .peer = std::move(peer), .since = now, .busy = 0};
+    seen.insert(inode);
+  }
+  closedir(dir);
+  for (auto it = connections_.begin(); it != connections_.end();) {
+    // A busy connection stays: its token will come back for it, and httplib closes the socket
+    // only after the handler is done with it.
+    it = seen.count(it->first) || it->second.busy > 0 ? std::next(it) : connections_.erase(it);
+  }
+}
+
+HttpConnections::Map::iterator HttpConnections::FindLocked(const std::string& peer) {
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    for (auto it = connections_.begin(); it != connections_.end(); ++it) {
+      if (it->second.peer == peer) return it;
+    }
+    if (attempt == 0) ScanLocked();  // A connection accepted since the last scan.
+  }
+  return connections_.end();
+}
+
+std::shared_ptr<void> HttpConnections::Busy(const std::string& addr, int port) {
+  MutexLock lock(&mu_);
+  auto it = FindLocked(absl::StrCat(addr, ":", port));
+  if (it == connections_.end()) return nullptr;
+  ++it->second.busy;
+  return std::make_shared<BusyMark>(this, it->first);
+}
+
+void HttpConnections::Release(unsigned long inode) {
+  MutexLock lock(&mu_);
+  auto it = connections_.find(inode);
+  if (it == connections_.end()) return;
+  if (--it->second.busy == 0) it->second.since = absl::Now();
+}
+
+bool HttpConnections::PeerGone(const std::string& addr, int port) {
+  int fd = -1;
+  unsigned long inode = 0;
+  {
+    MutexLock lock(&mu_);
+    auto it = FindLocked(absl::StrCat(addr, ":", port));
+    if (!visible_) return false;  // Without /proc nothing is known: never cancel on a guess.
+    if (it == connections_.end()) return true;
+    inode = it->first;
+    fd = it->second.fd;
+  }
+  struct stat st {};
+  if (fstat(fd, &st) != 0 || st.st_ino != inode) return true;
+  pollfd p{.fd = fd, .events = POLLRDHUP, .revents = 0};
+  if (poll(&p, 1, 0) < 0) return false;
+  return (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+}
+
+bool HttpConnections::ShutdownIfSame(int fd, unsigned long inode) {
+  // The fd may have been closed and reused since the scan; only the same socket is shut down.
+  struct stat st {};
+  if (fstat(fd, &st) != 0 || st.st_ino != inode) return false;
+  return shutdown(fd, SHUT_RDWR) == 0;
+}
+
+int HttpConnections::CloseSlow(absl::Duration deadline) {
+  MutexLock lock(&mu_);
+  ScanLocked();
+  const absl::Time now = absl::Now();
+  int closed = 0;
+  for (const auto& [inode, c] : connections_) {
+    if (c.busy > 0 || now - c.since <= deadline) continue;
+    // Bytes the server has not read yet mean the connection waits for a worker, not the other
+    // way round: that is no fault of the client's.
+    pollfd p{.fd = c.fd, .events = POLLIN, .revents = 0};
+    if (poll(&p, 1, 0) > 0 && (p.revents & POLLIN) != 0 && (p.revents & POLLRDHUP) == 0) continue;
+    if (ShutdownIfSame(c.fd, inode)) ++closed;
+  }
+  return closed;
+}
+
+int HttpConnections::CloseIdle(bool busy_too) {
+  MutexLock lock(&mu_);
+  ScanLocked();
+  int closed = 0;
+  for (const auto& [inode, c] : connections_) {
+    if ((busy_too || c.busy == 0) && ShutdownIfSame(c.fd, inode)) ++closed;
+  }
+  return closed;
+}
+
+int HttpConnections::BusyCount() {
+  MutexLock lock(&mu_);
+  int busy = 0;
+  for (const auto& [inode, c] : connections_) busy += c.busy > 0;
+  return busy;
+}
+
+}  // namespace trm::server

@@ -1,0 +1,170 @@
+#include "server/http_server.h"
+
+#include <httplib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/status/status.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "server/http_worker_pool.h"
+
+namespace trm::server {
+namespace {
+
+// httplib::Server closes its listening socket only in stop(), which does nothing unless it is
+// serving; a server bound but never started must close it here.
+class Listener final : public httplib::Server {
+ public:
+  void CloseUnstarted() {
+    const int fd = svr_sock_.exchange(-1);
+    if (fd >= 0) close(fd);
+  }
+};
+
+// The request this worker thread is serving, marked busy in HttpConnections from routing until
+// its response is written (a worker serves one request at a time).
+thread_local std::shared_ptr<void> current_request;
+
+std::pair<time_t, time_t> SecondsAndMicros(absl::Duration d) {
+  const int64_t us = absl::ToInt64Microseconds(d);
+  return {static_cast<time_t>(us / 1000000), static_cast<time_t>(us % 1000000)};
+}
+
+}  // namespace
+
+absl::StatusOr<std::pair<std::string, int>> ParseListen(const std::string& listen,
+                                                        const std::string& flag) {
+  const size_t colon = listen.rfind(':');
+  int port = -1;
+  if (colon == std::string::npos || !absl::SimpleAtoi(listen.substr(colon + 1), &port) ||
+      port < 0 || port > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(flag, " ", listen, ": not HOST:PORT (e.g. 0.0.0.0:8080)"));
+  }
+  std::string host = listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  if (host.empty()) host = "0.0.0.0";
+  return std::make_pair(host, port);
+}
+
+absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Bind(const std::string& listen,
+                                                             const HttpServerOptions& options) {
+  auto address = ParseListen(listen, options.flag);
+  if (!address.ok()) return address.status();
+  if (options.request_deadline <= absl::Seconds(options.keep_alive_timeout_s)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        options.flag, ": the request deadline must be longer than the keep-alive timeout"));
+  }
+  auto http = std::make_unique<Listener>();
+  const auto [read_s, read_us] = SecondsAndMicros(options.read_timeout);
+  const auto [write_s, write_us] = SecondsAndMicros(options.write_timeout);
+  http->set_read_timeout(read_s, read_us);
+  http->set_write_timeout(write_s, write_us);
+  http->set_keep_alive_timeout(options.keep_alive_timeout_s);
+  http->set_keep_alive_max_count(options.keep_alive_max_requests);
+  http->set_payload_max_length(options.max_body_bytes);
+  http->set_tcp_nodelay(true);  // Small server-sent events go out at once.
+  // httplib's default sets SO_REUSEPORT, with which a second server binds the same port and the
+  // kernel splits connections between the two; SO_REUSEADDR alone makes that an error.
+  http->set_socket_options([](int fd) {
+    const int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  });
+  auto waiting = std::make_shared<std::atomic<int>>(0);
+  const int threads = options.max_threads;
+  http->new_task_queue = [threads, waiting] { return new HttpWorkerPool(threads, waiting); };
+  errno = 0;
+  const auto& [host, want] = *address;
+  const int port =
+      want == 0 ? http->bind_to_any_port(host) : (http->bind_to_port(host, want) ? want : -1);
+  if (port <= 0) {
+    return absl::UnavailableError(
+        absl::StrCat(options.flag, " ", listen, ": cannot listen",
+                     errno != 0 ? absl::StrCat(" (", strerror(errno), ")") : ""));
+  }
+  auto server = std::unique_ptr<HttpServer>(new HttpServer(std::move(http), port, options));
+  server->waiting_ = std::move(waiting);
+  return server;
+}
+
+HttpServer::HttpServer(std::unique_ptr<httplib::Server> http, int port,
+                       const HttpServerOptions& options)
+    : http_(std::move(http)), port_(port), options_(options), connections_(port) {
+  // A request inside a handler or being answered is never a slow client's, however long its
+  // connection waited for a worker before: CloseSlowClients must leave it alone. httplib calls
+  // the logger once the response is written.
+  http_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response&) {
+    current_request.reset();
+    current_request = connections_.Busy(req.remote_addr, req.remote_port);
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+  http_->set_logger(
+      [](const httplib::Request&, const httplib::Response&) { current_request.reset(); });
+}
+
+HttpServer::~HttpServer() { Stop(absl::ZeroDuration()); }
+
+void HttpServer::Start() {
+  {
+    MutexLock lock(&mu_);
+    if (started_ || stopping_) return;
+    started_ = true;
+  }
+  listener_ = std::thread([this] {
+    http_->listen_after_bind();
+    listening_done_ = true;
+  });
+  // stop() is a no-op until httplib marks itself running; Stop() must not race ahead of that.
+  while (!http_->is_running() && !listening_done_) std::this_thread::yield();
+  watchdog_ = std::thread([this] { CloseSlowClients(); });
+}
+
+void HttpServer::CloseSlowClients() {
+  for (;;) {
+    {
+      MutexLock lock(&mu_);
+      const absl::Time next = absl::Now() + options_.check_interval;
+      while (!stopping_ && !stop_.WaitUntil(&mu_, next)) {
+      }
+      if (stopping_) return;
+    }
+    connections_.CloseSlow(*waiting_ > 0 ? options_.busy_deadline : options_.request_deadline);
+  }
+}
+
+void HttpServer::Stop(absl::Duration grace) {
+  {
+    MutexLock lock(&mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  stop_.SignalAll();
+  if (!listener_.joinable()) {
+    static_cast<Listener*>(http_.get())->CloseUnstarted();
+    return;
+  }
+  http_->stop();  // The listener closes; httplib then joins the workers.
+  connections_.CloseIdle();
+  const absl::Time end = absl::Now() + grace;
+  while (connections_.BusyCount() > 0 && absl::Now() < end) {
+    absl::SleepFor(absl::Milliseconds(10));
+    connections_.CloseIdle();  // Those whose response has just gone out.
+  }
+  // Every worker waits on a socket, or polls HttpConnections::PeerGone: shutting the sockets down
+  // ends them all.
+  while (!listening_done_) {
+    connections_.CloseIdle(/*busy_too=*/true);
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  listener_.join();
+  watchdog_.join();
+}
+
+}  // namespace trm::server
