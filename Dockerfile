@@ -80,8 +80,10 @@ ENV NVIDIA_VISIBLE_DEVICES=all NVIDIA_DRIVER_CAPABILITIES=compute,utility
 USER trm
 WORKDIR /var/lib/trm
 EXPOSE 50051 8080 9464
+# A health check on a new connection: it also fails when gRPC 1.51 has stopped accepting
+# (CVE-2023-4785), which trm-server's own watchdog turns into an exit first (docs/reliability.md).
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
-  CMD ["trm-client", "health", "--target=127.0.0.1:50051"]
+  CMD ["trm-client", "health", "--target=127.0.0.1:50051", "--timeout_s=4"]
 ENTRYPOINT ["trm-server"]
 CMD ["--listen=0.0.0.0:50051", "--http_listen=0.0.0.0:8080", "--metrics_listen=0.0.0.0:9464", \
      "--checkpoints=/opt/trm/checkpoints"]
@@ -112,8 +114,10 @@ WORKDIR /var/lib/trm
 # 50051: gRPC (trm.v1, grpc.health.v1, reflection); 8080: HTTP/JSON API and the web page;
 # 9464: Prometheus /metrics.
 EXPOSE 50051 8080 9464
+# A health check on a new connection: it also fails when gRPC 1.51 has stopped accepting
+# (CVE-2023-4785), which trm-server's own watchdog turns into an exit first (docs/reliability.md).
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
-  CMD ["trm-client", "health", "--target=127.0.0.1:50051"]
+  CMD ["trm-client", "health", "--target=127.0.0.1:50051", "--timeout_s=4"]
 ENTRYPOINT ["trm-server"]
 CMD ["--listen=0.0.0.0:50051", "--http_listen=0.0.0.0:8080", "--metrics_listen=0.0.0.0:9464", \
      "--checkpoints=/opt/trm/checkpoints"]

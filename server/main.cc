@@ -1,7 +1,10 @@
 // trm-server: serves TRM checkpoints over gRPC (trm.v1.Solver) and HTTP/JSON. Flags are read here
 // into ServerOptions; everything else lives in the server library.
 #include <signal.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -15,6 +18,7 @@
 #include "base/program_flags.h"
 #include "server/checkpoint_dirs.h"
 #include "server/log.h"
+#include "server/open_file_limit.h"
 #include "server/server.h"
 
 ABSL_FLAG(std::string, listen, "0.0.0.0:50051", "gRPC address HOST:PORT (port 0: any free port)");
@@ -54,6 +58,19 @@ ABSL_FLAG(std::string, admin_token, "",
           "--admin_token_file or $TRM_ADMIN_TOKEN, which stay out of `ps`");
 ABSL_FLAG(std::string, admin_token_file, "", "File holding the admin token");
 ABSL_FLAG(double, drain_timeout_s, 30, "On SIGTERM/SIGINT, how long in-flight requests may finish");
+ABSL_FLAG(int, max_metadata_bytes, 16 << 10,
+          "Largest request metadata (all headers of a call); more: RESOURCE_EXHAUSTED");
+ABSL_FLAG(int, stream_queue_steps, 8,
+          "SolveSteps: step messages that may wait for a slow reader; past that a new step "
+          "replaces the newest waiting one (the reader gets the latest steps)");
+ABSL_FLAG(double, stream_stall_timeout_s, 30,
+          "SolveSteps: cancel a stream whose client takes no message for this long; 0: never");
+ABSL_FLAG(double, watchdog_interval_s, 5,
+          "Probe the gRPC port on a new connection this often; after --watchdog_failures "
+          "failures in a row, drain and exit with status 3. 0: no watchdog");
+ABSL_FLAG(double, malloc_trim_interval_s, 10,
+          "Give freed heap memory back to the system this often (glibc malloc_trim); 0: never");
+ABSL_FLAG(int, watchdog_failures, 3, "Failed watchdog probes in a row before the server exits");
 
 namespace {
 
@@ -92,6 +109,12 @@ absl::StatusOr<trm::server::ServerOptions> OptionsFromFlags() {
     o.admin_token = env;
   }
   o.drain_timeout = absl::Seconds(absl::GetFlag(FLAGS_drain_timeout_s));
+  o.max_metadata_bytes = absl::GetFlag(FLAGS_max_metadata_bytes);
+  o.stream_queue_steps = static_cast<size_t>(std::max(absl::GetFlag(FLAGS_stream_queue_steps), 0));
+  o.stream_stall_timeout = absl::Seconds(absl::GetFlag(FLAGS_stream_stall_timeout_s));
+  o.watchdog_interval = absl::Seconds(absl::GetFlag(FLAGS_watchdog_interval_s));
+  o.watchdog_failures = absl::GetFlag(FLAGS_watchdog_failures);
+  o.malloc_trim_interval = absl::Seconds(absl::GetFlag(FLAGS_malloc_trim_interval_s));
   if (o.engine.scheduler.max_batch_size < 1)
     return absl::InvalidArgumentError("--batch_size must be >= 1");
   if (o.engine.scheduler.max_queue_size < 1)
@@ -100,10 +123,40 @@ absl::StatusOr<trm::server::ServerOptions> OptionsFromFlags() {
     return absl::InvalidArgumentError("--max_message_bytes must be >= 1024");
   if (o.max_concurrent_streams < 1)
     return absl::InvalidArgumentError("--max_concurrent_streams must be >= 1");
+  if (o.max_metadata_bytes < 1024)
+    return absl::InvalidArgumentError("--max_metadata_bytes must be >= 1024");
+  if (absl::GetFlag(FLAGS_stream_queue_steps) < 1)
+    return absl::InvalidArgumentError("--stream_queue_steps must be >= 1");
+  if (o.stream_stall_timeout < absl::ZeroDuration())
+    return absl::InvalidArgumentError("--stream_stall_timeout_s must be >= 0");
+  if (o.drain_timeout < absl::ZeroDuration())
+    return absl::InvalidArgumentError("--drain_timeout_s must be >= 0");
+  if (o.watchdog_interval < absl::ZeroDuration())
+    return absl::InvalidArgumentError("--watchdog_interval_s must be >= 0");
+  if (o.malloc_trim_interval < absl::ZeroDuration())
+    return absl::InvalidArgumentError("--malloc_trim_interval_s must be >= 0");
+  if (o.watchdog_failures < 1)
+    return absl::InvalidArgumentError("--watchdog_failures must be >= 1");
   if (o.http_threads < 1) return absl::InvalidArgumentError("--http_threads must be >= 1");
   if (http_max_body < 1024)
     return absl::InvalidArgumentError("--http_max_body_bytes must be >= 1024");
   return o;
+}
+
+// Logs the open-file limits, raising the soft one to the hard one (server/open_file_limit.h).
+void LogOpenFileLimit() {
+  using trm::server::Log;
+  using trm::server::LogLevel;
+  auto limit = trm::server::RaiseOpenFileLimit();
+  if (!limit.ok()) {
+    Log(LogLevel::kWarning, absl::StrCat("open files: ", limit.status().message()));
+  } else if (limit->soft != limit->soft_before) {
+    Log(LogLevel::kInfo, absl::StrCat("open files: soft limit raised from ", limit->soft_before,
+                                      " to the hard limit ", limit->hard));
+  } else {
+    Log(LogLevel::kInfo, absl::StrCat("open files: soft limit ", limit->soft, ", hard limit ",
+                                      limit->hard, " (already equal)"));
+  }
 }
 
 }  // namespace
@@ -122,12 +175,22 @@ int main(int argc, char** argv) {
   auto options = OptionsFromFlags();
   if (!options.ok())
     return trm::server::Log(trm::server::LogLevel::kError, options.status().ToString()), 2;
+  LogOpenFileLimit();
+  // The watchdog stops the process the way SIGTERM does (a drain), with exit status 3.
+  static std::atomic<bool> watchdog_failed{false};
+  options->on_watchdog_failure = [](const absl::Status&) {
+    watchdog_failed.store(true);
+    kill(getpid(), SIGTERM);
+  };
   auto server = trm::server::Server::Start(*options);
   if (!server.ok())
     return trm::server::Log(trm::server::LogLevel::kError, server.status().ToString()), 1;
   int signal = 0;
   sigwait(&stop, &signal);
-  trm::server::Log(trm::server::LogLevel::kInfo, absl::StrCat("got ", strsignal(signal)));
-  (*server)->Drain();
-  return 0;
+  if (!watchdog_failed.load()) {
+    trm::server::Log(trm::server::LogLevel::kInfo, absl::StrCat("got ", strsignal(signal)));
+  }
+  const int code = watchdog_failed.load() ? 3 : 0;
+  if (!(*server)->Drain()) std::_Exit(code);  // gRPC is stuck: skip destructors that wait on it.
+  return code;
 }

@@ -107,6 +107,42 @@ class StatsCollector final : public prometheus::Collectable {
   Metrics::StatsSource source_ ABSL_GUARDED_BY(mu_);
 };
 
+// trm_grpc_calls_started_total and trm_grpc_calls_failed_total from a source polled at scrape
+// time (gRPC's channelz counts in the transport, below the services).
+class CallCountsCollector final : public prometheus::Collectable {
+ public:
+  void Set(Metrics::CallCountsSource source) {
+    MutexLock lock(&mu_);
+    source_ = std::move(source);
+  }
+  std::vector<prometheus::MetricFamily> Collect() const override {
+    Metrics::CallCountsSource source;
+    {
+      MutexLock lock(&mu_);
+      source = source_;
+    }
+    if (!source) return {};
+    const auto [started, failed] = source();
+    auto s = Family("trm_grpc_calls_started_total",
+                    "Calls (HTTP/2 streams) the gRPC server accepted, those reset by the client "
+                    "before any service saw them included",
+                    prometheus::MetricType::Counter);
+    s.metric.push_back(Labelled({}));
+    s.metric.back().counter.value = static_cast<double>(started);
+    auto f = Family("trm_grpc_calls_failed_total",
+                    "Calls the gRPC server saw end with an error or a cancellation (a client's "
+                    "RST_STREAM included)",
+                    prometheus::MetricType::Counter);
+    f.metric.push_back(Labelled({}));
+    f.metric.back().counter.value = static_cast<double>(failed);
+    return {s, f};
+  }
+
+ private:
+  mutable Mutex mu_;
+  Metrics::CallCountsSource source_ ABSL_GUARDED_BY(mu_);
+};
+
 class ProcessCollector final : public prometheus::Collectable {
  public:
   std::vector<prometheus::MetricFamily> Collect() const override {
@@ -236,6 +272,36 @@ Metrics::Metrics()
                           .Help("1 when the server is SERVING, 0 otherwise")
                           .Register(*registry_)
                           .Add({})),
+      stream_stalls_(prometheus::BuildCounter()
+                         .Name("trm_stream_stalls_total")
+                         .Help("SolveSteps streams cancelled: the client took no message for "
+                               "--stream_stall_timeout_s")
+                         .Register(*registry_)
+                         .Add({})),
+      stream_steps_merged_(prometheus::BuildCounter()
+                               .Name("trm_stream_steps_merged_total")
+                               .Help("SolveSteps step messages a slow reader did not get on "
+                                     "their own (merged into a later message)")
+                               .Register(*registry_)
+                               .Add({})),
+      malformed_requests_(prometheus::BuildCounter()
+                              .Name("trm_malformed_requests_total")
+                              .Help("Requests whose message did not parse (INVALID_ARGUMENT)")
+                              .Register(*registry_)
+                              .Add({})),
+      requests_reset_(prometheus::BuildCounter()
+                          .Name("trm_requests_reset_total")
+                          .Help("Calls the client reset (RST_STREAM) before their request message "
+                                "arrived: the HTTP/2 rapid-reset pattern")
+                          .Register(*registry_)
+                          .Add({})),
+      protobuf_logs_(prometheus::BuildCounter()
+                         .Name("trm_protobuf_log_messages_total")
+                         .Help("Log lines of the protobuf library (most are parse errors), "
+                               "written to the server log at most once a minute")
+                         .Register(*registry_)
+                         .Add({})),
+      call_counts_collector_(std::make_shared<CallCountsCollector>()),
       stats_collector_(std::make_shared<StatsCollector>()),
       process_collector_(MakeProcessCollector()) {}
 
@@ -264,6 +330,22 @@ void Metrics::SetModelInfo(const engine::ModelInfo& info) {
                                  {"device", info.device}});
   gauge.Set(1);
   model_info_series_[info.name] = &gauge;
+}
+
+void Metrics::RecordStalledStream() { stream_stalls_.Increment(); }
+
+void Metrics::RecordMergedSteps(uint64_t steps) {
+  stream_steps_merged_.Increment(static_cast<double>(steps));
+}
+
+void Metrics::RecordMalformedRequest() { malformed_requests_.Increment(); }
+
+void Metrics::RecordResetBeforeRequest() { requests_reset_.Increment(); }
+
+void Metrics::RecordProtobufLog() { protobuf_logs_.Increment(); }
+
+void Metrics::SetCallCountsSource(CallCountsSource source) {
+  static_cast<CallCountsCollector&>(*call_counts_collector_).Set(std::move(source));
 }
 
 void Metrics::SetServing(bool serving) { health_serving_.Set(serving ? 1 : 0); }

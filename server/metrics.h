@@ -14,6 +14,7 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -42,7 +43,7 @@ class Metrics final : public engine::EngineObserver {
   std::shared_ptr<prometheus::Registry> registry() const { return registry_; }
   // Everything to expose: the registry, the scheduler-stats collector and the process one.
   std::vector<std::shared_ptr<prometheus::Collectable>> collectables() const {
-    return {registry_, stats_collector_, process_collector_};
+    return {registry_, stats_collector_, process_collector_, call_counts_collector_};
   }
   void SetStatsSource(StatsSource source);
 
@@ -55,6 +56,24 @@ class Metrics final : public engine::EngineObserver {
   // trm_model_info: replaces the model's previous series (a reload changes the version).
   void SetModelInfo(const engine::ModelInfo& info);
   void SetServing(bool serving);
+
+  // Hostile or broken clients (issue 22; docs/reliability.md); unlabelled, so each is exported
+  // (at 0) from the start. A SolveSteps stream cancelled because its client took no message for
+  // the stall timeout:
+  void RecordStalledStream();
+  // Step messages a slow reader did not get on their own (merged into a later message):
+  void RecordMergedSteps(uint64_t steps);
+  // A request whose message did not parse:
+  void RecordMalformedRequest();
+  // A call the client reset (RST_STREAM) before its request message arrived:
+  void RecordResetBeforeRequest();
+  // A log line of the protobuf library:
+  void RecordProtobufLog();
+  // Calls the gRPC transport accepted and saw fail (cancelled or reset by the client included),
+  // polled at scrape time from gRPC's channelz, so streams reset before the service ever saw
+  // them are counted too.
+  using CallCountsSource = std::function<std::pair<int64_t, int64_t>()>;  // started, failed
+  void SetCallCountsSource(CallCountsSource source);
 
   // EngineObserver: the model's per-request series, made once.
   std::shared_ptr<engine::ModelObserver> ForModel(const std::string& model) override;
@@ -72,6 +91,12 @@ class Metrics final : public engine::EngineObserver {
   prometheus::Family<prometheus::Counter>& answers_;
   prometheus::Family<prometheus::Gauge>& model_info_;
   prometheus::Gauge& health_serving_;
+  prometheus::Counter& stream_stalls_;
+  prometheus::Counter& stream_steps_merged_;
+  prometheus::Counter& malformed_requests_;
+  prometheus::Counter& requests_reset_;
+  prometheus::Counter& protobuf_logs_;
+  std::shared_ptr<prometheus::Collectable> call_counts_collector_;
 
   Mutex mu_;
   std::map<std::string, prometheus::Gauge*> model_info_series_ ABSL_GUARDED_BY(mu_);

@@ -48,6 +48,24 @@ absl::Status CheckTokens(const trm::v1::TokenPuzzle& tokens, const engine::Model
 
 }  // namespace
 
+absl::Status CheckStringLimits(const trm::v1::SolveRequest& request) {
+  const struct {
+    const char* field;
+    size_t size, limit;
+  } strings[] = {
+      {"request_id", request.request_id().size(), kMaxRequestIdBytes},
+      {"model", request.model().size(), kMaxModelNameBytes},
+      {"arc.task_id", request.arc().task_id().size(), kMaxArcTaskIdBytes},
+  };
+  for (const auto& s : strings) {
+    if (s.size > s.limit) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(s.field, ": ", s.size, " bytes, the limit is ", s.limit));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<TaskKind> RequestKind(const trm::v1::SolveRequest& request) {
   switch (request.puzzle_case()) {
     case trm::v1::SolveRequest::kSudoku:

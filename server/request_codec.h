@@ -19,6 +19,15 @@
 
 namespace trm::server {
 
+// Client strings the server keeps for a request's life (request_id is copied into the engine's
+// request and echoed in the answer) or looks up (model, arc.task_id) are capped: without a cap a
+// request_id could be as long as the whole message (16 MiB), and 20 calls with a 15 MiB one held
+// 900 MiB (issue 22). Over a cap: INVALID_ARGUMENT naming the field, its size and the limit.
+inline constexpr size_t kMaxRequestIdBytes = 256;
+inline constexpr size_t kMaxModelNameBytes = 256;
+inline constexpr size_t kMaxArcTaskIdBytes = 256;
+absl::Status CheckStringLimits(const trm::v1::SolveRequest& request);
+
 // The puzzle kind a request carries; INVALID_ARGUMENT when none is set.
 absl::StatusOr<engine::TaskKind> RequestKind(const trm::v1::SolveRequest& request);
 

@@ -158,5 +158,31 @@ TEST(RequestCodecTest, DihedralViewsRangeAndNotForArc) {
             std::string::npos);
 }
 
+TEST(RequestCodecTest, ClientStringsAreCappedWithTheFieldAndTheLimitNamed) {
+  trm::v1::SolveRequest r;
+  r.set_request_id(std::string(kMaxRequestIdBytes, 'i'));
+  r.set_model(std::string(kMaxModelNameBytes, 'm'));
+  r.mutable_arc()->set_task_id(std::string(kMaxArcTaskIdBytes, 't'));
+  EXPECT_TRUE(CheckStringLimits(r).ok()) << "at the limits";
+  const struct {
+    void (*grow)(trm::v1::SolveRequest*);
+    const char* message;
+  } cases[] = {
+      {[](trm::v1::SolveRequest* r) { r->set_request_id(std::string(15 << 20, 'i')); },
+       "request_id: 15728640 bytes, the limit is 256"},
+      {[](trm::v1::SolveRequest* r) { r->set_model(std::string(257, 'm')); },
+       "model: 257 bytes, the limit is 256"},
+      {[](trm::v1::SolveRequest* r) { r->mutable_arc()->set_task_id(std::string(1000, 't')); },
+       "arc.task_id: 1000 bytes, the limit is 256"},
+  };
+  for (const auto& c : cases) {
+    trm::v1::SolveRequest bad = r;
+    c.grow(&bad);
+    const absl::Status s = CheckStringLimits(bad);
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << c.message;
+    EXPECT_EQ(s.message(), c.message);
+  }
+}
+
 }  // namespace
 }  // namespace trm::server

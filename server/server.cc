@@ -1,12 +1,15 @@
 #include "server/server.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "base/sync.h"
@@ -14,14 +17,20 @@
 #include "grpcpp/grpcpp.h"
 #include "server/admin_service.h"
 #include "server/checkpoint_dirs.h"
+#include "server/grpc_call_counts.h"
 #include "server/health_service.h"
 #include "server/http_api.h"
 #include "server/http_metrics.h"
 #include "server/http_server.h"
 #include "server/http_web.h"
 #include "server/log.h"
+#include "server/malformed_request_interceptor.h"
+#include "server/memory_trimmer.h"
+#include "server/metadata_limit.h"
 #include "server/metrics.h"
+#include "server/protobuf_log.h"
 #include "server/solver_service.h"
+#include "server/watchdog.h"
 
 namespace trm::server {
 namespace {
@@ -59,12 +68,30 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const TlsOp
   return grpc::SslServerCredentials(ssl);
 }
 
+// Transport limits against hostile clients (issue 22, docs/reliability.md): what gRPC 1.51's
+// channel arguments allow.
+void AddTransportLimits(const ServerOptions& options, grpc::ServerBuilder* builder) {
+  // Request metadata: gRPC's own limit only bounds memory; the services apply
+  // --max_metadata_bytes (server/metadata_limit.h says why).
+  builder->AddChannelArgument(GRPC_ARG_MAX_METADATA_SIZE,
+                              std::max(kTransportMetadataLimit, options.max_metadata_bytes));
+  // A connection must finish its handshake (TLS, HTTP/2 preface and SETTINGS) within 20 s
+  // (gRPC's default: 120 s), so connections that never start cannot hold descriptors for long.
+  builder->AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS, 20'000);
+  // A peer that vanished during a call without closing (a cable pulled, a NAT entry dropped) is
+  // found by a ping every minute unanswered for 20 s, instead of gRPC's default of two hours;
+  // the pings go on while no data moves (gRPC stops after two by default).
+  builder->AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60'000);
+  builder->AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20'000);
+  builder->AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+}
+
 class ServerImpl final : public Server {
  public:
   explicit ServerImpl(const ServerOptions& options) : options_(options) {}
 
   ~ServerImpl() override {
-    Drain();
+    if (!Drain()) std::_Exit(1);  // Destroying gRPC's server would wait for its calls.
     // No scrape may reach the engine once it is gone; then the engine's schedulers stop before
     // the services they call back into go away.
     if (metrics_http_) metrics_http_->Stop(absl::ZeroDuration());
@@ -102,8 +129,14 @@ class ServerImpl final : public Server {
     });
     metrics_.SetServing(false);
 
-    solver_ = std::make_unique<SolverService>(engine_.get(), &metrics_,
-                                              SolverServiceOptions{.halt = options_.halt});
+    metrics_.SetCallCountsSource(GrpcServerCallCounts);
+    solver_ = std::make_unique<SolverService>(
+        engine_.get(), &metrics_,
+        SolverServiceOptions{
+            .halt = options_.halt,
+            .stream_queue_steps = options_.stream_queue_steps,
+            .stream_stall_timeout = options_.stream_stall_timeout,
+            .max_metadata_bytes = static_cast<size_t>(options_.max_metadata_bytes)});
     solver_->SetAccepting(false, "server is loading models");
     // A process-wide switch read by every ServerBuilder built after this point.
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -115,6 +148,10 @@ class ServerImpl final : public Server {
     builder.SetMaxReceiveMessageSize(options_.max_message_bytes);
     builder.SetMaxSendMessageSize(options_.max_message_bytes);
     builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, options_.max_concurrent_streams);
+    AddTransportLimits(options_, &builder);
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
+    creators.push_back(MakeMalformedRequestInterceptorFactory(&metrics_));
+    builder.experimental().SetInterceptorCreators(std::move(creators));
     builder.RegisterService(solver_.get());
     builder.RegisterService(health_.get());
     if (!options_.admin_token.empty()) {
@@ -189,16 +226,63 @@ class ServerImpl final : public Server {
     health_->SetServingStatus("", true);
     metrics_.SetServing(true);
     Log(LogLevel::kInfo, "SERVING");
+    StartWatchdog();
+    if (options_.malloc_trim_interval > absl::ZeroDuration())
+      trimmer_ = std::make_unique<MemoryTrimmer>(options_.malloc_trim_interval);
     return absl::OkStatus();
   }
 
   int port() const override { return port_; }
+
+  // How long past the drain deadline gRPC may take to finish its calls (it cancels them at the
+  // deadline; a healthy server is done in milliseconds).
+  static constexpr absl::Duration kShutdownGrace = absl::Seconds(1);
+  // The part of the drain timeout kept for writing the last answers when the engine needs all
+  // the rest (when it finishes early, they get everything left): a quarter, at most 2 s, so the
+  // answers of the requests it stopped still reach their callers on a loaded machine.
+  static absl::Duration DrainReserve(absl::Duration drain_timeout) {
+    return std::min(drain_timeout / 4, absl::Seconds(2));
+  }
+
+  void StartWatchdog() {
+    if (options_.watchdog_interval <= absl::ZeroDuration()) return;
+    const ProbeAddress address = ProbeAddressFor(options_.listen, port_);
+    Watchdog::Probe probe;
+    if (options_.tls.cert_file.empty()) {
+      probe = [target = address.target()](absl::Duration timeout,
+                                          const std::atomic<bool>& stopping) {
+        return ProbeHealthOnFreshConnection(target, timeout, stopping);
+      };
+    } else {
+      probe = [address](absl::Duration timeout, const std::atomic<bool>& stopping) {
+        return ProbeAcceptOnFreshConnection(address.host, address.port, timeout, stopping);
+      };
+    }
+    watchdog_ = std::make_unique<Watchdog>(
+        WatchdogOptions{.interval = options_.watchdog_interval,
+                        .failures = options_.watchdog_failures},
+        std::move(probe), [this](const absl::Status& status) {
+          Log(LogLevel::kError,
+              absl::StrCat("watchdog: ", options_.watchdog_failures,
+                           " probes in a row found the gRPC port not answering on a new "
+                           "connection (last: ",
+                           status.message(),
+                           "); gRPC 1.51 does not recover from this "
+                           "(CVE-2023-4785 and the like): stopping so the process is replaced"));
+          if (options_.on_watchdog_failure) options_.on_watchdog_failure(status);
+        });
+    Log(LogLevel::kInfo,
+        absl::StrCat("watchdog: a new connection to ", address.target(), " every ",
+                     absl::FormatDuration(options_.watchdog_interval), ", ",
+                     options_.tls.cert_file.empty() ? "a health check" : "accepted (TLS)",
+                     "; stopping after ", options_.watchdog_failures, " failures in a row"));
+  }
   int metrics_port() const override { return metrics_port_; }
   int http_port() const override { return http_ ? http_->port() : 0; }
 
-  void Drain() override {
+  bool Drain() override {
     MutexLock lock(&drain_mu_);
-    if (drained_ || server_ == nullptr) return;
+    if (drained_ || server_ == nullptr) return true;
     drained_ = true;
     Log(LogLevel::kInfo, absl::StrCat("draining: finishing in-flight requests (up to ",
                                       absl::FormatDuration(options_.drain_timeout), ")"));
@@ -206,24 +290,41 @@ class ServerImpl final : public Server {
     health_->Shutdown();  // Overall and every model, for good.
     metrics_.SetServing(false);
     const absl::Time start = absl::Now();
-    engine_->Drain(options_.drain_timeout);
-    // Engine requests are all answered; the last responses may still be on their way out. They
-    // get what is left of the drain budget, and at least 5 s: on a loaded machine a fixed
-    // moment cancelled answers the engine had already produced. HTTP first (then every HTTP
-    // connection closes, however slow its client), gRPC in what is left of the same budget.
-    const absl::Time flush_end =
-        absl::Now() + std::max(absl::Seconds(5), options_.drain_timeout - (absl::Now() - start));
-    if (http_) http_->Stop(flush_end - absl::Now());
-    server_->Shutdown(absl::ToChronoTime(flush_end));
-    server_->Wait();
-    Log(LogLevel::kInfo,
-        absl::StrCat("drained in ", absl::FormatDuration(
-                                        absl::Trunc(absl::Now() - start, absl::Milliseconds(1)))));
+    if (watchdog_) watchdog_->Stop();
+    // The engine gets the drain timeout less a reserve in which the answers of the requests it
+    // stopped are written; HTTP and gRPC then end what is still open at the deadline.
+    const absl::Time deadline = start + options_.drain_timeout;
+    engine_->Drain(options_.drain_timeout - DrainReserve(options_.drain_timeout));
+    // gRPC's Shutdown and Wait return once it has destroyed every call. After a flood of reset
+    // streams gRPC 1.51 works through the calls it queued at its own pace (45 s after 100,000
+    // resets, issue 22), so they run on a thread of their own and are waited for until the
+    // deadline plus kShutdownGrace; past that the caller exits without them.
+    auto done = std::make_shared<absl::Notification>();
+    std::thread([server = server_.get(), deadline, done] {
+      server->Shutdown(absl::ToChronoTime(std::max(deadline, absl::Now())));
+      server->Wait();
+      done->Notify();
+    }).detach();
+    // Meanwhile HTTP: every HTTP connection closes by the deadline, however slow its client.
+    if (http_) http_->Stop(std::max(deadline - absl::Now(), absl::ZeroDuration()));
+    const bool finished =
+        done->WaitForNotificationWithDeadline(std::max(deadline, absl::Now()) + kShutdownGrace);
+    const std::string took =
+        absl::FormatDuration(absl::Trunc(absl::Now() - start, absl::Milliseconds(1)));
+    if (!finished) {
+      Log(LogLevel::kError, absl::StrCat("gRPC has not finished its calls ", took,
+                                         " into the drain; exiting without waiting for them"));
+      return false;
+    }
+    Log(LogLevel::kInfo, absl::StrCat("drained in ", took));
+    return true;
   }
 
  private:
   ServerOptions options_;
   Metrics metrics_;
+  // protobuf's parse errors (one per malformed request) go to a counter, not one line each.
+  ProtobufLogRouter protobuf_log_{&metrics_, absl::Minutes(1)};
   std::unique_ptr<HttpServer> metrics_http_;
   std::unique_ptr<engine::Engine> engine_;
   std::unique_ptr<SolverService> solver_;
@@ -232,6 +333,8 @@ class ServerImpl final : public Server {
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<HttpServer> http_;  // Stopped (Drain, destructor) before http_api_ goes.
   std::unique_ptr<HttpApi> http_api_;
+  std::unique_ptr<Watchdog> watchdog_;
+  std::unique_ptr<MemoryTrimmer> trimmer_;
   int port_ = 0;
   int metrics_port_ = 0;
   Mutex drain_mu_;

@@ -4,6 +4,7 @@
 // flags and runs Start / Drain.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -38,6 +39,20 @@ struct ServerOptions {
   // HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS: calls one connection may have open at once; more
   // wait in the client until one ends.
   int max_concurrent_streams = 100;
+  // Largest request metadata (HTTP/2 header list) a call may carry; more: RESOURCE_EXHAUSTED.
+  int max_metadata_bytes = 16 << 10;
+  // How often freed heap memory is given back to the system (server/memory_trimmer.h); zero:
+  // never.
+  absl::Duration malloc_trim_interval = absl::Seconds(10);
+  // SolveSteps: see SolverServiceOptions.
+  size_t stream_queue_steps = 8;
+  absl::Duration stream_stall_timeout = absl::Seconds(30);
+  // Probes of the gRPC port on a fresh connection (server/watchdog.h); a zero interval turns
+  // them off. After the probes fail, on_watchdog_failure is called once (on the watchdog's
+  // thread; trm-server drains and exits non-zero).
+  absl::Duration watchdog_interval = absl::Seconds(5);
+  int watchdog_failures = 3;
+  std::function<void(const absl::Status&)> on_watchdog_failure;
   TlsOptions tls;
   std::string admin_token;  // Empty: the Admin service is not registered.
   absl::Duration drain_timeout = absl::Seconds(30);
@@ -56,8 +71,11 @@ class Server {
 
   // Graceful stop: NOT_SERVING, new requests UNAVAILABLE, in-flight ones finish (up to the drain
   // timeout; the rest are answered UNAVAILABLE), then the HTTP and gRPC servers shut down (no
-  // client, however slow, holds them). Idempotent.
-  virtual void Drain() = 0;
+  // client, however slow, holds them). Returns within the drain timeout plus the time one batch
+  // step takes to end (the engine stops between steps) plus at most a second for gRPC's own
+  // shutdown (milliseconds when healthy). False when gRPC had not finished by then: the caller
+  // must exit at once (std::_Exit), as destroying the server would wait for gRPC. Idempotent.
+  virtual bool Drain() = 0;
 };
 
 // "auto" -> "cuda" when CUDA is present else "cpu", as the engine resolves it; for logs.

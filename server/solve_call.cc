@@ -16,8 +16,8 @@ SolveCall::SolveCall(SolverService* service, std::string method)
     : service_(service), method_(std::move(method)), start_(absl::Now()) {}
 
 void SolveCall::Start(const SolveRequest& request, absl::Time deadline, StepHandler on_step,
-                      DoneHandler on_done) {
-  absl::StatusOr<Prepared> prepared = Prepare(request, deadline);
+                      DoneHandler on_done, const absl::Status& admitted) {
+  absl::StatusOr<Prepared> prepared = Prepare(request, deadline, admitted);
   absl::Status submitted =
       prepared.ok() ? (prepared_ = *std::move(prepared), Submit(std::move(on_step), on_done))
                     : prepared.status();
@@ -30,22 +30,20 @@ void SolveCall::Start(const SolveRequest& request, absl::Time deadline, StepHand
 }
 
 absl::StatusOr<SolveCall::Prepared> SolveCall::Prepare(const SolveRequest& request,
-                                                       absl::Time deadline) {
+                                                       absl::Time deadline,
+                                                       const absl::Status& admitted) {
   // The `model` label names a loaded model or is empty: a name from the request that resolves to
   // nothing is request content, and as a label it would also grow the registry without bound.
   model_label_.clear();
   if (absl::Status accepting = service_->CheckAccepting(); !accepting.ok()) return accepting;
+  if (!admitted.ok()) return admitted;
+  // Before anything else reads them; an over-long model name is also never echoed (it would
+  // overflow the client's metadata limit and turn the answer into RESOURCE_EXHAUSTED).
+  if (absl::Status s = CheckStringLimits(request); !s.ok()) return s;
   absl::StatusOr<engine::TaskKind> kind = RequestKind(request);
   if (!kind.ok()) return kind.status();
   if (*kind == engine::TaskKind::kTokens && request.model().empty()) {
     return absl::InvalidArgumentError("request: raw tokens need an explicit model");
-  }
-  // No loaded model has a name this long; echoing it whole would overflow the client's
-  // metadata limit and turn NOT_FOUND into RESOURCE_EXHAUSTED on the client's side.
-  constexpr size_t kMaxModelName = 256;
-  if (request.model().size() > kMaxModelName) {
-    return absl::NotFoundError(absl::StrCat("model \"", request.model().substr(0, 32), "...\" (",
-                                            request.model().size(), " bytes) is not loaded"));
   }
   absl::StatusOr<engine::ModelInfo> model =
       service_->engine()->ResolveModel(request.model(), *kind);

@@ -41,9 +41,10 @@ class SolveCall {
   // Runs the call. `on_done` runs exactly once: before Start returns when the request is refused
   // (bad input, unknown model, full queue, not serving), else on a completion thread. `on_step`
   // may be empty (Solve). Both may capture what keeps the caller alive: they are released once
-  // the call is done.
+  // the call is done. `admitted`: the carrier's own checks of the call (gRPC: the request
+  // metadata's size); an error refuses the call like a bad request.
   void Start(const trm::v1::SolveRequest& request, absl::Time deadline, StepHandler on_step,
-             DoneHandler on_done);
+             DoneHandler on_done, const absl::Status& admitted = absl::OkStatus());
   // Cancels: safe before, during and after Start, from any thread, more than once.
   void Cancel() { cancel_->Cancel(); }
 
@@ -61,7 +62,8 @@ class SolveCall {
     std::string request_id;
     absl::Time deadline = absl::InfiniteFuture();
   };
-  absl::StatusOr<Prepared> Prepare(const trm::v1::SolveRequest& request, absl::Time deadline);
+  absl::StatusOr<Prepared> Prepare(const trm::v1::SolveRequest& request, absl::Time deadline,
+                                   const absl::Status& admitted);
   absl::Status Submit(StepHandler on_step, DoneHandler on_done);
   void OnEngineStep(const engine::StepEvent& event, const StepHandler& on_step);
   void OnEngineDone(const engine::Result& result, const DoneHandler& on_done);

@@ -1,13 +1,15 @@
 #include "server/solver_service.h"
 
+#include <algorithm>
 #include <chrono>
-#include <deque>
 #include <memory>
 #include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "server/metadata_limit.h"
 #include "server/solve_call.h"
+#include "server/step_queue.h"
 
 namespace trm::server {
 namespace {
@@ -32,13 +34,17 @@ class SolveReactor final : public grpc::ServerUnaryReactor,
   SolveReactor(SolverService* service, SolveResponse* response)
       : call_(service, "Solve"), response_(response) {}
 
-  void Start(const grpc::CallbackServerContext& context, const SolveRequest& request) {
+  // `admitted`: the service's checks of the call itself (request metadata).
+  void Start(const grpc::CallbackServerContext& context, const SolveRequest& request,
+             const absl::Status& admitted) {
     self_ = shared_from_this();
-    call_.Start(request, DeadlineOf(context), nullptr,
-                [self = shared_from_this()](const grpc::Status& status, SolveResponse response) {
-                  if (status.ok()) *self->response_ = std::move(response);
-                  self->Finish(status);
-                });
+    call_.Start(
+        request, DeadlineOf(context), nullptr,
+        [self = shared_from_this()](const grpc::Status& status, SolveResponse response) {
+          if (status.ok()) *self->response_ = std::move(response);
+          self->Finish(status);
+        },
+        admitted);
   }
 
   void OnCancel() override { call_.Cancel(); }
@@ -50,33 +56,45 @@ class SolveReactor final : public grpc::ServerUnaryReactor,
   std::shared_ptr<SolveReactor> self_;
 };
 
-// SolveSteps. Step messages arrive on a completion thread and queue here; exactly one write is
-// in flight at a time (OnWriteDone starts the next), and Finish follows the last queued write.
-// A failed write means the client is gone: the call is cancelled and the queue dropped.
+// SolveSteps. Step messages arrive on a completion thread and queue here, in a StepQueue (a slow
+// reader gets the latest steps, server/step_queue.h); exactly one write is in flight at a time
+// (OnWriteDone starts the next), and Finish follows the last queued write. A failed write means
+// the client is gone: the call is cancelled and the queue dropped. A client that takes no
+// message for the stall timeout is cancelled by the service's StallWatcher (CheckStall).
 class StepsReactor final : public grpc::ServerWriteReactor<SolveStep>,
                            public std::enable_shared_from_this<StepsReactor> {
  public:
-  explicit StepsReactor(SolverService* service) : call_(service, "SolveSteps") {}
+  StepsReactor(SolverService* service, grpc::CallbackServerContext* context)
+      : service_(service),
+        context_(context),
+        call_(service, "SolveSteps"),
+        queue_(service->options().stream_queue_steps) {}
 
-  void Start(const grpc::CallbackServerContext& context, const SolveRequest& request) {
+  // `admitted` as for SolveReactor.
+  void Start(const SolveRequest& request, const absl::Status& admitted) {
     self_ = shared_from_this();
     call_.Start(
-        request, DeadlineOf(context),
+        request, DeadlineOf(*context_),
         [self = shared_from_this()](SolveStep step) { self->Queue(std::move(step)); },
         [self = shared_from_this()](const grpc::Status& status, SolveResponse response) {
           self->OnCallDone(status, std::move(response));
-        });
+        },
+        admitted);
+    // The watcher's reference is dropped once the stream has finished (CheckStall).
+    if (StallWatcher* watcher = service_->stall_watcher()) {
+      watcher->Watch(
+          [self = shared_from_this()](bool stopping) { return self->CheckStall(stopping); });
+    }
   }
 
   void OnCancel() override { call_.Cancel(); }
 
   void OnWriteDone(bool ok) override {
     MutexLock lock(&mu_);
-    writing_ = false;
-    pending_.pop_front();
+    queue_.WriteDone();
     if (!ok) {
       broken_ = true;
-      pending_.clear();
+      queue_.DropWaiting();
       call_.Cancel();
     }
     NextWrite();
@@ -88,7 +106,7 @@ class StepsReactor final : public grpc::ServerWriteReactor<SolveStep>,
   void Queue(SolveStep step) {
     MutexLock lock(&mu_);
     if (broken_) return;
-    pending_.push_back(std::move(step));
+    queue_.Push(std::move(step));
     NextWrite();
   }
 
@@ -96,34 +114,57 @@ class StepsReactor final : public grpc::ServerWriteReactor<SolveStep>,
     std::optional<SolveStep> last;
     if (status.ok()) last = call_.FinalStep(std::move(response));
     MutexLock lock(&mu_);
-    if (last && !broken_) pending_.push_back(*std::move(last));
+    if (last && !broken_) queue_.Push(*std::move(last));
     finish_status_ = status;
     call_done_ = true;
     NextWrite();
   }
 
+  // On the StallWatcher's thread; true: look again later. Finish is held back while TryCancel
+  // runs (cancelling_), so the context outlives it: gRPC frees the context after OnDone, which
+  // only comes after Finish.
+  bool CheckStall(bool stopping) {
+    {
+      MutexLock lock(&mu_);
+      if (finished_ || stopping) return false;
+      if (stalled_ || queue_.WriteWaiting(absl::Now()) < service_->options().stream_stall_timeout) {
+        return true;
+      }
+      cancelling_ = stalled_ = true;
+    }
+    service_->metrics()->RecordStalledStream();
+    context_->TryCancel();  // OnCancel and OnWriteDone(false) may run inline here.
+    MutexLock lock(&mu_);
+    cancelling_ = false;
+    NextWrite();
+    return true;
+  }
+
   // Starts the next write, or finishes once the call is done and the queue is empty.
   void NextWrite() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (writing_ || finished_) return;
-    if (!pending_.empty()) {
-      writing_ = true;
-      StartWrite(&pending_.front());
+    if (queue_.writing() || finished_ || cancelling_) return;
+    if (const SolveStep* next = queue_.StartWrite(absl::Now())) {
+      StartWrite(next);
     } else if (call_done_) {
       finished_ = true;
+      if (queue_.merged() > 0) service_->metrics()->RecordMergedSteps(queue_.merged());
       Finish(broken_ ? grpc::Status(grpc::StatusCode::CANCELLED, "stream closed by the client")
                      : finish_status_);
     }
   }
 
+  SolverService* const service_;
+  grpc::CallbackServerContext* const context_;
   SolveCall call_;
   std::shared_ptr<StepsReactor> self_;
   Mutex mu_;
-  std::deque<SolveStep> pending_ ABSL_GUARDED_BY(mu_);  // front() is being written while writing_.
+  StepQueue queue_ ABSL_GUARDED_BY(mu_);
   grpc::Status finish_status_ ABSL_GUARDED_BY(mu_);
-  bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
   bool broken_ ABSL_GUARDED_BY(mu_) = false;
   bool call_done_ ABSL_GUARDED_BY(mu_) = false;
+  bool cancelling_ ABSL_GUARDED_BY(mu_) = false;  // CheckStall's TryCancel is under way.
+  bool stalled_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace
@@ -153,7 +194,14 @@ void ToProtoModelInfo(const engine::ModelInfo& info, trm::v1::ModelInfo* out) {
 }
 
 SolverService::SolverService(engine::Engine* engine, Metrics* metrics, SolverServiceOptions options)
-    : engine_(engine), metrics_(metrics), options_(options) {}
+    : engine_(engine), metrics_(metrics), options_(options) {
+  if (options_.stream_stall_timeout > absl::ZeroDuration()) {
+    // Streams are looked at a few times per timeout: one is cancelled at most a quarter of the
+    // timeout (and at most a second) after the timeout has passed.
+    stall_watcher_ = std::make_unique<StallWatcher>(
+        std::clamp(options_.stream_stall_timeout / 4, absl::Milliseconds(10), absl::Seconds(1)));
+  }
+}
 
 void SolverService::SetAccepting(bool accepting, std::string reason) {
   {
@@ -177,14 +225,14 @@ grpc::ServerUnaryReactor* SolverService::Solve(grpc::CallbackServerContext* cont
                                                const SolveRequest* request,
                                                SolveResponse* response) {
   auto reactor = std::make_shared<SolveReactor>(this, response);
-  reactor->Start(*context, *request);
+  reactor->Start(*context, *request, CheckMetadataSize(*context, options_.max_metadata_bytes));
   return reactor.get();
 }
 
 grpc::ServerWriteReactor<SolveStep>* SolverService::SolveSteps(grpc::CallbackServerContext* context,
                                                                const SolveRequest* request) {
-  auto reactor = std::make_shared<StepsReactor>(this);
-  reactor->Start(*context, *request);
+  auto reactor = std::make_shared<StepsReactor>(this, context);
+  reactor->Start(*request, CheckMetadataSize(*context, options_.max_metadata_bytes));
   return reactor.get();
 }
 
@@ -192,9 +240,15 @@ grpc::ServerUnaryReactor* SolverService::ListModels(grpc::CallbackServerContext*
                                                     const trm::v1::ListModelsRequest* /*request*/,
                                                     trm::v1::ListModelsResponse* response) {
   const absl::Time start = absl::Now();
+  auto* reactor = context->DefaultReactor();
+  if (absl::Status s = CheckMetadataSize(*context, options_.max_metadata_bytes); !s.ok()) {
+    metrics_->RecordRequest("ListModels", "", GrpcCodeName(ToGrpcStatus(s).error_code()),
+                            absl::ToDoubleSeconds(absl::Now() - start));
+    reactor->Finish(ToGrpcStatus(s));
+    return reactor;
+  }
   for (const auto& info : engine_->ListModels()) ToProtoModelInfo(info, response->add_models());
   metrics_->RecordRequest("ListModels", "", "OK", absl::ToDoubleSeconds(absl::Now() - start));
-  auto* reactor = context->DefaultReactor();
   reactor->Finish(grpc::Status::OK);
   return reactor;
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <memory>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
@@ -13,12 +14,21 @@
 #include "engine/engine.h"
 #include "server/metrics.h"
 #include "server/request_codec.h"
+#include "server/stall_watcher.h"
 #include "trm/v1/solver.grpc.pb.h"
 
 namespace trm::server {
 
 struct SolverServiceOptions {
   HaltDefaults halt;
+  // SolveSteps: messages that may wait for a slow reader besides the one being written; past
+  // that, a new step replaces the newest waiting one (server/step_queue.h).
+  size_t stream_queue_steps = 8;
+  // SolveSteps: a stream whose client takes no message for this long is cancelled (a client
+  // that keeps its connection alive but never reads). Zero: never.
+  absl::Duration stream_stall_timeout = absl::Seconds(30);
+  // Request metadata over this is RESOURCE_EXHAUSTED (server/metadata_limit.h).
+  size_t max_metadata_bytes = 16 << 10;
 };
 
 class SolverService final : public trm::v1::Solver::CallbackService {
@@ -46,6 +56,8 @@ class SolverService final : public trm::v1::Solver::CallbackService {
   absl::Status CheckAccepting() const;
   // "trm-N" for a request that names no id.
   std::string NextRequestId();
+  // SolveSteps' stall checks; null when stream_stall_timeout is zero.
+  StallWatcher* stall_watcher() const { return stall_watcher_.get(); }
 
  private:
   engine::Engine* const engine_;
@@ -55,6 +67,9 @@ class SolverService final : public trm::v1::Solver::CallbackService {
   std::atomic<uint64_t> next_request_id_{1};
   mutable Mutex reason_mu_;
   std::string not_accepting_reason_ ABSL_GUARDED_BY(reason_mu_) = "server is starting";
+  // Declared last: destroyed first, it drops the streams it still watches while the rest of
+  // the service is intact.
+  std::unique_ptr<StallWatcher> stall_watcher_;
 };
 
 // absl::Status -> grpc::Status with the same code and message.

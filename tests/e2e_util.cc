@@ -102,19 +102,25 @@ RunResult RunCommand(const std::vector<std::string>& argv, absl::Duration timeou
   return result;
 }
 
-std::optional<std::string> HttpGet(int port, const std::string& path) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return std::nullopt;
-  timeval tv{.tv_sec = 5, .tv_usec = 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+int ConnectLoopback(int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     close(fd);
-    return std::nullopt;
+    return -1;
   }
+  return fd;
+}
+
+std::optional<std::string> HttpGet(int port, const std::string& path) {
+  const int fd = ConnectLoopback(port);
+  if (fd < 0) return std::nullopt;
+  timeval tv{.tv_sec = 5, .tv_usec = 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   const std::string request =
       absl::StrCat("GET ", path, " HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
   if (write(fd, request.data(), request.size()) != static_cast<ssize_t>(request.size())) {
@@ -212,10 +218,12 @@ std::string MakeCheckpoint(const std::string& dir, const std::string& name,
   return out;
 }
 
-ServerProcess::ServerProcess(const std::string& log_path, std::vector<std::string> flags) {
-  std::vector<std::string> argv = {
-      Env("TRM_SERVER_BIN"),       "--listen=127.0.0.1:0", "--metrics_listen=127.0.0.1:0",
-      "--http_listen=127.0.0.1:0", "--device=cpu",         "--threads=1"};
+ServerProcess::ServerProcess(const std::string& log_path, std::vector<std::string> flags,
+                             std::vector<std::string> wrapper) {
+  std::vector<std::string> argv = std::move(wrapper);
+  argv.insert(argv.end(),
+              {Env("TRM_SERVER_BIN"), "--listen=127.0.0.1:0", "--metrics_listen=127.0.0.1:0",
+               "--http_listen=127.0.0.1:0", "--device=cpu", "--threads=1"});
   argv.insert(argv.end(), flags.begin(), flags.end());
   child_ = std::make_unique<Child>(argv, log_path);
   const std::regex listening(R"(listening on [0-9.]+:(\d+))");

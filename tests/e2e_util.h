@@ -42,6 +42,8 @@ struct RunResult {
 };
 RunResult RunCommand(const std::vector<std::string>& argv, absl::Duration timeout);
 
+// A TCP connection to 127.0.0.1:port (the descriptor), or -1.
+int ConnectLoopback(int port);
 // GET http://127.0.0.1:port/path; the body, or nullopt when the connection fails.
 std::optional<std::string> HttpGet(int port, const std::string& path);
 // Sum of every series in Prometheus text whose line starts with `prefix`.
@@ -76,9 +78,12 @@ std::string MakeCheckpoint(const std::string& dir, const std::string& name,
 
 // trm-server on 127.0.0.1 with port 0 for gRPC, HTTP and metrics (flags later in `flags` win);
 // the constructor waits for "SERVING".
+// `wrapper` runs it (e.g. {"/usr/bin/prlimit", "--nofile=256:256", "--"}: an absolute path, and
+// a program that execs the server, so that the pid stays the server's).
 class ServerProcess {
  public:
-  ServerProcess(const std::string& log_path, std::vector<std::string> flags);
+  ServerProcess(const std::string& log_path, std::vector<std::string> flags,
+                std::vector<std::string> wrapper = {});
   ~ServerProcess();
   bool ok() const { return port_ > 0; }
   int port() const { return port_; }

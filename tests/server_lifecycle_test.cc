@@ -232,8 +232,11 @@ TEST_F(LifecycleTest, MutualTls) {
                  who + ".crt"),
               0);
   }
+  // The watchdog probes the TLS port without a handshake (server/watchdog.h); with one failure
+  // allowed, a probe that mistook this healthy server for a dead one would end it at once.
   auto server = StartServer({"--tls_cert=" + d + "/server.crt", "--tls_key=" + d + "/server.key",
-                             "--tls_client_ca=" + d + "/ca.crt"});
+                             "--tls_client_ca=" + d + "/ca.crt", "--watchdog_interval_s=0.2",
+                             "--watchdog_failures=1"});
   ASSERT_TRUE(server->ok());
   auto solve = [&](std::shared_ptr<grpc::ChannelCredentials> creds) {
     auto stub = trm::v1::Solver::NewStub(grpc::CreateChannel(server->address(), creds));
@@ -255,6 +258,8 @@ TEST_F(LifecycleTest, MutualTls) {
                             "--tls_key=" + d + "/client.key"},
                            absl::Seconds(30));
   EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(server->child().Log().find("watchdog: 1 probes"), std::string::npos)
+      << server->child().Log();
   EXPECT_EQ(server->Stop(), 0);
 }
 

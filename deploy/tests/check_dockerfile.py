@@ -139,6 +139,16 @@ def main(argv):
     need(ports == {str(GRPC_PORT), str(HTTP_PORT), str(METRICS_PORT)},
          f"docker-compose.yml: trm-server publishes {sorted(ports)}")
     need(server.get("build", {}).get("target") == "runtime", "docker-compose.yml: trm-server does not build target runtime")
+    # Recovery from a gRPC port that stopped accepting (docs/reliability.md): the health check
+    # probes a new connection, the watchdog is on, and an exit is followed by a restart.
+    test = server.get("healthcheck", {}).get("test", [])
+    need(test[:3] == ["CMD", "trm-client", "health"] and any(f":{GRPC_PORT}" in a for a in test),
+         f"docker-compose.yml: trm-server's healthcheck is not trm-client health on :{GRPC_PORT}")
+    need(server.get("restart") in ("always", "unless-stopped", "on-failure"),
+         "docker-compose.yml: trm-server is not restarted when it exits (restart policy "
+         f"{server.get('restart')!r}); the watchdog's exit would leave it down")
+    need(not any(str(a).startswith("--watchdog_interval_s=0") for a in server.get("command", [])),
+         "docker-compose.yml: trm-server runs with the watchdog off")
     with open(os.path.join(src, "deploy", "prometheus", "prometheus.yml"), encoding="utf-8") as f:
         prom = yaml.safe_load(f)
     targets_scraped = [t for j in prom["scrape_configs"] if j["job_name"] == "trm-server"

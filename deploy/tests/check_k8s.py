@@ -68,6 +68,10 @@ def main(argv):
         for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
             p = c.get(probe, {})
             need(p.get("grpc", {}).get("port") == GRPC_PORT, f"{name}: {probe} is not a gRPC probe on {GRPC_PORT}")
+        # The watchdog ends a process whose port stopped accepting before the liveness probe does
+        # (deploy/tests/liveness_probe_test.py shows the probe would fail too).
+        need(not any(a.startswith("--watchdog_interval_s=0") for a in c.get("args", [])),
+             f"{name}: runs trm-server with the watchdog off")
         res = c.get("resources", {})
         need(res.get("requests", {}).get("cpu") and res.get("requests", {}).get("memory"),
              f"{name}: no cpu and memory requests")

@@ -3,6 +3,7 @@ small random-init checkpoint from trm-init-checkpoint, start / health / stop, an
 
 A test given --skip REASON (CMake passes it when a program is not built) prints the reason and
 exits 77, which ctest reports as skipped (SKIP_RETURN_CODE 77)."""
+import argparse
 import os
 import re
 import signal
@@ -25,6 +26,15 @@ def skip_if_asked(argv):
         reason = argv[argv.index("--skip") + 1]
         print(f"SKIP: {reason}")
         sys.exit(SKIP)
+
+
+def program_args(argv, extra=()):
+    """--server, --client, --init and --source (the built programs and the source tree), and the
+    names in `extra`, all required."""
+    ap = argparse.ArgumentParser()
+    for a in ("--server", "--client", "--init", "--source", *extra):
+        ap.add_argument(a, required=True)
+    return ap.parse_args(argv)
 
 
 def free_port():

@@ -9,7 +9,6 @@ documented family exported.
 
   live_metrics_test.py --server BIN --client BIN --init BIN --source DIR | --skip REASON
 """
-import argparse
 import os
 import sys
 import tempfile
@@ -21,10 +20,7 @@ import metric_names  # noqa: E402
 
 def main(argv):
     live.skip_if_asked(argv)
-    ap = argparse.ArgumentParser()
-    for a in ("--server", "--client", "--init", "--source"):
-        ap.add_argument(a, required=True)
-    args = ap.parse_args(argv)
+    args = live.program_args(argv)
     src = args.source
     with tempfile.TemporaryDirectory(prefix="trm-deploy-live-") as tmp:
         ckpts = live.make_checkpoint(args.init, os.path.join(tmp, "checkpoints"))

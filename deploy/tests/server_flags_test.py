@@ -2,8 +2,8 @@
 """Every flag the deployment files pass to a program is a flag that program defines.
 
 Collects the --flags given to trm-server (Dockerfile CMD, docker-compose command, Kubernetes
-args), to trm-client (the HEALTHCHECK) and to trm-train (the compose training profiles, the
-Kubernetes training jobs in deploy/k8s/train), and
+args), to trm-client (the HEALTHCHECK, compose's healthcheck) and to trm-train (the compose
+training profiles, the Kubernetes training jobs in deploy/k8s/train), and
 looks each up in the program's `--helpfull` (absl). A renamed flag would otherwise surface only
 when a container fails to start.
 
@@ -51,6 +51,9 @@ def used_flags(src):
             continue
         prog = (svc.get("entrypoint") or ["trm-server"])[0]
         add(prog, flag_names(svc.get("command", [])), f"docker-compose.yml {sname}")
+        test = svc.get("healthcheck", {}).get("test", [])
+        if len(test) > 1 and test[0] == "CMD":
+            add(test[1], flag_names(test[2:]), f"docker-compose.yml {sname} healthcheck")
     for path in glob.glob(os.path.join(src, "deploy", "k8s", "**", "*.yaml"), recursive=True):
         with open(path, encoding="utf-8") as f:
             for d in yaml.safe_load_all(f):

@@ -91,7 +91,7 @@ std::vector<BadCase> Cases() {
       {"model name with control bytes", [](SolveRequest* r) { r->set_model("a\nb\x01"); },
        C::NOT_FOUND, "model"},
       {"model name 100 KB", [](SolveRequest* r) { r->set_model(std::string(100000, 'm')); },
-       C::NOT_FOUND, "100000 bytes"},
+       C::INVALID_ARGUMENT, "model: 100000 bytes, the limit is 256"},
       // maze
       {"maze to the sudoku model", [](SolveRequest* r) { SetMaze(r, kMaze, "sudoku"); },
        C::INVALID_ARGUMENT, "serves sudoku puzzles, not maze"},
@@ -213,7 +213,12 @@ std::vector<BadCase> Cases() {
          r->mutable_options()->set_arc_attempts(1000000);
        },
        C::INVALID_ARGUMENT, "arc_attempts"},
-      // request_id: any bytes are an id, but a huge one is still answered or refused cleanly.
+      // request_id: any bytes up to 256 are an id; past that a clear refusal.
+      {"request_id 257 bytes", [](SolveRequest* r) { r->set_request_id(std::string(257, 'i')); },
+       C::INVALID_ARGUMENT, "request_id: 257 bytes, the limit is 256"},
+      {"arc task_id 300 bytes",
+       [](SolveRequest* r) { SetArc(r, std::string(300, 't'), 2, 2, 4, 1); }, C::INVALID_ARGUMENT,
+       "arc.task_id: 300 bytes, the limit is 256"},
       {"request_id over the message limit",
        [](SolveRequest* r) { r->set_request_id(std::string(kMaxMessageBytes + 10, 'i')); },
        C::RESOURCE_EXHAUSTED, ""},

@@ -52,7 +52,7 @@ std::vector<std::pair<SolveRequest, StatusCode>> Requests() {
   out.push_back({unknown, StatusCode::NOT_FOUND});
   SolveRequest long_name = ok;
   long_name.set_model(absl::StrCat(kModelName, std::string(300, 'x')));
-  out.push_back({long_name, StatusCode::NOT_FOUND});
+  out.push_back({long_name, StatusCode::INVALID_ARGUMENT});
   SolveRequest arc;
   arc.set_request_id(kRequestId);
   arc.mutable_arc()->set_task_id(kTaskId);

@@ -5,7 +5,9 @@
 #include <sstream>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 
 namespace trm::reliability {
 
@@ -57,6 +59,43 @@ bool WaitMetric(int metrics_port, const std::string& prefix, double want, absl::
   return false;
 }
 
+bool WaitUntil(const std::function<bool()>& done, absl::Duration timeout) {
+  const absl::Time end = absl::Now() + timeout;
+  for (;;) {
+    if (done()) return true;
+    if (absl::Now() >= end) return false;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+}
+
+grpc::Status FreshHealthCheck(int port, absl::Duration timeout) {
+  auto channel = e2e::NewConnection(absl::StrCat("127.0.0.1:", port));
+  grpc::ClientContext c;
+  SetDeadline(&c, timeout);
+  grpc::health::v1::HealthCheckResponse response;
+  return grpc::health::v1::Health::NewStub(channel)->Check(
+      &c, grpc::health::v1::HealthCheckRequest(), &response);
+}
+
+bool WaitRssBelow(pid_t pid, long kib, absl::Duration timeout, long* last) {
+  return WaitUntil(
+      [&] {
+        *last = RssKib(pid);
+        return *last < kib;
+      },
+      timeout);
+}
+
+int OpenFds(pid_t pid) {
+  std::error_code ec;
+  int n = 0;
+  for (auto it = std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    ++n;
+  }
+  return ec ? -1 : n;
+}
+
 const Checkpoints& SharedCheckpoints() {
   // Made once per process and kept for its lifetime (the TempDir is intentionally leaked until
   // exit: every test of the binary reuses it).
@@ -86,9 +125,11 @@ const Checkpoints& SharedCheckpoints() {
   return *made;
 }
 
-Server::Server(std::vector<std::string> flags) : dir(std::make_unique<e2e::TempDir>()) {
+Server::Server(std::vector<std::string> flags, std::vector<std::string> wrapper)
+    : dir(std::make_unique<e2e::TempDir>()) {
   flags.insert(flags.begin(), "--checkpoints=" + SharedCheckpoints().dir);
-  process = std::make_unique<e2e::ServerProcess>(dir->path() + "/server.log", std::move(flags));
+  process = std::make_unique<e2e::ServerProcess>(dir->path() + "/server.log", std::move(flags),
+                                                 std::move(wrapper));
 }
 
 std::string Server::Metrics() const {

@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -40,6 +41,17 @@ double MetricSumWith(const std::string& text, const std::string& prefix, const s
 bool WaitMetric(int metrics_port, const std::string& prefix, double want,
                 absl::Duration timeout = absl::Seconds(20));
 
+// Polls `done` every 20 ms until it holds (true) or `timeout` passes (false).
+bool WaitUntil(const std::function<bool()>& done, absl::Duration timeout);
+// grpc.health.v1 Check for "" on a connection of its own (not shared with other channels, so a
+// server that no longer accepts connections fails it). OK with any serving status.
+grpc::Status FreshHealthCheck(int port, absl::Duration timeout);
+// Waits until the VmRSS of `pid` is below `kib` (memory given back after a burst); false after
+// `timeout`. `last` gets the last reading.
+bool WaitRssBelow(pid_t pid, long kib, absl::Duration timeout, long* last);
+// The process's open descriptors (entries of /proc/PID/fd); -1 when unreadable.
+int OpenFds(pid_t pid);
+
 // Checkpoints made once per test binary: sudoku (halt_max_steps 8), sudoku_v2 (another seed),
 // maze (9x9), tokens (seq_len 16, vocab 8), arc (knows task kArcTask), each in its own directory
 // under `root`.
@@ -52,8 +64,9 @@ struct Checkpoints {
 const Checkpoints& SharedCheckpoints();
 
 // A server on the shared checkpoints with `flags` added; its log lives in a fresh temp dir.
+// `wrapper` as for e2e::ServerProcess.
 struct Server {
-  explicit Server(std::vector<std::string> flags);
+  explicit Server(std::vector<std::string> flags, std::vector<std::string> wrapper = {});
   std::unique_ptr<e2e::TempDir> dir;
   std::unique_ptr<e2e::ServerProcess> process;
   std::string Metrics() const;

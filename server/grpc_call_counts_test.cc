@@ -1,0 +1,50 @@
+#include "server/grpc_call_counts.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <memory>
+
+#include "grpcpp/grpcpp.h"
+#include "server/health_service.h"
+
+namespace trm::server {
+namespace {
+
+TEST(GrpcCallCountsTest, SumsEveryServersStartedAndFailedCalls) {
+  EXPECT_EQ(SumServerCallCounts(R"({"server":[
+      {"ref":{"serverId":"1"},"data":{"callsStarted":"7","callsSucceeded":"5","callsFailed":"2"}},
+      {"ref":{"serverId":"4"},"data":{"callsStarted":"3"}}],"end":true})"),
+            std::make_pair(int64_t{10}, int64_t{2}));
+  EXPECT_EQ(SumServerCallCounts(R"({"end":true})"), std::make_pair(int64_t{0}, int64_t{0}));
+  EXPECT_EQ(SumServerCallCounts("not json"), std::make_pair(int64_t{0}, int64_t{0}));
+}
+
+// Against gRPC's own channelz: calls to a real server, one of them ending in an error.
+TEST(GrpcCallCountsTest, CountsARealServersCalls) {
+  const auto before = GrpcServerCallCounts();
+  HealthService health;
+  int port = 0;
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&health);
+  auto server = builder.BuildAndStart();
+  ASSERT_NE(server, nullptr);
+  auto stub = grpc::health::v1::Health::NewStub(
+      grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
+  for (const char* service : {"", "", "no-such-service"}) {
+    grpc::ClientContext c;
+    c.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    grpc::health::v1::HealthCheckRequest req;
+    req.set_service(service);
+    grpc::health::v1::HealthCheckResponse resp;
+    stub->Check(&c, req, &resp);
+  }
+  const auto after = GrpcServerCallCounts();
+  EXPECT_EQ(after.first - before.first, 3);
+  EXPECT_EQ(after.second - before.second, 1);  // NOT_FOUND.
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+}
+
+}  // namespace
+}  // namespace trm::server

@@ -1,0 +1,179 @@
+#include "server/watchdog.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "base/sync.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "grpcpp/grpcpp.h"
+#include "server/log.h"
+
+namespace trm::server {
+
+Watchdog::Watchdog(WatchdogOptions options, Probe probe,
+                   std::function<void(const absl::Status&)> on_failure)
+    : options_(options),
+      probe_(std::move(probe)),
+      on_failure_(std::move(on_failure)),
+      thread_([this] { Run(); }) {}
+
+void Watchdog::Stop() {
+  {
+    MutexLock lock(&mu_);
+    stopping_.store(true);
+  }
+  wake_.SignalAll();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Watchdog::Run() {
+  int failed = 0;
+  for (;;) {
+    const absl::Time next = absl::Now() + options_.interval;
+    absl::Status status = probe_(options_.interval, stopping_);
+    if (stopping_.load()) return;
+    failed = status.ok() ? 0 : failed + 1;
+    if (failed >= options_.failures) {
+      on_failure_(status);
+      return;
+    }
+    if (!status.ok()) {
+      Log(LogLevel::kWarning, absl::StrCat("watchdog: probe ", failed, " of ", options_.failures,
+                                           " failed: ", status.message()));
+    }
+    MutexLock lock(&mu_);
+    while (!stopping_.load() && absl::Now() < next) wake_.WaitUntil(&mu_, next);
+    if (stopping_.load()) return;
+  }
+}
+
+namespace {
+
+// Waits until `done` or the end, in slices short enough to notice `stopping` soon.
+template <typename Done>
+void WaitUntil(Done done, absl::Time end, const std::atomic<bool>& stopping) {
+  while (!done() && !stopping.load() && absl::Now() < end) absl::SleepFor(absl::Milliseconds(20));
+}
+
+}  // namespace
+
+absl::Status ProbeHealthOnFreshConnection(const std::string& target, absl::Duration timeout,
+                                          const std::atomic<bool>& stopping) {
+  grpc::ChannelArguments args;
+  // Channels share subchannels (and so connections) process-wide by default: with its own pool
+  // this channel dials anew, as a new client would.
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  auto channel = grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + absl::ToChronoMicroseconds(timeout));
+  grpc::health::v1::HealthCheckRequest request;
+  grpc::health::v1::HealthCheckResponse response;
+  auto stub = grpc::health::v1::Health::NewStub(channel);
+  // The call's outcome, set by its callback on a gRPC thread.
+  struct Outcome {
+    Mutex mu;
+    CondVar cv;
+    bool done ABSL_GUARDED_BY(mu) = false;
+    grpc::Status status ABSL_GUARDED_BY(mu);
+  } outcome;
+  stub->async()->Check(&context, &request, &response, [&outcome](grpc::Status status) {
+    MutexLock lock(&outcome.mu);
+    outcome.status = std::move(status);
+    outcome.done = true;
+    outcome.cv.SignalAll();
+  });
+  WaitUntil(
+      [&outcome] {
+        MutexLock lock(&outcome.mu);
+        return outcome.done;
+      },
+      absl::InfiniteFuture(), stopping);
+  context.TryCancel();  // A no-op when the call has ended; else it ends it at once.
+  grpc::Status s;
+  {
+    MutexLock lock(&outcome.mu);
+    while (!outcome.done) outcome.cv.Wait(&outcome.mu);
+    s = outcome.status;
+  }
+  if (s.ok()) return absl::OkStatus();
+  return absl::UnavailableError(absl::StrCat("health check on a new connection to ", target,
+                                             " failed: ", s.error_code(), " ", s.error_message()));
+}
+
+absl::Status ProbeAcceptOnFreshConnection(const std::string& host, int port, absl::Duration timeout,
+                                          const std::atomic<bool>& stopping) {
+  std::string name = host;
+  if (name.size() > 2 && name.front() == '[' && name.back() == ']') {
+    name = name.substr(1, name.size() - 2);
+  }
+  const std::string where = absl::StrCat(host, ":", port);
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (int e = getaddrinfo(name.c_str(), std::to_string(port).c_str(), &hints, &found); e != 0) {
+    return absl::UnavailableError(absl::StrCat(where, ": ", gai_strerror(e)));
+  }
+  const int fd = socket(found->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    freeaddrinfo(found);
+    return absl::UnavailableError(absl::StrCat(where, ": socket: ", strerror(errno)));
+  }
+  const absl::Time end = absl::Now() + timeout;
+  auto wait = [&](short events) {
+    bool ready = false;
+    WaitUntil(
+        [&] {
+          pollfd p{.fd = fd, .events = events, .revents = 0};
+          return ready = poll(&p, 1, 0) == 1;
+        },
+        end, stopping);
+    return ready;
+  };
+  absl::Status result = absl::OkStatus();
+  const int c = connect(fd, found->ai_addr, found->ai_addrlen);
+  freeaddrinfo(found);
+  int error = 0;
+  socklen_t len = sizeof error;
+  if (c != 0 && errno != EINPROGRESS) {
+    result = absl::UnavailableError(absl::StrCat(where, ": connect: ", strerror(errno)));
+  } else if (c != 0 && (!wait(POLLOUT) || getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) != 0 ||
+                        error != 0)) {
+    result = absl::UnavailableError(
+        absl::StrCat(where, ": connect: ", error ? strerror(error) : "timed out"));
+  } else {
+    // Not a TLS record (content type 0): the server's handshake answers with an alert or closes.
+    const char junk[5] = {0, 3, 3, 0, 0};
+    char reply[64];
+    if (send(fd, junk, sizeof junk, MSG_NOSIGNAL) != sizeof junk) {
+      result = absl::UnavailableError(absl::StrCat(where, ": send: ", strerror(errno)));
+    } else if (!wait(POLLIN)) {
+      result = absl::UnavailableError(absl::StrCat(where, ": connected, but no answer in ",
+                                                   absl::FormatDuration(timeout),
+                                                   " (the listener accepts no connections)"));
+    } else if (recv(fd, reply, sizeof reply, 0) < 0 && errno != ECONNRESET) {
+      result = absl::UnavailableError(absl::StrCat(where, ": recv: ", strerror(errno)));
+    }
+  }
+  close(fd);
+  return result;
+}
+
+ProbeAddress ProbeAddressFor(const std::string& listen, int port) {
+  const size_t colon = listen.rfind(':');
+  std::string host = colon == std::string::npos ? listen : listen.substr(0, colon);
+  if (host.empty() || host == "0.0.0.0" || host == "*") host = "127.0.0.1";
+  if (host == "[::]" || host == "[::0]" || host == "::") host = "[::1]";
+  return {host, port};
+}
+
+}  // namespace trm::server

@@ -1,0 +1,81 @@
+// Liveness of the gRPC port from the inside: every `interval` a probe opens a fresh connection
+// to the server's own port and expects an answer; after `failures` probes in a row have failed,
+// `on_failure` is called once (trm-server then drains and exits non-zero, so compose's restart
+// policy, Docker's HEALTHCHECK and Kubernetes' liveness probe all get a process that recovers).
+//
+// Why: gRPC before 1.53.2 (Debian 12 ships 1.51.1) stops accepting on a listening socket for good
+// after one accept4() fails with EMFILE (CVE-2023-4785): a burst of connections past the
+// open-file limit leaves a process whose existing connections and /metrics still work but that
+// never takes another connection (issue 22). Nothing inside gRPC can be told to re-arm the
+// listener, so the process has to be replaced. The bound from the listener's death to on_failure
+// is (failures + 1) x interval: up to one interval until the next probe starts, then `failures`
+// probes of at most an interval each.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <string>
+#include <thread>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "base/sync.h"
+
+namespace trm::server {
+
+struct WatchdogOptions {
+  absl::Duration interval = absl::Seconds(5);  // Also each probe's timeout.
+  int failures = 3;                            // Probes in a row that must fail.
+};
+
+class Watchdog {
+ public:
+  // Answers within `timeout` or fails with the reason; gives up soon (tens of milliseconds) after
+  // `stopping` turns true, so that Stop, and with it the server's drain, never waits a probe out.
+  using Probe =
+      std::function<absl::Status(absl::Duration timeout, const std::atomic<bool>& stopping)>;
+  // Starts probing at once; `on_failure` gets the last probe's failure, on the watchdog's thread.
+  Watchdog(WatchdogOptions options, Probe probe,
+           std::function<void(const absl::Status&)> on_failure);
+  // Stops; a probe under way gives up. Idempotent.
+  void Stop();
+  ~Watchdog() { Stop(); }
+  Watchdog(const Watchdog&) = delete;
+  Watchdog& operator=(const Watchdog&) = delete;
+
+ private:
+  void Run();
+
+  const WatchdogOptions options_;
+  Probe probe_;
+  std::function<void(const absl::Status&)> on_failure_;
+  std::atomic<bool> stopping_{false};
+  Mutex mu_;  // With wake_, for the wait between probes.
+  CondVar wake_;
+  std::thread thread_;
+};
+
+// The probe trm-server uses on a plaintext port: grpc.health.v1.Health/Check for "" over a new
+// channel with its own subchannel pool, so each probe is a new TCP connection that the server has
+// to accept and answer (any serving status is an answer). `target` is HOST:PORT.
+absl::Status ProbeHealthOnFreshConnection(const std::string& target, absl::Duration timeout,
+                                          const std::atomic<bool>& stopping);
+
+// The probe on a TLS port, which the server's own process cannot pass a handshake on in general
+// (mutual TLS needs a client certificate the CA signed): a new TCP connection that the server
+// must accept, shown by its answer to a byte that is not a TLS record (an alert or a close). A
+// connection left in the kernel's backlog by a dead listener gets neither.
+absl::Status ProbeAcceptOnFreshConnection(const std::string& host, int port, absl::Duration timeout,
+                                          const std::atomic<bool>& stopping);
+
+// The address the server's own probes connect to for `listen` (HOST:PORT as given to
+// --listen) bound on `port`: a wildcard host becomes loopback ("0.0.0.0" -> "127.0.0.1",
+// "[::]" -> "[::1]"). Host and port apart.
+struct ProbeAddress {
+  std::string host;  // As in a gRPC target: "127.0.0.1", "[::1]", "localhost".
+  int port = 0;
+  std::string target() const { return host + ":" + std::to_string(port); }
+};
+ProbeAddress ProbeAddressFor(const std::string& listen, int port);
+
+}  // namespace trm::server

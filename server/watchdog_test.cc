@@ -1,0 +1,144 @@
+#include "server/watchdog.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <memory>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "server/health_service.h"
+
+namespace trm::server {
+namespace {
+
+// A loopback TCP socket that listens but never accepts: the state gRPC 1.51 leaves its listener
+// in after accept4() fails with EMFILE (CVE-2023-4785). Connections complete in the kernel's
+// backlog and get no answer.
+class DeadListener {
+ public:
+  DeadListener() {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    listen(fd_, 16);
+    socklen_t len = sizeof addr;
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+  }
+  ~DeadListener() { close(fd_); }
+  int port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
+class HealthServer {
+ public:
+  HealthServer() {
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
+    builder.RegisterService(&health_);
+    server_ = builder.BuildAndStart();
+  }
+  ~HealthServer() { server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1)); }
+  int port() const { return port_; }
+
+ private:
+  HealthService health_;  // NOT_SERVING: an answer all the same.
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+};
+
+std::string Loopback(int port) { return "127.0.0.1:" + std::to_string(port); }
+
+const std::atomic<bool> kNotStopping{false};
+
+TEST(WatchdogProbeTest, HealthProbeAnswersOnALiveServerAndTimesOutOnADeadListener) {
+  HealthServer live;
+  EXPECT_TRUE(
+      ProbeHealthOnFreshConnection(Loopback(live.port()), absl::Seconds(30), kNotStopping).ok());
+  DeadListener dead;
+  const absl::Status s =
+      ProbeHealthOnFreshConnection(Loopback(dead.port()), absl::Milliseconds(300), kNotStopping);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find(Loopback(dead.port())), std::string::npos) << s;
+}
+
+TEST(WatchdogProbeTest, AcceptProbeAnswersOnALiveServerAndTimesOutOnADeadListener) {
+  HealthServer live;  // Plaintext HTTP/2 also answers a non-TLS byte: it closes the connection.
+  EXPECT_TRUE(
+      ProbeAcceptOnFreshConnection("127.0.0.1", live.port(), absl::Seconds(30), kNotStopping).ok());
+  DeadListener dead;
+  const absl::Status s =
+      ProbeAcceptOnFreshConnection("127.0.0.1", dead.port(), absl::Milliseconds(300), kNotStopping);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("no answer"), std::string::npos) << s;
+}
+
+TEST(WatchdogProbeTest, ProbesGiveUpWhenStopping) {
+  DeadListener dead;
+  const std::atomic<bool> stopping{true};
+  // With an hour's timeout, only `stopping` can end these.
+  EXPECT_FALSE(ProbeHealthOnFreshConnection(Loopback(dead.port()), absl::Hours(1), stopping).ok());
+  EXPECT_FALSE(
+      ProbeAcceptOnFreshConnection("127.0.0.1", dead.port(), absl::Hours(1), stopping).ok());
+}
+
+TEST(WatchdogTest, FiresOnceAfterTheGivenFailuresInARow) {
+  // Outcomes of successive probes: a failure streak shorter than 3 is forgiven.
+  const std::vector<bool> outcomes = {true, false, false, true, false, false, false, true};
+  std::atomic<size_t> probes{0};
+  absl::Notification fired;
+  absl::Status got;
+  Watchdog dog(
+      {.interval = absl::Milliseconds(1), .failures = 3},
+      [&](absl::Duration, const std::atomic<bool>&) {
+        const size_t i = probes++;
+        return i < outcomes.size() && outcomes[i]
+                   ? absl::OkStatus()
+                   : absl::UnavailableError(absl::StrCat("probe ", i));
+      },
+      [&](const absl::Status& s) {
+        got = s;
+        fired.Notify();
+      });
+  ASSERT_TRUE(fired.WaitForNotificationWithTimeout(absl::Seconds(60)));
+  dog.Stop();
+  EXPECT_EQ(probes.load(), 7u) << "fires at the third failure in a row, then stops probing";
+  EXPECT_EQ(got.message(), "probe 6");
+}
+
+TEST(WatchdogTest, StopEndsAProbeUnderWay) {
+  absl::Notification probing;
+  Watchdog dog(
+      {.interval = absl::Hours(1), .failures = 1},
+      [&](absl::Duration, const std::atomic<bool>& stopping) {
+        if (!probing.HasBeenNotified()) probing.Notify();
+        while (!stopping.load()) absl::SleepFor(absl::Milliseconds(1));
+        return absl::UnavailableError("stopped");
+      },
+      [](const absl::Status&) { ADD_FAILURE() << "a stopped watchdog does not fire"; });
+  ASSERT_TRUE(probing.WaitForNotificationWithTimeout(absl::Seconds(60)));
+  dog.Stop();  // Returns: the probe saw `stopping`.
+}
+
+TEST(WatchdogTest, ProbeAddressUsesLoopbackForWildcards) {
+  EXPECT_EQ(ProbeAddressFor("0.0.0.0:50051", 50051).target(), "127.0.0.1:50051");
+  EXPECT_EQ(ProbeAddressFor("0.0.0.0:0", 4321).target(), "127.0.0.1:4321");
+  EXPECT_EQ(ProbeAddressFor("[::]:0", 4321).target(), "[::1]:4321");
+  EXPECT_EQ(ProbeAddressFor("127.0.0.2:9", 9).target(), "127.0.0.2:9");
+  EXPECT_EQ(ProbeAddressFor("localhost:9", 9).host, "localhost");
+}
+
+}  // namespace
+}  // namespace trm::server
