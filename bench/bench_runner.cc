@@ -9,6 +9,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "model/checkpoint.h"
+#include "model/fast_step.h"
 
 namespace trm::bench {
 
@@ -47,7 +48,8 @@ absl::StatusOr<TrmConfig> ShapeConfig(const ShapeOptions& o) {
 
 absl::StatusOr<ServedModel> Serve(const std::string& checkpoint_path, const TrmConfig& config,
                                   const std::string& task, const std::string& device, int max_batch,
-                                  int max_queue, bool static_batching, uint64_t seed) {
+                                  int max_queue, bool static_batching, uint64_t seed,
+                                  model::CpuKernels kernels) {
   engine::EngineOptions options;
   options.device = device;
   options.scheduler.max_batch_size = max_batch;
@@ -71,13 +73,28 @@ absl::StatusOr<ServedModel> Serve(const std::string& checkpoint_path, const TrmC
     model = engine::MakeServingModel("bench", net, info, *dev);
   }
   if (!model.ok()) return model.status();
+  (*model)->net->set_cpu_kernels(kernels);
   engine::SchedulerConfig sc;
   sc.static_batching = static_batching;
   ServedModel out;
   out.info = (*model)->info;
+  out.config = (*model)->config;
+  out.net = (*model)->net;
   if (absl::Status s = (*engine)->AddModel("bench", *model, true, sc); !s.ok()) return s;
   out.engine = *std::move(engine);
   return out;
+}
+
+absl::StatusOr<model::CpuKernels> ParseCpuKernels(const std::string& name) {
+  if (name == "fast") return model::CpuKernels::kFast;
+  if (name == "reference") return model::CpuKernels::kReference;
+  if (name == "fast_no_bf16_dot") return model::CpuKernels::kFastNoBf16Dot;
+  return absl::InvalidArgumentError(
+      absl::StrCat("cpu kernels \"", name, "\": expected fast, reference or fast_no_bf16_dot"));
+}
+
+double FlopsPerPuzzleStep(const TrmConfig& config) {
+  return model::fast::FastStep::FlopsPerPuzzle(config);
 }
 
 std::vector<std::vector<int32_t>> RandomInputs(int count, int seq_len, int vocab, uint64_t seed) {

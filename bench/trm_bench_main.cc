@@ -38,6 +38,9 @@ ABSL_FLAG(bool, mlp_t, false,
 ABSL_FLAG(std::string, dtype, "float32", "float32 | bfloat16");
 ABSL_FLAG(std::string, device, "cpu", "auto | cpu | cuda | cuda:N");
 ABSL_FLAG(int, threads, 0, "torch intra-op threads (0: the machine's cores)");
+ABSL_FLAG(std::string, cpu_kernels, "fast",
+          "The ACT step on the CPU: fast (fused kernels where the CPU has AVX-512) | reference "
+          "(libtorch ops) | fast_no_bf16_dot");
 ABSL_FLAG(std::string, mode, "all", "fixed | mixed | all");
 ABSL_FLAG(int, steps, 16, "Fixed mode: ACT steps per puzzle (ignore_halting)");
 ABSL_FLAG(std::string, batches, "1,8,64",
@@ -94,6 +97,11 @@ int Main(int argc, char** argv) {
     std::cerr << "trm-bench: --mode \"" << mode << "\" is not fixed, mixed or all\n";
     return 2;
   }
+  const auto kernels = ParseCpuKernels(absl::GetFlag(FLAGS_cpu_kernels));
+  if (!kernels.ok()) {
+    std::cerr << "trm-bench: --cpu_kernels: " << kernels.status() << "\n";
+    return 2;
+  }
   const std::string checkpoint = absl::GetFlag(FLAGS_checkpoint);
   const std::string device = absl::GetFlag(FLAGS_device);
   const uint64_t seed = absl::GetFlag(FLAGS_seed);
@@ -105,6 +113,7 @@ int Main(int argc, char** argv) {
                            {"torch_threads", torch::get_num_threads()},
                            {"load_1m", machine.load_1m},
                            {"device", device},
+                           {"cpu_kernels", absl::GetFlag(FLAGS_cpu_kernels)},
                            {"config", checkpoint.empty() ? config->ToJson() : nlohmann::json()},
                            {"checkpoint", checkpoint}};
   std::cout << "# command: " << CommandLine(argc, argv) << "\n"
@@ -117,7 +126,7 @@ int Main(int argc, char** argv) {
   if (mode == "fixed" || mode == "all") {
     const int steps = absl::GetFlag(FLAGS_steps);
     for (int b : batches) {
-      auto served = Serve(checkpoint, *config, task, device, b, b, false, seed);
+      auto served = Serve(checkpoint, *config, task, device, b, b, false, seed, *kernels);
       if (!served.ok()) {
         std::cerr << "trm-bench: " << served.status() << "\n";
         return 1;
@@ -137,18 +146,23 @@ int Main(int argc, char** argv) {
       }
       const double ms_per_step = 1000.0 * run->wall_s / steps;
       const double pps = b / run->wall_s;
+      const double gflops = FlopsPerPuzzleStep(served->config) * b * steps / run->wall_s / 1e9;
+      const bool fast = served->net->last_step_fast();
       nlohmann::json j = {{"kind", "fixed"},
                           {"task", served->info.task == engine::TaskKind::kMaze ? "maze" : task},
                           {"batch", b},
                           {"steps", steps},
                           {"ms_per_step", ms_per_step},
                           {"puzzles_per_s", pps},
+                          {"gflop_per_s", gflops},
+                          {"fast_kernels", fast},
                           {"wall_s", run->wall_s}};
       if (b == 1) j["latency_ms"] = 1000.0 * run->wall_s;
       std::cout << j.dump() << std::endl;
-      table.push_back(
-          absl::StrFormat("| fixed %d steps | %d | %.1f | %.2f | %s |", steps, b, ms_per_step, pps,
-                          b == 1 ? absl::StrFormat("latency %.0f ms", 1000.0 * run->wall_s) : ""));
+      table.push_back(absl::StrFormat(
+          "| fixed %d steps | %d | %.1f | %.2f | %.1f | %s%s |", steps, b, ms_per_step, pps, gflops,
+          fast ? "fast kernels" : "libtorch ops",
+          b == 1 ? absl::StrFormat(", latency %.0f ms", 1000.0 * run->wall_s) : ""));
     }
   }
 
@@ -163,9 +177,11 @@ int Main(int argc, char** argv) {
     }
     double wall[2] = {0, 0};
     int64_t row_steps[2] = {0, 0};
+    int64_t puzzle_steps[2] = {0, 0};
+    TrmConfig served_config;
     std::vector<int> steps_seen[2];
     for (int variant = 0; variant < 2; ++variant) {  // 0 continuous, 1 static.
-      auto served = Serve(checkpoint, *config, task, device, b, n, variant == 1, seed);
+      auto served = Serve(checkpoint, *config, task, device, b, n, variant == 1, seed, *kernels);
       if (!served.ok()) {
         std::cerr << "trm-bench: " << served.status() << "\n";
         return 1;
@@ -182,6 +198,8 @@ int Main(int argc, char** argv) {
         return 1;
       }
       wall[variant] = run->wall_s;
+      puzzle_steps[variant] = run->total_steps;
+      served_config = served->config;
       row_steps[variant] = served->engine->Stats("bench").steps_run;
       steps_seen[variant] = run->steps;
     }
@@ -189,6 +207,10 @@ int Main(int argc, char** argv) {
         std::accumulate(steps_seen[0].begin(), steps_seen[0].end(), 0.0) / std::max(n, 1);
     const bool same_steps = steps_seen[0] == steps_seen[1];
     const double ratio = wall[1] / wall[0];
+    // Useful work only: the rows a static batch carries after they finished are not counted.
+    const double flops = FlopsPerPuzzleStep(served_config);
+    const double gflops[2] = {flops * puzzle_steps[0] / wall[0] / 1e9,
+                              flops * puzzle_steps[1] / wall[1] / 1e9};
     nlohmann::json j = {{"kind", "mixed"},
                         {"task", task},
                         {"batch", b},
@@ -202,14 +224,17 @@ int Main(int argc, char** argv) {
                         {"static_puzzles_per_s", n / wall[1]},
                         {"continuous_batch_steps", row_steps[0]},
                         {"static_batch_steps", row_steps[1]},
+                        {"continuous_useful_gflop_per_s", gflops[0]},
+                        {"static_useful_gflop_per_s", gflops[1]},
                         {"continuous_over_static", ratio}};
     std::cout << j.dump() << std::endl;
-    table.push_back(absl::StrFormat(
-        "| mixed %s, %d requests | %d | - | %.2f vs %.2f | continuous/static %.2fx |", spec, n, b,
-        n / wall[0], n / wall[1], ratio));
+    table.push_back(
+        absl::StrFormat("| mixed %s, %d requests | %d | - | %.2f vs %.2f | %.1f vs %.1f (useful) | "
+                        "continuous/static %.2fx |",
+                        spec, n, b, n / wall[0], n / wall[1], gflops[0], gflops[1], ratio));
   }
-  std::cout
-      << "\n| run | batch | ms/ACT step | puzzles/s | note |\n| --- | --- | --- | --- | --- |\n";
+  std::cout << "\n| run | batch | ms/ACT step | puzzles/s | GFLOP/s | note |\n"
+            << "| --- | --- | --- | --- | --- | --- |\n";
   for (const auto& line : table) std::cout << line << "\n";
   return 0;
 }

@@ -1,7 +1,9 @@
 #include "model/trm_net.h"
 
 #include <cmath>
+#include <mutex>
 
+#include "model/fast_net.h"
 #include "model/layers.h"
 
 namespace trm::model {
@@ -83,10 +85,20 @@ class TrmInnerImpl : public torch::nn::Module {
   CosSin rotary;
 };
 
+// A mutex because a step writes the fast path's buffers (a scheduler runs one step at a time).
+struct TrmNetImpl::FastState {
+  std::mutex mu;
+  CpuKernels kernels = CpuKernels::kFast;
+  bool unsupported = false;  // Create found no fast path for these kernels: stop asking.
+  bool last_fast = false;
+  std::unique_ptr<FastNet> net;
+};
+
 TrmNetImpl::TrmNetImpl(const TrmConfig& config)
     : config_(config),
       forward_dtype_(config.forward_dtype == "bfloat16" ? torch::kBFloat16 : torch::kFloat32) {
   inner_ = register_module("inner", std::make_shared<TrmInnerImpl>(config_, forward_dtype_));
+  fast_ = std::make_shared<FastState>();
 }
 
 Carry TrmNetImpl::InitialCarry(int64_t batch) {
@@ -120,8 +132,46 @@ torch::Tensor TrmNetImpl::InputEmbeddings(const torch::Tensor& inputs,
   return std::sqrt(static_cast<double>(config_.hidden_size)) * embedding;
 }
 
+void TrmNetImpl::set_cpu_kernels(CpuKernels kernels) {
+  std::lock_guard<std::mutex> lock(fast_->mu);
+  fast_->kernels = kernels;
+  fast_->net.reset();
+  fast_->unsupported = false;
+}
+
+CpuKernels TrmNetImpl::cpu_kernels() const {
+  std::lock_guard<std::mutex> lock(fast_->mu);
+  return fast_->kernels;
+}
+
+bool TrmNetImpl::last_step_fast() const {
+  std::lock_guard<std::mutex> lock(fast_->mu);
+  return fast_->last_fast;
+}
+
 std::pair<Carry, StepOutputs> TrmNetImpl::ActStep(const Carry& carry, const torch::Tensor& inputs,
                                                   const torch::Tensor& puzzle_ids) {
+  // The fast kernels compute without autograd, on the CPU.
+  if (!torch::GradMode::is_enabled() && inner_->H_init.device().is_cpu()) {
+    std::lock_guard<std::mutex> lock(fast_->mu);
+    FastState& f = *fast_;
+    if (f.net && !f.net->UpToDate(*this)) f.net.reset();  // Weights changed: repack.
+    if (!f.net && !f.unsupported) {
+      f.net = FastNet::Create(*this, f.kernels);
+      f.unsupported = f.net == nullptr;
+    }
+    f.last_fast = f.net != nullptr;
+    if (f.net) return f.net->ActStep(*this, carry, inputs, puzzle_ids, at::get_num_threads());
+  } else {
+    std::lock_guard<std::mutex> lock(fast_->mu);
+    fast_->last_fast = false;
+  }
+  return ReferenceActStep(carry, inputs, puzzle_ids);
+}
+
+std::pair<Carry, StepOutputs> TrmNetImpl::ReferenceActStep(const Carry& carry,
+                                                           const torch::Tensor& inputs,
+                                                           const torch::Tensor& puzzle_ids) {
   auto& in = *inner_;
   const CosSin* cos_sin = nullptr;
   if (config_.pos_encodings == "rope") {

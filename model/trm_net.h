@@ -8,6 +8,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <memory>
 #include <utility>
 
 #include "model/config.h"
@@ -28,7 +29,20 @@ struct StepOutputs {
   torch::Tensor q_continue;  // [batch] float32.
 };
 
+// How ActStep computes on the CPU when no gradient is recorded (serving, evaluation).
+enum class CpuKernels {
+  // The fused kernels of model/fast_step.h where the CPU has AVX-512 (bfloat16 models dot
+  // bfloat16 pairs where it also has AVX512_BF16); elsewhere kReference.
+  kFast,
+  // libtorch ops, one per official op: the reference the fast path is tested against, and the
+  // path with autograd, off the CPU, and on CPUs without AVX-512.
+  kReference,
+  // kFast without bfloat16 dot instructions, as on AVX-512 CPUs without AVX512_BF16 (tests).
+  kFastNoBf16Dot,
+};
+
 class TrmInnerImpl;
+class FastNet;
 
 class TrmNetImpl : public torch::nn::Module {
  public:
@@ -52,6 +66,12 @@ class TrmNetImpl : public torch::nn::Module {
   std::pair<Carry, StepOutputs> ActStep(const Carry& carry, const torch::Tensor& inputs,
                                         const torch::Tensor& puzzle_ids);
 
+  // Default kFast. Takes effect at the next step.
+  void set_cpu_kernels(CpuKernels kernels);
+  CpuKernels cpu_kernels() const;
+  // Whether the last ActStep ran on the fast kernels.
+  bool last_step_fast() const;
+
   // The input embedding x = scale * (tokens (+ puzzle prefix) (+ learned positions)).
   torch::Tensor InputEmbeddings(const torch::Tensor& inputs, const torch::Tensor& puzzle_ids);
 
@@ -62,6 +82,13 @@ class TrmNetImpl : public torch::nn::Module {
   TrmConfig config_;
   torch::ScalarType forward_dtype_;
   std::shared_ptr<TrmInnerImpl> inner_;
+
+  // The fast path's packed weights and buffers (model/fast_net.h), built at the first step
+  // that can use them.
+  struct FastState;
+  std::shared_ptr<FastState> fast_;
+  std::pair<Carry, StepOutputs> ReferenceActStep(const Carry& carry, const torch::Tensor& inputs,
+                                                 const torch::Tensor& puzzle_ids);
 };
 TORCH_MODULE(TrmNet);
 
