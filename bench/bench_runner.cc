@@ -149,6 +149,8 @@ absl::StatusOr<RunStats> RunAll(engine::Engine& engine,
     r.request_id = absl::StrCat("bench-", i);
     r.halt.max_steps = max_steps.empty() ? 0 : max_steps[i];
     r.halt.ignore_halting = ignore_halting;
+    // One row per request, whatever views the checkpoint serves with: a batch of b is b rows.
+    r.dihedral_views = 1;
     r.on_done = [&mu, &stats, &done, i](engine::Result res) {
       absl::MutexLock lock(&mu);
       ++done;

@@ -72,6 +72,7 @@ struct RunStats {
 
 // Submits every input at once (max_steps[i] > 0: that request runs until the Q head says stop
 // or max_steps[i]; ignore_halting makes it exactly max_steps[i]) and waits for all answers.
+// Each request is one view (one batch row), whatever the checkpoint serves with.
 absl::StatusOr<RunStats> RunAll(engine::Engine& engine,
                                 const std::vector<std::vector<int32_t>>& inputs,
                                 const std::vector<int>& max_steps, bool ignore_halting);

@@ -144,14 +144,17 @@ int Main(int argc, char** argv) {
         std::cerr << "trm-bench: fixed run at batch " << b << " failed\n";
         return 1;
       }
-      const double ms_per_step = 1000.0 * run->wall_s / steps;
+      // A checkpoint's halt_max_steps caps --steps: count the steps each request ran.
+      const int steps_run = static_cast<int>(run->total_steps / b);
+      const double ms_per_step = 1000.0 * run->wall_s / steps_run;
       const double pps = b / run->wall_s;
-      const double gflops = FlopsPerPuzzleStep(served->config) * b * steps / run->wall_s / 1e9;
+      const double gflops = FlopsPerPuzzleStep(served->config) *
+                            static_cast<double>(run->total_steps) / run->wall_s / 1e9;
       const bool fast = served->net->last_step_fast();
       nlohmann::json j = {{"kind", "fixed"},
                           {"task", served->info.task == engine::TaskKind::kMaze ? "maze" : task},
                           {"batch", b},
-                          {"steps", steps},
+                          {"steps", steps_run},
                           {"ms_per_step", ms_per_step},
                           {"puzzles_per_s", pps},
                           {"gflop_per_s", gflops},
@@ -160,8 +163,8 @@ int Main(int argc, char** argv) {
       if (b == 1) j["latency_ms"] = 1000.0 * run->wall_s;
       std::cout << j.dump() << std::endl;
       table.push_back(absl::StrFormat(
-          "| fixed %d steps | %d | %.1f | %.2f | %.1f | %s%s |", steps, b, ms_per_step, pps, gflops,
-          fast ? "fast kernels" : "libtorch ops",
+          "| fixed %d steps | %d | %.1f | %.2f | %.1f | %s%s |", steps_run, b, ms_per_step, pps,
+          gflops, fast ? "fast kernels" : "libtorch ops",
           b == 1 ? absl::StrFormat(", latency %.0f ms", 1000.0 * run->wall_s) : ""));
     }
   }

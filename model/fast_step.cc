@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 namespace trm::model::fast {
 
@@ -206,10 +207,10 @@ void FastStep::AttentionBlock(int t, int64_t r0, int64_t r1, float* h, const Blo
         const float* vh = v_row + head * hd;
         float* kt = keys(p, head) + (s / 64) * int64_t{hd} * 64 + s % 64;
         for (int j = 0; j < hd; ++j) kt[j * 64] = kh[j];
-        float* vt = values(p, head);
-        for (int j = 0; j < hd; ++j) {
-          vt[(j / value_width_) * int64_t{s_len} * value_width_ + int64_t{s} * value_width_ +
-             j % value_width_] = vh[j];
+        float* vt = values(p, head) + int64_t{s} * value_width_;
+        for (int j0 = 0; j0 < hd; j0 += value_width_) {
+          std::memcpy(vt + (j0 / value_width_) * int64_t{s_len} * value_width_, vh + j0,
+                      sizeof(float) * std::min(value_width_, hd - j0));
         }
       }
     }
