@@ -100,9 +100,37 @@ std::unique_ptr<FastNet> FastNet::Create(TrmNetImpl& net, CpuKernels kernels) {
   return out;
 }
 
-std::pair<Carry, StepOutputs> FastNet::ActStep(TrmNetImpl& net, const Carry& carry,
-                                               const torch::Tensor& inputs,
-                                               const torch::Tensor& puzzle_ids, int threads) {
+namespace {
+
+// `t` itself when it is a contiguous float32 tensor of `shape` (written in place), else a new one.
+torch::Tensor Float32Target(const torch::Tensor& t, torch::IntArrayRef shape) {
+  if (t.defined() && t.sizes() == shape && t.scalar_type() == torch::kFloat32 &&
+      t.is_contiguous()) {
+    return t;
+  }
+  return torch::empty(shape, torch::kFloat32);
+}
+
+// The float32 buffer the step updates for `t`: t itself when it can be, else a float32 copy.
+torch::Tensor WorkingCopy(const torch::Tensor& t) {
+  if (t.scalar_type() == torch::kFloat32 && t.is_contiguous()) return t;
+  return t.to(torch::kFloat32, false, /*copy=*/true).contiguous();
+}
+
+}  // namespace
+
+void StoreOutput(torch::Tensor& into, const torch::Tensor& value) {
+  if (into.is_same(value)) return;
+  if (into.defined() && into.sizes() == value.sizes() &&
+      into.scalar_type() == value.scalar_type()) {
+    into.copy_(value);
+  } else {
+    into = value;
+  }
+}
+
+void FastNet::ActStepInto(TrmNetImpl& net, Carry& carry, const torch::Tensor& inputs,
+                          const torch::Tensor& puzzle_ids, StepOutputs& out, int threads) {
   const TrmConfig& c = net.config();
   const int64_t n = inputs.size(0);
   const std::vector<int64_t> shape = {n, c.FullSeqLen(), c.hidden_size};
@@ -113,17 +141,17 @@ std::pair<Carry, StepOutputs> FastNet::ActStep(TrmNetImpl& net, const Carry& car
               inputs.sizes(), ", expected [", n, ", ", c.seq_len, "]");
   // The input embeddings are a handful of libtorch ops per step; the recursion is the cost.
   const torch::Tensor x = net.InputEmbeddings(inputs, puzzle_ids).to(torch::kFloat32).contiguous();
-  // The new carry starts as a float32 copy of the old one and is updated in place.
-  torch::Tensor z_h = carry.z_h.to(torch::kFloat32, false, /*copy=*/true).contiguous();
-  torch::Tensor z_l = carry.z_l.to(torch::kFloat32, false, /*copy=*/true).contiguous();
-  torch::Tensor logits = torch::empty({n, c.seq_len, c.vocab_size}, torch::kFloat32);
+  torch::Tensor z_h = WorkingCopy(carry.z_h), z_l = WorkingCopy(carry.z_l);
+  torch::Tensor logits = Float32Target(out.logits, {n, c.seq_len, c.vocab_size});
   torch::Tensor q = torch::empty({n, 2}, torch::kFloat32);
   step_->Run(static_cast<int>(n), z_h.data_ptr<float>(), z_l.data_ptr<float>(), x.data_ptr<float>(),
              logits.data_ptr<float>(), q.data_ptr<float>(), threads);
-  const auto dtype = net.forward_dtype();
-  StepOutputs out{std::move(logits), q.select(1, 0), q.select(1, 1)};
   // bfloat16 carries were rounded at every update, so the conversion back is exact.
-  return {Carry{z_h.to(dtype), z_l.to(dtype)}, std::move(out)};
+  if (!z_h.is_same(carry.z_h)) carry.z_h.copy_(z_h);
+  if (!z_l.is_same(carry.z_l)) carry.z_l.copy_(z_l);
+  StoreOutput(out.logits, logits);
+  StoreOutput(out.q_halt, q.select(1, 0));
+  StoreOutput(out.q_continue, q.select(1, 1));
 }
 
 }  // namespace trm::model

@@ -15,6 +15,10 @@
 
 namespace trm::model {
 
+// ActStepInto's rule for an output: `into` is written when it already has value's shape and
+// dtype (the caller's preallocated tensor, or a view of one), else it becomes `value`.
+void StoreOutput(torch::Tensor& into, const torch::Tensor& value);
+
 class FastNet {
  public:
   // Null when the fast path cannot run this network here: a CPU without AVX-512, weights off
@@ -24,11 +28,11 @@ class FastNet {
   // Whether every parameter and buffer is still the tensor, at the version, it was packed from.
   bool UpToDate(TrmNetImpl& net) const;
 
-  // TrmNet::ActStep's contract: a new carry and the step's outputs. The carry must be
-  // [n, FullSeqLen, hidden] on the CPU. `threads`: the OpenMP team (torch's intra-op count).
-  std::pair<Carry, StepOutputs> ActStep(TrmNetImpl& net, const Carry& carry,
-                                        const torch::Tensor& inputs,
-                                        const torch::Tensor& puzzle_ids, int threads);
+  // TrmNet::ActStepInto's contract: the carry ([n, FullSeqLen, hidden] on the CPU) is updated
+  // in place, `out`'s tensors are written when they have their shapes, else assigned.
+  // `threads`: the OpenMP team (torch's intra-op count).
+  void ActStepInto(TrmNetImpl& net, Carry& carry, const torch::Tensor& inputs,
+                   const torch::Tensor& puzzle_ids, StepOutputs& out, int threads);
 
   // The weights' format: float32, bfloat16 values in float32 dots, or bfloat16 pairs.
   fast::PackedWeight::Format format() const { return format_; }

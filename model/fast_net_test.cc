@@ -160,6 +160,46 @@ TEST_F(FastNetTest, ChangedWeightsAreRepacked) {
   EXPECT_LT((after.out.logits - want.out.logits).abs().max().item<double>(), 1e-3);
 }
 
+// Fixed slots: the step runs on rows [0, n) of preallocated tensors, in place, and gives what
+// ActStep gives; on the reference path too.
+TEST_F(FastNetTest, ActStepIntoWritesPreallocatedPrefixes) {
+  for (const Shape& shape : {kShapes[0], kShapes[3]}) {
+    SCOPED_TRACE(shape.name);
+    for (const std::string dtype : {"float32", "bfloat16"}) {
+      const TrmConfig c = ConfigOf(shape, dtype);
+      TrmNet net = RandomNet(c, 5);
+      const int64_t capacity = 5, n = 3;
+      const auto inputs = torch::randint(0, c.vocab_size, {capacity, c.seq_len}, torch::kInt32);
+      const auto ids = torch::zeros({capacity}, torch::kInt32);
+      for (CpuKernels kernels : {CpuKernels::kFast, CpuKernels::kReference}) {
+        torch::InferenceMode guard;
+        net->set_cpu_kernels(kernels);
+        const Carry start = net->InitialCarry(n);
+        auto [want_carry, want] = net->ActStep(start, inputs.narrow(0, 0, n), ids.narrow(0, 0, n));
+        EXPECT_EQ(net->last_step_fast(), kernels == CpuKernels::kFast);
+
+        Carry slots = net->InitialCarry(capacity);
+        Carry prefix{slots.z_h.narrow(0, 0, n), slots.z_l.narrow(0, 0, n)};
+        auto logits = torch::full({capacity, c.seq_len, c.vocab_size}, -7.0f);
+        auto q = torch::full({capacity, 2}, -7.0f);
+        StepOutputs out{logits.narrow(0, 0, n), q.select(1, 0).narrow(0, 0, n),
+                        q.select(1, 1).narrow(0, 0, n)};
+        net->ActStepInto(prefix, inputs.narrow(0, 0, n), ids.narrow(0, 0, n), out);
+        EXPECT_TRUE(torch::equal(slots.z_h.narrow(0, 0, n), want_carry.z_h));
+        EXPECT_TRUE(torch::equal(slots.z_l.narrow(0, 0, n), want_carry.z_l));
+        EXPECT_TRUE(torch::equal(logits.narrow(0, 0, n), want.logits));
+        EXPECT_TRUE(torch::equal(q.select(1, 0).narrow(0, 0, n), want.q_halt));
+        EXPECT_TRUE(torch::equal(q.select(1, 1).narrow(0, 0, n), want.q_continue));
+        // Rows past n are untouched.
+        EXPECT_TRUE(torch::equal(slots.z_h.narrow(0, n, capacity - n),
+                                 net->InitialCarry(capacity - n).z_h));
+        EXPECT_EQ(logits.narrow(0, n, capacity - n).max().item<float>(), -7.0f);
+        EXPECT_EQ(q.narrow(0, n, capacity - n).max().item<float>(), -7.0f);
+      }
+    }
+  }
+}
+
 TEST_F(FastNetTest, AutogradAndWrongCarriesTakeTheReferenceOrFailClearly) {
   const TrmConfig c = ConfigOf(kShapes[0], "float32");
   TrmNet net = RandomNet(c, 4);

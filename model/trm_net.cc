@@ -149,24 +149,51 @@ bool TrmNetImpl::last_step_fast() const {
   return fast_->last_fast;
 }
 
+FastNet* TrmNetImpl::FastPathLocked() {
+  FastState& f = *fast_;
+  f.last_fast = false;
+  // The fast kernels compute without autograd, on the CPU.
+  if (torch::GradMode::is_enabled() || !inner_->H_init.device().is_cpu()) return nullptr;
+  if (f.net && !f.net->UpToDate(*this)) f.net.reset();  // Weights changed: repack.
+  if (!f.net && !f.unsupported) {
+    f.net = FastNet::Create(*this, f.kernels);
+    f.unsupported = f.net == nullptr;
+  }
+  f.last_fast = f.net != nullptr;
+  return f.net.get();
+}
+
 std::pair<Carry, StepOutputs> TrmNetImpl::ActStep(const Carry& carry, const torch::Tensor& inputs,
                                                   const torch::Tensor& puzzle_ids) {
-  // The fast kernels compute without autograd, on the CPU.
-  if (!torch::GradMode::is_enabled() && inner_->H_init.device().is_cpu()) {
+  {
     std::lock_guard<std::mutex> lock(fast_->mu);
-    FastState& f = *fast_;
-    if (f.net && !f.net->UpToDate(*this)) f.net.reset();  // Weights changed: repack.
-    if (!f.net && !f.unsupported) {
-      f.net = FastNet::Create(*this, f.kernels);
-      f.unsupported = f.net == nullptr;
+    if (FastNet* fast = FastPathLocked()) {
+      // The new carry starts as a copy that the fast path updates in place.
+      Carry next{carry.z_h.clone(torch::MemoryFormat::Contiguous),
+                 carry.z_l.clone(torch::MemoryFormat::Contiguous)};
+      StepOutputs out;
+      fast->ActStepInto(*this, next, inputs, puzzle_ids, out, at::get_num_threads());
+      return {std::move(next), std::move(out)};
     }
-    f.last_fast = f.net != nullptr;
-    if (f.net) return f.net->ActStep(*this, carry, inputs, puzzle_ids, at::get_num_threads());
-  } else {
-    std::lock_guard<std::mutex> lock(fast_->mu);
-    fast_->last_fast = false;
   }
   return ReferenceActStep(carry, inputs, puzzle_ids);
+}
+
+void TrmNetImpl::ActStepInto(Carry& carry, const torch::Tensor& inputs,
+                             const torch::Tensor& puzzle_ids, StepOutputs& out) {
+  {
+    std::lock_guard<std::mutex> lock(fast_->mu);
+    if (FastNet* fast = FastPathLocked()) {
+      fast->ActStepInto(*this, carry, inputs, puzzle_ids, out, at::get_num_threads());
+      return;
+    }
+  }
+  auto [next, o] = ReferenceActStep(carry, inputs, puzzle_ids);
+  carry.z_h.copy_(next.z_h);
+  carry.z_l.copy_(next.z_l);
+  StoreOutput(out.logits, o.logits);
+  StoreOutput(out.q_halt, o.q_halt);
+  StoreOutput(out.q_continue, o.q_continue);
 }
 
 std::pair<Carry, StepOutputs> TrmNetImpl::ReferenceActStep(const Carry& carry,

@@ -66,6 +66,15 @@ class TrmNetImpl : public torch::nn::Module {
   std::pair<Carry, StepOutputs> ActStep(const Carry& carry, const torch::Tensor& inputs,
                                         const torch::Tensor& puzzle_ids);
 
+  // ActStep in place, for a caller that keeps its batch in preallocated tensors (fixed slots,
+  // rows [0, n) of each): `carry` ([n, FullSeqLen, hidden] in the forward dtype) is overwritten
+  // with the new carry, and each tensor of `out` that is defined with its ActStep shape
+  // (logits [n, seq_len, vocab], q_halt and q_continue [n], float32) is written rather than
+  // allocated (others are assigned new tensors). On the fast CPU path with contiguous float32
+  // tensors a step allocates only its input embeddings; elsewhere it runs ActStep and copies.
+  void ActStepInto(Carry& carry, const torch::Tensor& inputs, const torch::Tensor& puzzle_ids,
+                   StepOutputs& out);
+
   // Default kFast. Takes effect at the next step.
   void set_cpu_kernels(CpuKernels kernels);
   CpuKernels cpu_kernels() const;
@@ -89,6 +98,9 @@ class TrmNetImpl : public torch::nn::Module {
   std::shared_ptr<FastState> fast_;
   std::pair<Carry, StepOutputs> ReferenceActStep(const Carry& carry, const torch::Tensor& inputs,
                                                  const torch::Tensor& puzzle_ids);
+  // The fast path when it applies (no autograd, CPU, AVX-512), built or repacked as needed;
+  // null when the step must take the reference path. Caller holds fast_->mu.
+  FastNet* FastPathLocked();
 };
 TORCH_MODULE(TrmNet);
 
