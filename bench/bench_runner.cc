@@ -78,8 +78,7 @@ absl::StatusOr<ServedModel> Serve(const std::string& checkpoint_path, const TrmC
   sc.static_batching = static_batching;
   ServedModel out;
   out.info = (*model)->info;
-  out.config = (*model)->config;
-  out.net = (*model)->net;
+  out.model = *model;
   if (absl::Status s = (*engine)->AddModel("bench", *model, true, sc); !s.ok()) return s;
   out.engine = *std::move(engine);
   return out;
@@ -142,7 +141,6 @@ absl::StatusOr<RunStats> RunAll(engine::Engine& engine,
   stats.steps.assign(inputs.size(), 0);
   int done = 0;
   const absl::Time start = absl::Now();
-  std::vector<std::unique_ptr<engine::RequestHandle>> handles;
   for (size_t i = 0; i < inputs.size(); ++i) {
     engine::Request r;
     r.tokens = inputs[i];
@@ -162,9 +160,7 @@ absl::StatusOr<RunStats> RunAll(engine::Engine& engine,
         ++stats.failed;
       }
     };
-    auto h = engine.Submit("bench", std::move(r));
-    if (!h.ok()) return h.status();
-    handles.push_back(*std::move(h));
+    if (absl::Status s = engine.Submit("bench", std::move(r)); !s.ok()) return s;
   }
   absl::MutexLock lock(&mu);
   const int n = static_cast<int>(inputs.size());
@@ -172,6 +168,29 @@ absl::StatusOr<RunStats> RunAll(engine::Engine& engine,
   mu.Await(absl::Condition(&all));
   stats.wall_s = absl::ToDoubleSeconds(absl::Now() - start);
   return stats;
+}
+
+double ForwardAloneSecondsPerStep(const engine::ServingModel& model,
+                                  const std::vector<std::vector<int32_t>>& inputs, int steps) {
+  c10::InferenceMode inference_mode;
+  const int64_t b = static_cast<int64_t>(inputs.size());
+  const int64_t seq = model.config.seq_len;
+  auto tokens = torch::empty({b, seq}, torch::kInt32);
+  for (int64_t i = 0; i < b; ++i) {
+    std::copy(inputs[i].begin(), inputs[i].end(), tokens.data_ptr<int32_t>() + i * seq);
+  }
+  tokens = tokens.to(model.device);
+  const auto ids = torch::zeros({b}, torch::TensorOptions(torch::kInt32).device(model.device));
+  model::Carry carry = model.net->InitialCarry(b);
+  const absl::Time start = absl::Now();
+  for (int s = 0; s < steps; ++s) {
+    auto [next, out] = model.net->ActStep(carry, tokens, ids);
+    carry = std::move(next);
+    // The engine's one host copy per step, so the two sides do the same work but the engine's.
+    auto y = out.logits.argmax(-1).to(torch::kCPU, torch::kInt32);
+    auto q = out.q_halt.to(torch::kCPU, torch::kFloat32);
+  }
+  return absl::ToDoubleSeconds(absl::Now() - start) / steps;
 }
 
 }  // namespace trm::bench

@@ -40,8 +40,8 @@ absl::StatusOr<TrmConfig> ShapeConfig(const ShapeOptions& options);
 struct ServedModel {
   std::unique_ptr<engine::EngineInternal> engine;
   engine::ModelInfo info;
-  TrmConfig config;
-  model::TrmNet net{nullptr};  // The served network (to ask which path its steps took).
+  // What the engine runs; its net tells which path the steps took (last_step_fast).
+  std::shared_ptr<const engine::ServingModel> model;
 };
 absl::StatusOr<ServedModel> Serve(const std::string& checkpoint_path, const TrmConfig& config,
                                   const std::string& task, const std::string& device, int max_batch,
@@ -76,5 +76,11 @@ struct RunStats {
 absl::StatusOr<RunStats> RunAll(engine::Engine& engine,
                                 const std::vector<std::vector<int32_t>>& inputs,
                                 const std::vector<int>& max_steps, bool ignore_halting);
+
+// The network's ACT step alone, as the engine runs it but without the engine: `steps` steps of a
+// batch of `inputs` (tokens; puzzle id 0) from the initial carry, then y and q_halt copied to the
+// host as the engine does. Returns the wall seconds per step.
+double ForwardAloneSecondsPerStep(const engine::ServingModel& model,
+                                  const std::vector<std::vector<int32_t>>& inputs, int steps);
 
 }  // namespace trm::bench

@@ -14,11 +14,11 @@
 #include <numeric>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "base/program_flags.h"
 #include "bench/bench_runner.h"
 #include "bench/machine.h"
 #include "nlohmann/json.hpp"
@@ -41,7 +41,9 @@ ABSL_FLAG(int, threads, 0, "torch intra-op threads (0: the machine's cores)");
 ABSL_FLAG(std::string, cpu_kernels, "fast",
           "The ACT step on the CPU: fast (fused kernels where the CPU has AVX-512) | reference "
           "(libtorch ops) | fast_no_bf16_dot");
-ABSL_FLAG(std::string, mode, "all", "fixed | mixed | all");
+ABSL_FLAG(std::string, mode, "all",
+          "fixed | mixed | overhead (engine step minus the forward alone, per batch) | all");
+ABSL_FLAG(int, repeats, 5, "Overhead mode: alternating engine / forward-alone runs per batch");
 ABSL_FLAG(int, steps, 16, "Fixed mode: ACT steps per puzzle (ignore_halting)");
 ABSL_FLAG(std::string, batches, "1,8,64",
           "Fixed mode: batch sizes; mixed mode: the last is the batch");
@@ -93,8 +95,8 @@ int Main(int argc, char** argv) {
     return 2;
   }
   const std::string mode = absl::GetFlag(FLAGS_mode);
-  if (mode != "fixed" && mode != "mixed" && mode != "all") {
-    std::cerr << "trm-bench: --mode \"" << mode << "\" is not fixed, mixed or all\n";
+  if (mode != "fixed" && mode != "mixed" && mode != "overhead" && mode != "all") {
+    std::cerr << "trm-bench: --mode \"" << mode << "\" is not fixed, mixed, overhead or all\n";
     return 2;
   }
   const auto kernels = ParseCpuKernels(absl::GetFlag(FLAGS_cpu_kernels));
@@ -148,9 +150,9 @@ int Main(int argc, char** argv) {
       const int steps_run = static_cast<int>(run->total_steps / b);
       const double ms_per_step = 1000.0 * run->wall_s / steps_run;
       const double pps = b / run->wall_s;
-      const double gflops = FlopsPerPuzzleStep(served->config) *
+      const double gflops = FlopsPerPuzzleStep(served->model->config) *
                             static_cast<double>(run->total_steps) / run->wall_s / 1e9;
-      const bool fast = served->net->last_step_fast();
+      const bool fast = served->model->net->last_step_fast();
       nlohmann::json j = {{"kind", "fixed"},
                           {"task", served->info.task == engine::TaskKind::kMaze ? "maze" : task},
                           {"batch", b},
@@ -202,7 +204,7 @@ int Main(int argc, char** argv) {
       }
       wall[variant] = run->wall_s;
       puzzle_steps[variant] = run->total_steps;
-      served_config = served->config;
+      served_config = served->model->config;
       row_steps[variant] = served->engine->Stats("bench").steps_run;
       steps_seen[variant] = run->steps;
     }
@@ -236,6 +238,53 @@ int Main(int argc, char** argv) {
                         "continuous/static %.2fx |",
                         spec, n, b, n / wall[0], n / wall[1], gflops[0], gflops[1], ratio));
   }
+  if (mode == "overhead") {
+    // The engine's cost per step beyond the network's: the same batch of fixed-step requests
+    // through the engine, and the ActStep loop alone on the same tensors, alternating, the
+    // median of each.
+    const int steps = absl::GetFlag(FLAGS_steps);
+    for (int b : batches) {
+      auto served = Serve(checkpoint, *config, task, device, b, b, false, seed, *kernels);
+      if (!served.ok()) {
+        std::cerr << "trm-bench: " << served.status() << "\n";
+        return 1;
+      }
+      const auto inputs = RandomInputs(b, served->info.seq_len, served->info.vocab_size, seed + b);
+      (void)RunAll(*served->engine, inputs, std::vector<int>(b, 2), true);  // Warm-up.
+      (void)ForwardAloneSecondsPerStep(*served->model, inputs, 2);
+      std::vector<double> engine_s, forward_s;
+      for (int r = 0; r < std::max(1, absl::GetFlag(FLAGS_repeats)); ++r) {
+        auto run = RunAll(*served->engine, inputs, std::vector<int>(b, steps), true);
+        if (!run.ok() || run->failed > 0) {
+          std::cerr << "trm-bench: overhead run at batch " << b << " failed\n";
+          return 1;
+        }
+        engine_s.push_back(run->wall_s / steps);
+        forward_s.push_back(ForwardAloneSecondsPerStep(*served->model, inputs, steps));
+      }
+      auto median = [](std::vector<double> v) {
+        std::sort(v.begin(), v.end());
+        return v[v.size() / 2];
+      };
+      const double e = median(engine_s), f = median(forward_s);
+      const double gflops = FlopsPerPuzzleStep(served->model->config) * b / e / 1e9;
+      nlohmann::json j = {{"kind", "overhead"},
+                          {"task", task},
+                          {"batch", b},
+                          {"steps", steps},
+                          {"engine_ms_per_step", 1000 * e},
+                          {"forward_ms_per_step", 1000 * f},
+                          {"overhead_us_per_step", 1e6 * (e - f)},
+                          {"overhead_share", (e - f) / e},
+                          {"gflop_per_s", gflops},
+                          {"fast_kernels", served->model->net->last_step_fast()}};
+      std::cout << j.dump() << std::endl;
+      table.push_back(absl::StrFormat(
+          "| overhead, %d steps | %d | %.3f (forward %.3f) | %.2f | %.1f | overhead %.0f us = "
+          "%.1f%% |",
+          steps, b, 1000 * e, 1000 * f, b / (e * steps), gflops, 1e6 * (e - f), 100 * (e - f) / e));
+    }
+  }
   std::cout << "\n| run | batch | ms/ACT step | puzzles/s | GFLOP/s | note |\n"
             << "| --- | --- | --- | --- | --- | --- |\n";
   for (const auto& line : table) std::cout << line << "\n";
@@ -246,7 +295,6 @@ int Main(int argc, char** argv) {
 }  // namespace trm::bench
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage("Engine speed in-process: trm-bench --task=sudoku --mode=all");
-  absl::ParseCommandLine(argc, argv);
+  trm::ParseProgramFlags(argc, argv, "Engine speed in-process: trm-bench --task=sudoku --mode=all");
   return trm::bench::Main(argc, argv);
 }

@@ -10,10 +10,10 @@
 #include <iostream>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
+#include "base/program_flags.h"
 #include "bench/eval_set.h"
 #include "bench/machine.h"
 #include "engine/engine.h"
@@ -106,7 +106,6 @@ int Main(int argc, char** argv) {
   size_t done = 0;
   std::string first_error;
   const absl::Time start = absl::Now();
-  std::vector<std::unique_ptr<engine::RequestHandle>> handles;
   for (const EvalExample& e : *examples) {
     engine::Request r;
     r.tokens = e.input;
@@ -135,12 +134,10 @@ int Main(int argc, char** argv) {
                 << "\n";
       }
     };
-    auto h = (*engine)->Submit("eval", std::move(r));
-    if (!h.ok()) {
-      std::cerr << "trm-eval: " << e.name << ": " << h.status() << "\n";
+    if (absl::Status s = (*engine)->Submit("eval", std::move(r)); !s.ok()) {
+      std::cerr << "trm-eval: " << e.name << ": " << s << "\n";
       return 1;
     }
-    handles.push_back(*std::move(h));
   }
   {
     absl::MutexLock lock(&mu);
@@ -200,8 +197,7 @@ int Main(int argc, char** argv) {
 }  // namespace trm::bench
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
-      "Accuracy of a checkpoint: trm-eval --checkpoint=DIR --puzzles=FILE");
-  absl::ParseCommandLine(argc, argv);
+  trm::ParseProgramFlags(argc, argv,
+                         "Accuracy of a checkpoint: trm-eval --checkpoint=DIR --puzzles=FILE");
   return trm::bench::Main(argc, argv);
 }

@@ -14,11 +14,11 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "base/program_flags.h"
 #include "client/bench.h"
 #include "client/channel.h"
 #include "client/render.h"
@@ -406,9 +406,9 @@ int Bench(const std::shared_ptr<grpc::Channel>& channel) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
+  std::vector<char*> positional = trm::ParseProgramFlags(
+      argc, argv,
       "trm-client solve sudoku|maze|arc|tokens ... | models | health | reload NAME PATH | bench");
-  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
   std::vector<std::string> args(positional.begin() + 1, positional.end());
   if (args.empty()) return Fail("give a command: solve, models, health, reload or bench");
   trm::client::ChannelOptions co;

@@ -116,7 +116,11 @@ std::string SummarizeResponse(const trm::v1::SolveResponse& r, int maze_side,
   }
   absl::StrAppend(&out, "model ", r.model(), " (", r.model_version(), ")  steps ", r.steps(),
                   "  halt ", trm::v1::HaltReason_Name(r.halt_reason()), "  confidence ",
-                  absl::StrFormat("%.3f", r.confidence()), "\n");
+                  absl::StrFormat("%.3f", r.confidence()));
+  // Dihedral views: how many answered and how many of them agree, a confidence of its own.
+  if (r.views() > 1)
+    absl::StrAppend(&out, "  views ", r.views_agreeing(), "/", r.views(), " agree");
+  absl::StrAppend(&out, "\n");
   absl::StrAppend(
       &out, "verification ", trm::v1::Verification_Name(r.verification()),
       r.verification_detail().empty() ? "" : absl::StrCat(" (", r.verification_detail(), ")"),

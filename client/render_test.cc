@@ -46,6 +46,10 @@ TEST(RenderTest, SummaryNamesHaltReasonAndVerification) {
   EXPECT_NE(s.find("steps 4"), std::string::npos);
   EXPECT_NE(s.find("HALT_REASON_Q_HEAD"), std::string::npos);
   EXPECT_NE(s.find("VERIFICATION_NOT_CHECKABLE"), std::string::npos);
+  EXPECT_EQ(s.find("views"), std::string::npos);  // One view: nothing to say.
+  r.set_views(6);
+  r.set_views_agreeing(5);
+  EXPECT_NE(SummarizeResponse(r, 0, {.color = false}).find("views 5/6 agree"), std::string::npos);
 }
 
 }  // namespace

@@ -24,43 +24,53 @@ std::vector<int32_t> ViewTokens(const std::vector<int32_t>& tokens, int side, in
   return puzzle::DihedralTransform(tokens, side, side, view);
 }
 
-Result CombineViews(std::vector<Result> views, int side) {
-  if (views.empty()) {
-    Result empty;
-    empty.status = absl::InternalError("CombineViews: no views");
-    return empty;
-  }
-  for (Result& v : views) {
-    if (!v.status.ok()) return std::move(v);
-  }
-  // Every answer back in view 0's orientation; the votes of the views that agree add up.
-  std::vector<std::vector<int32_t>> answers;
-  for (int k = 0; k < static_cast<int>(views.size()); ++k) {
-    answers.push_back(
-        puzzle::DihedralTransform(views[k].answer_tokens, side, side, puzzle::DihedralInverse(k)));
-  }
-  int winner = 0;  // A view holding the winning answer: its most confident one.
-  double best_vote = -1;
-  for (int k = 0; k < static_cast<int>(views.size()); ++k) {
-    double vote = 0;
-    int most_confident = k;
-    for (int j = 0; j < static_cast<int>(views.size()); ++j) {
-      if (answers[j] != answers[k]) continue;
-      vote += views[j].confidence;
-      if (views[j].confidence > views[most_confident].confidence) most_confident = j;
+ViewAnswer TurnBack(int view, Result result, int side) {
+  result.answer_tokens =
+      puzzle::DihedralTransform(result.answer_tokens, side, side, puzzle::DihedralInverse(view));
+  return ViewAnswer{.view = view, .result = std::move(result)};
+}
+
+ViewVote TallyViews(std::span<const ViewAnswer> answers) {
+  ViewVote vote;
+  double best = -1, runner_up = 0;
+  std::vector<bool> counted(answers.size(), false);  // Already tallied with an earlier view.
+  for (size_t k = 0; k < answers.size(); ++k) {
+    if (counted[k]) continue;
+    double votes = 0;
+    int agreeing = 0;
+    size_t most_confident = k;
+    for (size_t j = k; j < answers.size(); ++j) {
+      if (answers[j].result.answer_tokens != answers[k].result.answer_tokens) continue;
+      counted[j] = true;
+      votes += answers[j].result.confidence;
+      ++agreeing;
+      if (answers[j].result.confidence > answers[most_confident].result.confidence) {
+        most_confident = j;
+      }
     }
-    if (vote > best_vote) {  // Strictly: ties stay with the lower view's answer.
-      best_vote = vote;
-      winner = most_confident;
+    if (votes > best) {  // Strictly: ties stay with the lower view's answer.
+      runner_up = std::max(best, 0.0);
+      best = votes;
+      vote.winner = static_cast<int>(most_confident);
+      vote.agreeing = agreeing;
+    } else {
+      runner_up = std::max(runner_up, votes);
     }
   }
-  Result out = std::move(views[winner]);
-  out.answer_tokens = std::move(answers[winner]);
-  // The request waited as long as its slowest view.
-  for (const Result& v : views) {
-    out.timing.queue_ms = std::max(out.timing.queue_ms, v.timing.queue_ms);
-    out.timing.total_ms = std::max(out.timing.total_ms, v.timing.total_ms);
+  vote.lead = best - runner_up;
+  return vote;
+}
+
+Result CombineViews(std::span<const ViewAnswer> answers) {
+  const ViewVote vote = TallyViews(answers);
+  if (vote.winner < 0) {
+    Result none;
+    none.status = absl::InternalError("CombineViews: no view answered");
+    return none;
   }
+  Result out = answers[vote.winner].result;
+  out.views = static_cast<int>(answers.size());
+  out.views_agreeing = vote.agreeing;
   return out;
 }
 

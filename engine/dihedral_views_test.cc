@@ -46,19 +46,18 @@ Result Answer(const std::vector<int32_t>& tokens, float confidence, int steps) {
   r.answer_tokens = tokens;
   r.confidence = confidence;
   r.steps = steps;
-  r.timing.total_ms = steps;
   return r;
 }
 
-// Views 0..7 of a 3x3 `truth`, each answered in its own orientation; the views in `wrong` get a
-// wrong answer of their own (no two alike once turned back).
-std::vector<Result> ViewAnswers(const std::vector<int32_t>& truth, const std::vector<float>& conf,
-                                const std::vector<int>& wrong) {
-  std::vector<Result> views;
+// Views 0..7 of a 3x3 `truth`, each answered in its own orientation and turned back; the views
+// in `wrong` get a wrong answer of their own (no two alike).
+std::vector<ViewAnswer> ViewAnswers(const std::vector<int32_t>& truth,
+                                    const std::vector<float>& conf, const std::vector<int>& wrong) {
+  std::vector<ViewAnswer> views;
   for (int k = 0; k < 8; ++k) {
     std::vector<int32_t> answer = truth;
     if (std::find(wrong.begin(), wrong.end(), k) != wrong.end()) answer[4] = 100 + k;
-    views.push_back(Answer(ViewTokens(answer, 3, k), conf[k], k + 1));
+    views.push_back(TurnBack(k, Answer(ViewTokens(answer, 3, k), conf[k], k + 1), 3));
   }
   return views;
 }
@@ -67,40 +66,66 @@ TEST(DihedralViews, AloneTheMostConfidentViewAnswersTurnedBack) {
   std::vector<int32_t> truth(9);
   std::iota(truth.begin(), truth.end(), 1);
   // View 5 is right and the most confident; the others are all wrong, each differently.
-  std::vector<Result> views =
+  std::vector<ViewAnswer> views =
       ViewAnswers(truth, {.4f, .4f, .4f, .4f, .4f, .9f, .4f, .4f}, {0, 1, 2, 3, 4, 6, 7});
-  Result r = CombineViews(views, 3);
+  Result r = CombineViews(views);
   ASSERT_TRUE(r.status.ok());
   EXPECT_EQ(r.answer_tokens, truth);
   EXPECT_FLOAT_EQ(r.confidence, 0.9f);
   EXPECT_EQ(r.steps, 6);
-  EXPECT_EQ(r.timing.total_ms, 8);  // The slowest view.
+  EXPECT_EQ(r.views, 8);
+  EXPECT_EQ(r.views_agreeing, 1);
 }
 
 TEST(DihedralViews, AgreeingViewsOutvoteTheMostConfidentOne) {
   std::vector<int32_t> truth(9);
   std::iota(truth.begin(), truth.end(), 1);
   // Views 2, 3 and 6 agree (0.4 + 0.6 + 0.5 = 1.5) against view 0's confident 0.95.
-  std::vector<Result> views =
+  std::vector<ViewAnswer> views =
       ViewAnswers(truth, {.95f, .3f, .4f, .6f, .2f, .3f, .5f, .1f}, {0, 1, 4, 5, 7});
-  Result r = CombineViews(views, 3);
+  Result r = CombineViews(views);
   ASSERT_TRUE(r.status.ok());
   EXPECT_EQ(r.answer_tokens, truth);
   // Reported as the winning answer's most confident view (view 3: 0.6, 4 steps).
   EXPECT_FLOAT_EQ(r.confidence, 0.6f);
   EXPECT_EQ(r.steps, 4);
+  EXPECT_EQ(r.views_agreeing, 3);
   // With view 0 surer than the three together, it wins.
-  views[0].confidence = 1.6f;
-  EXPECT_NE(CombineViews(views, 3).answer_tokens, truth);
+  views[0].result.confidence = 1.6f;
+  EXPECT_NE(CombineViews(views).answer_tokens, truth);
 }
 
-TEST(DihedralViews, TiesGoToTheLowerViewAndFailuresFailTheRequest) {
+TEST(DihedralViews, TiesGoToTheLowerViewAndNoAnswerIsAnError) {
   std::vector<int32_t> a = {1, 2, 3, 4}, b = {4, 3, 2, 1};
-  std::vector<Result> views = {Answer(a, 0.7f, 1), Answer(ViewTokens(b, 2, 1), 0.7f, 1)};
-  EXPECT_EQ(CombineViews(views, 2).answer_tokens, a);
-  views[1].status = absl::DeadlineExceededError("deadline");
-  EXPECT_EQ(CombineViews(views, 2).status.code(), absl::StatusCode::kDeadlineExceeded);
-  EXPECT_EQ(CombineViews({}, 2).status.code(), absl::StatusCode::kInternal);
+  std::vector<ViewAnswer> views = {TurnBack(0, Answer(a, 0.7f, 1), 2),
+                                   TurnBack(1, Answer(ViewTokens(b, 2, 1), 0.7f, 1), 2)};
+  EXPECT_EQ(CombineViews(views).answer_tokens, a);
+  EXPECT_EQ(CombineViews({}).status.code(), absl::StatusCode::kInternal);
+}
+
+// The vote is decided once the views still running could not overturn it even if each voted
+// with confidence 1 for the runner-up: 5 agreeing views at 0.9 (4.5) against nothing lead by
+// more than the 3 still running; 4 agreeing at 0.9 (3.6) against one at 0.8 lead by 2.8, which
+// 3 running views could overturn.
+TEST(DihedralViews, TheVoteIsDecidedWhenTheRunningViewsCannotOverturnIt) {
+  std::vector<int32_t> truth(9);
+  std::iota(truth.begin(), truth.end(), 1);
+  std::vector<ViewAnswer> all = ViewAnswers(truth, {.9f, .9f, .9f, .9f, .9f, .8f, .9f, .9f}, {5});
+  std::vector<ViewAnswer> five(all.begin(), all.begin() + 5);
+  ViewVote vote = TallyViews(five);
+  EXPECT_EQ(vote.agreeing, 5);
+  EXPECT_NEAR(vote.lead, 4.5, 1e-6);
+  EXPECT_TRUE(VoteDecided(vote, 3));
+  EXPECT_FALSE(VoteDecided(vote, 5));
+
+  std::vector<ViewAnswer> split = {all[0], all[1], all[2], all[3], all[5]};
+  vote = TallyViews(split);
+  EXPECT_EQ(vote.agreeing, 4);
+  EXPECT_NEAR(vote.lead, 3.6 - 0.8, 1e-6);
+  EXPECT_FALSE(VoteDecided(vote, 3));
+  EXPECT_TRUE(VoteDecided(vote, 2));
+  EXPECT_TRUE(VoteDecided(vote, 0));
+  EXPECT_FALSE(VoteDecided(TallyViews({}), 0));
 }
 
 }  // namespace

@@ -6,14 +6,15 @@
 #include <algorithm>
 #include <atomic>
 #include <map>
-#include <mutex>
-#include <shared_mutex>
 
 #include "absl/strings/str_cat.h"
+#include "base/sync.h"
 #include "engine/arc_expansion.h"
+#include "engine/completion_executor.h"
 #include "engine/dihedral_views.h"
 #include "engine/engine_internal.h"
 #include "engine/halt_policy.h"
+#include "engine/request_state.h"
 #include "engine/scheduler.h"
 #include "engine/serving_model.h"
 
@@ -21,66 +22,28 @@ namespace trm::engine {
 
 namespace {
 
-class Handle : public RequestHandle {
- public:
-  explicit Handle(std::vector<std::weak_ptr<RowRequest>> rows) : rows_(std::move(rows)) {}
-  void Cancel() override {
-    for (auto& weak : rows_) {
-      if (auto row = weak.lock()) row->cancelled.store(true, std::memory_order_release);
-    }
-  }
-
- private:
-  const std::vector<std::weak_ptr<RowRequest>> rows_;
-};
-
-// Collects the rows of one request (ARC augmentations, dihedral views); the last row to finish
-// combines their results into the request's one answer.
-class RowGroup {
- public:
-  using Combine = std::function<Result(std::vector<Result>)>;
-  RowGroup(size_t rows, Combine combine, std::function<void(Result)> on_done)
-      : results_(rows),
-        remaining_(rows),
-        combine_(std::move(combine)),
-        on_done_(std::move(on_done)) {}
-
-  void RowDone(size_t i, Result r) {
-    {
-      std::unique_lock lock(mu_);
-      results_[i] = std::move(r);
-      if (--remaining_ > 0) return;
-    }
-    on_done_(combine_(std::move(results_)));
-  }
-
- private:
-  std::mutex mu_;
-  std::vector<Result> results_;  // Each slot written once, by its row.
-  size_t remaining_;             // Guarded by mu_.
-  const Combine combine_;
-  std::function<void(Result)> on_done_;
-};
-
 class EngineImpl : public EngineInternal {
  public:
   EngineImpl(const EngineOptions& options, torch::Device device)
-      : options_(options), device_(device) {}
+      : options_(options), device_(device), completions_(options.completion_threads) {}
   ~EngineImpl() override {
-    std::map<std::string, std::unique_ptr<ModelScheduler>> models;
+    std::map<std::string, Model> models;
     {
-      std::unique_lock lock(mu_);
+      WriterLock lock(&mu_);
       draining_ = true;
       models.swap(models_);
     }
-    for (auto& [name, s] : models) s->Stop();
+    for (auto& [name, m] : models) m.scheduler->Stop();
+    // The schedulers' last answers run before the completion threads join (completions_ is
+    // destroyed after this body).
+    completions_.WaitIdle();
   }
 
   absl::Status LoadModel(const std::string& name, const std::string& path,
                          bool make_default) override {
     if (name.empty()) return absl::InvalidArgumentError("model name is empty");
     {
-      std::shared_lock lock(mu_);
+      ReaderLock lock(&mu_);
       if (models_.count(name)) {
         return absl::AlreadyExistsError(
             absl::StrCat("model ", name, " is already loaded; use ReloadModel to replace it"));
@@ -94,15 +57,18 @@ class EngineImpl : public EngineInternal {
   absl::Status AddModel(const std::string& name, std::shared_ptr<const ServingModel> model,
                         bool make_default, SchedulerConfig config) override {
     config.options = options_.scheduler;
-    config.observer = &observer_;
     const TaskKind task = model->info.task;
-    auto scheduler = std::make_unique<ModelScheduler>(name, std::move(model), config);
-    std::unique_lock lock(mu_);
+    Model entry;
+    EngineObserver* observer = observer_.load();
+    if (observer != nullptr) entry.observer = observer->ForModel(name);
+    entry.scheduler =
+        std::make_unique<ModelScheduler>(name, std::move(model), config, &completions_);
+    WriterLock lock(&mu_);
     if (draining_) return absl::UnavailableError("engine is draining; no new models");
     if (models_.count(name)) {
       return absl::AlreadyExistsError(absl::StrCat("model ", name, " is already loaded"));
     }
-    models_[name] = std::move(scheduler);
+    models_[name] = std::move(entry);
     if (make_default || !defaults_.count(task)) defaults_[task] = name;
     return absl::OkStatus();
   }
@@ -111,11 +77,11 @@ class EngineImpl : public EngineInternal {
     ModelScheduler* scheduler = nullptr;
     TaskKind task;
     {
-      std::shared_lock lock(mu_);
+      ReaderLock lock(&mu_);
       auto it = models_.find(name);
       if (it == models_.end())
         return absl::NotFoundError(absl::StrCat("model ", name, " is not loaded"));
-      scheduler = it->second.get();
+      scheduler = it->second.scheduler.get();
       task = scheduler->model()->info.task;
     }
     auto model = LoadServingModel(name, path, device_);
@@ -125,20 +91,20 @@ class EngineImpl : public EngineInternal {
           "model ", name, ": checkpoint ", path, " is a ", TaskKindName((*model)->info.task),
           " model, the loaded one serves ", TaskKindName(task)));
     }
-    std::shared_lock lock(mu_);  // Schedulers live until the engine dies.
+    ReaderLock lock(&mu_);  // Schedulers live until the engine dies.
     scheduler->ReplaceModel(*std::move(model));
     return absl::OkStatus();
   }
 
   std::vector<ModelInfo> ListModels() const override {
-    std::shared_lock lock(mu_);
+    ReaderLock lock(&mu_);
     std::vector<ModelInfo> out;
-    for (const auto& [name, s] : models_) out.push_back(InfoLocked(name, *s));
+    for (const auto& [name, m] : models_) out.push_back(InfoLocked(name, *m.scheduler));
     return out;
   }
 
   absl::StatusOr<ModelInfo> ResolveModel(const std::string& name, TaskKind task) const override {
-    std::shared_lock lock(mu_);
+    ReaderLock lock(&mu_);
     std::string resolved = name;
     if (resolved.empty()) {
       auto it = defaults_.find(task);
@@ -150,16 +116,15 @@ class EngineImpl : public EngineInternal {
     auto it = models_.find(resolved);
     if (it == models_.end())
       return absl::NotFoundError(absl::StrCat("model ", resolved, " is not loaded"));
-    return InfoLocked(resolved, *it->second);
+    return InfoLocked(resolved, *it->second.scheduler);
   }
 
-  absl::StatusOr<std::unique_ptr<RequestHandle>> Submit(const std::string& model_name,
-                                                        Request request) override {
-    std::shared_lock lock(mu_);
-    auto s = FindLocked(model_name);
-    if (!s.ok()) return s.status();
-    ModelScheduler& scheduler = **s;
-    const auto model = scheduler.model();
+  absl::Status Submit(const std::string& model_name, Request request) override {
+    ReaderLock lock(&mu_);
+    auto found = FindLocked(model_name);
+    if (!found.ok()) return found.status();
+    const Model& m = **found;
+    const auto model = m.scheduler->model();
     const ModelInfo& info = model->info;
     if (static_cast<int>(request.tokens.size()) != info.seq_len) {
       return absl::InvalidArgumentError(absl::StrCat("request ", request.request_id, ": ",
@@ -187,27 +152,34 @@ class EngineImpl : public EngineInternal {
                                                      " is outside 0..", kMaxDihedralViews));
     }
     const int views = request.dihedral_views > 0 ? request.dihedral_views : info.dihedral_views;
-    if (views > 1) return SubmitViews(scheduler, info, std::move(request), *halt, views);
-    auto row = std::make_shared<RowRequest>();
-    row->tokens = std::move(request.tokens);
-    row->puzzle_identifier = request.puzzle_identifier;
-    row->halt = *halt;
-    row->deadline = request.deadline;
-    row->request_id = std::move(request.request_id);
-    row->on_step = std::move(request.on_step);
-    row->on_done = std::move(request.on_done);
-    std::vector<std::weak_ptr<RowRequest>> weak = {row};
-    if (absl::Status st = scheduler.Enqueue({row}); !st.ok()) return st;
-    return std::make_unique<Handle>(std::move(weak));
+    RequestState::Spec spec = BaseSpec(model_name, m, std::move(request.request_id), *halt,
+                                       request.deadline, std::move(request.cancel));
+    spec.on_step = std::move(request.on_step);
+    spec.on_done = std::move(request.on_done);
+    if (views > 1) {
+      // One row per orientation; view 0 (as given) streams the step events.
+      auto side = DihedralGridSide(info);
+      if (!side.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("request ", spec.request_id, ": ", side.status().message()));
+      }
+      spec.combine = RequestState::Combine::kViews;
+      spec.grid_side = *side;
+      for (int k = 0; k < views; ++k) {
+        spec.rows.push_back({ViewTokens(request.tokens, *side, k), request.puzzle_identifier});
+      }
+    } else {
+      spec.rows.push_back({std::move(request.tokens), request.puzzle_identifier});
+    }
+    return Enqueue(*m.scheduler, std::move(spec));
   }
 
-  absl::StatusOr<std::unique_ptr<RequestHandle>> SubmitArc(const std::string& model_name,
-                                                           ArcRequest request) override {
-    std::shared_lock lock(mu_);
-    auto s = FindLocked(model_name);
-    if (!s.ok()) return s.status();
-    ModelScheduler& scheduler = **s;
-    const auto model = scheduler.model();
+  absl::Status SubmitArc(const std::string& model_name, ArcRequest request) override {
+    ReaderLock lock(&mu_);
+    auto found = FindLocked(model_name);
+    if (!found.ok()) return found.status();
+    const Model& m = **found;
+    const auto model = m.scheduler->model();
     const ModelInfo& info = model->info;
     if (info.task != TaskKind::kArc || info.seq_len != puzzle::kArcSeqLen) {
       return absl::InvalidArgumentError(absl::StrCat("model ", model_name, " is a ",
@@ -221,105 +193,78 @@ class EngineImpl : public EngineInternal {
     if (!rows.ok()) return rows.status();
     auto halt = HaltPolicy::Create(request.halt, info.halt_max_steps, DefaultThreshold(info));
     if (!halt.ok()) return halt.status();
-    std::vector<puzzle::ArcAugmentation> augmentations;
-    for (const ArcRow& r : *rows) augmentations.push_back(r.augmentation);
-    auto vote = [augmentations = std::move(augmentations),
-                 attempts = request.attempts](std::vector<Result> results) {
-      std::vector<ArcRowResult> voted(results.size());
-      for (size_t i = 0; i < results.size(); ++i) {
-        voted[i].augmentation = augmentations[i];
-        voted[i].result = std::move(results[i]);
-      }
-      return VoteArcRows(voted, attempts);
-    };
-    auto group =
-        std::make_shared<RowGroup>(rows->size(), std::move(vote), std::move(request.on_done));
-    std::vector<std::shared_ptr<RowRequest>> requests;
-    std::vector<std::weak_ptr<RowRequest>> weak;
-    for (size_t i = 0; i < rows->size(); ++i) {
-      ArcRow& r = (*rows)[i];
-      auto row = std::make_shared<RowRequest>();
-      row->tokens = std::move(r.tokens);
-      row->puzzle_identifier = r.puzzle_identifier;
-      row->halt = *halt;
-      row->deadline = request.deadline;
-      row->request_id = absl::StrCat(request.request_id, "#", i);
-      row->on_done = [group, i](Result res) { group->RowDone(i, std::move(res)); };
-      weak.push_back(row);
-      requests.push_back(std::move(row));
+    RequestState::Spec spec = BaseSpec(model_name, m, std::move(request.request_id), *halt,
+                                       request.deadline, std::move(request.cancel));
+    spec.on_done = std::move(request.on_done);
+    spec.combine = RequestState::Combine::kArc;
+    spec.arc_attempts = request.attempts;
+    for (ArcRow& r : *rows) {
+      spec.augmentations.push_back(r.augmentation);
+      spec.rows.push_back({std::move(r.tokens), r.puzzle_identifier});
     }
-    if (absl::Status st = scheduler.Enqueue(std::move(requests)); !st.ok()) return st;
-    return std::make_unique<Handle>(std::move(weak));
-  }
-
-  // A request in `views` dihedral orientations, one row each in the same queue admission; view
-  // 0 (as given) streams the step events, CombineViews answers.
-  absl::StatusOr<std::unique_ptr<RequestHandle>> SubmitViews(ModelScheduler& scheduler,
-                                                             const ModelInfo& info, Request request,
-                                                             const HaltPolicy& halt, int views) {
-    auto side = DihedralGridSide(info);
-    if (!side.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("request ", request.request_id, ": ", side.status().message()));
-    }
-    auto group = std::make_shared<RowGroup>(
-        views, [side = *side](std::vector<Result> r) { return CombineViews(std::move(r), side); },
-        std::move(request.on_done));
-    std::vector<std::shared_ptr<RowRequest>> requests;
-    std::vector<std::weak_ptr<RowRequest>> weak;
-    for (int k = 0; k < views; ++k) {
-      auto row = std::make_shared<RowRequest>();
-      row->tokens = ViewTokens(request.tokens, *side, k);
-      row->puzzle_identifier = request.puzzle_identifier;
-      row->halt = halt;
-      row->deadline = request.deadline;
-      row->request_id = absl::StrCat(request.request_id, "#view", k);
-      if (k == 0) row->on_step = std::move(request.on_step);
-      row->on_done = [group, k](Result res) { group->RowDone(k, std::move(res)); };
-      weak.push_back(row);
-      requests.push_back(std::move(row));
-    }
-    if (absl::Status st = scheduler.Enqueue(std::move(requests)); !st.ok()) return st;
-    return std::make_unique<Handle>(std::move(weak));
+    return Enqueue(*m.scheduler, std::move(spec));
   }
 
   ModelStats Stats(const std::string& model) const override {
-    std::shared_lock lock(mu_);
+    ReaderLock lock(&mu_);
     auto it = models_.find(model);
     if (it == models_.end()) return {};
-    return it->second->Stats();
+    return it->second.scheduler->Stats();
   }
 
   void SetObserver(EngineObserver* observer) override { observer_.store(observer); }
 
   void Drain(absl::Duration timeout) override {
     {
-      std::unique_lock lock(mu_);
+      WriterLock lock(&mu_);
       draining_ = true;
     }
     const absl::Time until = absl::Now() + timeout;
-    for (;;) {
-      bool idle = true;
-      {
-        std::shared_lock lock(mu_);
-        for (const auto& [name, s] : models_) idle = idle && s->Idle();
-      }
-      if (idle || absl::Now() >= until) break;
-      absl::SleepFor(absl::Milliseconds(5));
+    // Schedulers live until the engine dies; draining_ keeps new ones out.
+    std::vector<ModelScheduler*> schedulers;
+    {
+      ReaderLock lock(&mu_);
+      for (const auto& [name, m] : models_) schedulers.push_back(m.scheduler.get());
     }
+    for (ModelScheduler* s : schedulers) s->WaitIdle(until);
     // Whatever is left now is answered UNAVAILABLE by each scheduler as it stops.
-    std::shared_lock lock(mu_);
-    for (const auto& [name, s] : models_) s->Stop();
+    for (ModelScheduler* s : schedulers) s->Stop();
+    completions_.WaitIdle();
   }
 
  private:
-  // Caller holds mu_ (shared or exclusive).
-  absl::StatusOr<ModelScheduler*> FindLocked(const std::string& name) const {
+  struct Model {
+    std::unique_ptr<ModelScheduler> scheduler;
+    std::shared_ptr<ModelObserver> observer;  // May be null.
+  };
+
+  absl::StatusOr<const Model*> FindLocked(const std::string& name) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_) {
     if (draining_) return absl::UnavailableError("engine is draining; not accepting requests");
     auto it = models_.find(name);
     if (it == models_.end())
       return absl::NotFoundError(absl::StrCat("model ", name, " is not loaded"));
-    return it->second.get();
+    return &it->second;
+  }
+
+  // What every request has whatever its rows: a cancel token (the caller's, or one of ours).
+  static RequestState::Spec BaseSpec(const std::string& model_name, const Model& m,
+                                     std::string request_id, const HaltPolicy& halt,
+                                     absl::Time deadline, std::shared_ptr<CancelToken> cancel) {
+    RequestState::Spec spec;
+    spec.model = model_name;
+    spec.request_id = std::move(request_id);
+    spec.halt = halt;
+    spec.deadline = deadline;
+    spec.cancel = cancel ? std::move(cancel) : std::make_shared<CancelToken>();
+    spec.observer = m.observer;
+    return spec;
+  }
+
+  absl::Status Enqueue(ModelScheduler& scheduler, RequestState::Spec spec) {
+    auto state = std::make_shared<RequestState>(
+        std::move(spec), next_sequence_.fetch_add(1, std::memory_order_relaxed), absl::Now());
+    return scheduler.Enqueue(std::move(state));
   }
 
   // The threshold a request that names none halts at: the checkpoint's, else the engine's.
@@ -328,8 +273,8 @@ class EngineImpl : public EngineInternal {
                                    : options_.scheduler.default_halt_threshold;
   }
 
-  // Caller holds mu_ (shared or exclusive).
-  ModelInfo InfoLocked(const std::string& name, const ModelScheduler& s) const {
+  ModelInfo InfoLocked(const std::string& name, const ModelScheduler& s) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_) {
     ModelInfo info = s.model()->info;
     info.halt_threshold = DefaultThreshold(info);
     auto d = defaults_.find(info.task);
@@ -339,13 +284,14 @@ class EngineImpl : public EngineInternal {
 
   const EngineOptions options_;
   const torch::Device device_;
+  // Declared before the models: destroyed after them, so their last answers can still run.
+  CompletionExecutor completions_;
   std::atomic<EngineObserver*> observer_{nullptr};
-  // std, not absl, throughout the engine: Debian's absl is not built with ThreadSanitizer, so
-  // absl::Mutex's happens-before edges would be invisible to the scheduler's TSan test.
-  mutable std::shared_mutex mu_;
-  std::map<std::string, std::unique_ptr<ModelScheduler>> models_;  // Guarded by mu_.
-  std::map<TaskKind, std::string> defaults_;                       // Guarded by mu_.
-  bool draining_ = false;                                          // Guarded by mu_.
+  std::atomic<uint64_t> next_sequence_{1};
+  mutable SharedMutex mu_;
+  std::map<std::string, Model> models_ ABSL_GUARDED_BY(mu_);
+  std::map<TaskKind, std::string> defaults_ ABSL_GUARDED_BY(mu_);
+  bool draining_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace
@@ -356,6 +302,10 @@ absl::StatusOr<std::unique_ptr<EngineInternal>> CreateEngineInternal(const Engin
   if (options.num_threads < 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("engine: num_threads ", options.num_threads, " is negative"));
+  }
+  if (options.completion_threads < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("engine: completion_threads ", options.completion_threads, " < 1"));
   }
   if (options.scheduler.max_batch_size < 1) {
     return absl::InvalidArgumentError(

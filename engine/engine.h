@@ -1,14 +1,17 @@
 // The engine: loaded TRM models and the schedulers that run requests through them.
 //
 // One scheduler thread per loaded model. Requests wait in a bounded queue; at every ACT-step
-// boundary the scheduler admits waiting requests into free batch slots (carry reset to
-// H_init / L_init), runs one ACT step for all active slots together and retires the rows that
-// halted: continuous batching at ACT-step granularity. Each request gets an event per step and
-// exactly one final Result.
+// boundary the scheduler admits waiting requests' rows into free batch slots (carry reset to
+// H_init / L_init), runs one ACT step for all occupied slots together and frees the rows that
+// halted: continuous batching at ACT-step granularity. A request is one puzzle; its dihedral
+// views and ARC variants are rows of the batch. The scheduler thread only runs tensors and
+// decides halting; turning rows into a request's events and its one final Result happens on
+// completion threads.
 //
 // This header is plain C++ (no torch types) so the gRPC server never sees torch's headers.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -38,25 +41,38 @@ struct HaltOptions {
   float halt_threshold = 0.0f;  // 0: the engine default (0.5, i.e. q_halt_logit > 0).
 };
 
-// One ACT step's view of a request, delivered on the scheduler thread: copy what you need,
-// do not block.
+// Cancels a request: its rows leave their batch slots at the next step boundary and its Result
+// has status CANCELLED (unless it had already finished). The caller makes the token and puts it
+// in the Request before Submit, so it can be tripped at any time, before or after Submit, from
+// any thread, more than once.
+class CancelToken {
+ public:
+  void Cancel() { cancelled_.store(true, std::memory_order_release); }
+  bool cancelled() const { return cancelled_.load(std::memory_order_acquire); }
+
+ private:
+  std::atomic<bool> cancelled_{false};
+};
+
+// One ACT step's view of a request, delivered on a completion thread (never the scheduler's):
+// copy what you need; blocking stalls the other requests of that completion thread.
 struct StepEvent {
   int step = 0;                        // 1-based.
   std::vector<int32_t> answer_tokens;  // argmax of the logits, [seq_len].
   float confidence = 0.0f;             // sigmoid(q_halt_logit).
   std::vector<int32_t> changed_cells;  // Indices whose token differs from the previous step.
-  bool final = false;
+  bool final = false;                  // The request is answered right after this event.
 };
 
 struct Timing {
-  double queue_ms = 0;
-  double compute_ms = 0;
-  double total_ms = 0;
+  double queue_ms = 0;    // Submit to the first row's first ACT step.
+  double compute_ms = 0;  // The first row's admission to the answer.
+  double total_ms = 0;    // Submit to the answer.
 };
 
 // The single answer to a request. `status` is OK, or one of:
-// CANCELLED (caller gone), DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED (queue full, never admitted),
-// UNAVAILABLE (engine shutting down), INVALID_ARGUMENT / NOT_FOUND (bad request), INTERNAL.
+// CANCELLED (caller gone), DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED (out of memory in the step),
+// UNAVAILABLE (engine shutting down), INTERNAL (the step failed).
 struct Result {
   absl::Status status;
   std::vector<int32_t> answer_tokens;  // Final y, [seq_len].
@@ -66,6 +82,11 @@ struct Result {
   std::string model;
   std::string model_version;
   Timing timing;
+  // Dihedral views: how many views ran to an answer (the request is answered as soon as the
+  // vote is decided, so it can be fewer than were asked for) and how many of them gave the
+  // answer returned. 1 and 1 for a one-view request.
+  int views = 1;
+  int views_agreeing = 1;
   // ARC only: the voted attempts, best first (grids in original orientation and colours).
   struct ArcAttempt {
     int rows = 0, cols = 0;
@@ -83,16 +104,17 @@ struct Request {
   HaltOptions halt;
   absl::Time deadline = absl::InfiniteFuture();
   std::string request_id;
+  // Optional: trip it to cancel (see CancelToken).
+  std::shared_ptr<CancelToken> cancel;
   // Test-time augmentation (sudoku and maze models): run the puzzle in the first N of its 8
   // dihedral orientations (puzzle/dihedral.h) as rows of one batch; the answers, mapped back,
   // vote with their Q head's confidence (engine/dihedral_views.h). 0: the model's default
   // (ModelInfo); 1: as given.
   int dihedral_views = 0;
-  // Optional; called on the scheduler thread after each step (the last one has final=true,
+  // Optional; called after each step on a completion thread (the last one has final=true,
   // before on_done). With several views, the as-given view's steps.
   std::function<void(const StepEvent&)> on_step;
-  // Called exactly once with the result, on the scheduler thread (or on the calling thread of
-  // Submit when it fails before admission to the queue is possible - never both).
+  // Called exactly once with the result, on a completion thread, when Submit returned OK.
   std::function<void(Result)> on_done;
 };
 
@@ -106,6 +128,7 @@ struct ArcRequest {
   HaltOptions halt;
   absl::Time deadline = absl::InfiniteFuture();
   std::string request_id;
+  std::shared_ptr<CancelToken> cancel;
   std::function<void(Result)> on_done;
 };
 
@@ -129,17 +152,8 @@ struct ModelInfo {
   int dihedral_views = 1;
 };
 
-// Cancels a submitted request: its slot is freed at the next step boundary and its Result has
-// status CANCELLED (unless it had already finished). Safe to call from any thread, any time,
-// more than once.
-class RequestHandle {
- public:
-  virtual ~RequestHandle() = default;
-  virtual void Cancel() = 0;
-};
-
 struct SchedulerOptions {
-  int max_batch_size = 64;   // Active slots per step.
+  int max_batch_size = 64;   // Batch slots (rows) per model; a request takes one per view.
   int max_queue_size = 256;  // Waiting requests; more are rejected with RESOURCE_EXHAUSTED.
   float default_halt_threshold = 0.5f;  // For models whose checkpoint names no threshold.
 };
@@ -147,23 +161,43 @@ struct SchedulerOptions {
 struct EngineOptions {
   std::string device = "auto";  // auto | cpu | cuda | cuda:N
   int num_threads = 0;          // 0: torch's default (the machine's cores).
+  // Threads that turn step results into answers (decode, vote, the caller's callbacks), so the
+  // schedulers only run tensors. A request's events all run on one of them, in order.
+  int completion_threads = 2;
   SchedulerOptions scheduler;
 };
 
-// Monitoring figures for one model, read without blocking the scheduler.
+// Batch occupancy (occupied rows / capacity after admission), one observation per ACT step:
+// counts per upper bound of kOccupancyBuckets, cumulative as Prometheus histograms are.
+inline constexpr double kOccupancyBuckets[] = {0.0625, 0.125, 0.25,  0.375, 0.5,
+                                               0.625,  0.75,  0.875, 1.0};
+inline constexpr int kNumOccupancyBuckets = sizeof(kOccupancyBuckets) / sizeof(double);
+
+// Monitoring figures for one model, read without blocking the scheduler. Requests are counted
+// as requests (however many rows they take); rows are batch slots.
 struct ModelStats {
-  int64_t queue_depth = 0;
-  int64_t active_slots = 0;
+  int64_t queue_depth = 0;      // Requests none of whose rows has a slot yet.
+  int64_t active_requests = 0;  // Requests with rows in slots (or still to be admitted).
+  int64_t active_rows = 0;      // Occupied batch slots.
   int64_t max_batch_size = 0;
-  int64_t steps_run = 0;
+  int64_t steps_run = 0;  // Batched ACT steps.
+  int64_t occupancy_counts[kNumOccupancyBuckets] = {};
+  double occupancy_sum = 0;
 };
 
-// Observer for metrics, called on the scheduler thread; keep it cheap.
-struct EngineObserver {
+// Per-request figures for metrics: one per model, made when the model is added; OnRequestDone is
+// called once per request on a completion thread, never on the scheduler's.
+class ModelObserver {
+ public:
+  virtual ~ModelObserver() = default;
+  virtual void OnRequestDone(const Result& result) = 0;
+};
+
+class EngineObserver {
+ public:
   virtual ~EngineObserver() = default;
-  virtual void OnBatchStep(const std::string& /*model*/, int /*active_rows*/,
-                           int /*batch_capacity*/, double /*step_seconds*/) {}
-  virtual void OnRequestDone(const std::string& /*model*/, const Result& /*result*/) {}
+  // Called once per model name when the model is added; the handle is kept for its lifetime.
+  virtual std::shared_ptr<ModelObserver> ForModel(const std::string& model) = 0;
 };
 
 class Engine {
@@ -187,16 +221,16 @@ class Engine {
   // (on_done will then be called exactly once). Never blocks: a full queue returns
   // RESOURCE_EXHAUSTED, a stopping engine UNAVAILABLE, bad tokens INVALID_ARGUMENT, an unknown
   // model NOT_FOUND - and on_done is then not called.
-  virtual absl::StatusOr<std::unique_ptr<RequestHandle>> Submit(const std::string& model,
-                                                                Request request) = 0;
-  virtual absl::StatusOr<std::unique_ptr<RequestHandle>> SubmitArc(const std::string& model,
-                                                                   ArcRequest request) = 0;
+  virtual absl::Status Submit(const std::string& model, Request request) = 0;
+  virtual absl::Status SubmitArc(const std::string& model, ArcRequest request) = 0;
 
   virtual ModelStats Stats(const std::string& model) const = 0;
-  virtual void SetObserver(EngineObserver* observer) = 0;  // Not owned; set before serving.
+  // Not owned; set before the first model is loaded.
+  virtual void SetObserver(EngineObserver* observer) = 0;
 
   // Stops admitting (new Submits get UNAVAILABLE) and waits up to `timeout` for in-flight and
-  // queued requests to finish; whatever remains then is answered UNAVAILABLE.
+  // queued requests to finish; whatever remains then is answered UNAVAILABLE. Returns once every
+  // accepted request has had its on_done called.
   virtual void Drain(absl::Duration timeout) = 0;
 };
 

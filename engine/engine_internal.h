@@ -15,7 +15,7 @@ namespace trm::engine {
 
 class EngineInternal : public Engine {
  public:
-  // Serves `model` under `name` with `config` (its options and observer are the engine's).
+  // Serves `model` under `name` with `config` (its options are replaced by the engine's).
   virtual absl::Status AddModel(const std::string& name, std::shared_ptr<const ServingModel> model,
                                 bool make_default, SchedulerConfig config) = 0;
 };

@@ -1,54 +1,49 @@
-// ModelScheduler: one model's bounded queue and the thread that runs its ACT steps.
+// ModelScheduler: one model's bounded request queue and the thread that runs its ACT steps.
 //
-// At every ACT-step boundary the scheduler (1) frees the slots of rows that halted, were
-// cancelled or passed their deadline, (2) admits waiting rows into free slots with their carry
-// at H_init / L_init, (3) runs one ActStep for all active rows together and (4) decides, per
-// row, whether it halts (HaltPolicy). Rows never wait for one another: continuous batching at
-// ACT-step granularity. With `static_batching` (a benchmark baseline, the official evaluation's
-// way) a batch is admitted only when the previous one is gone and halted rows keep their place
-// until the last member halts.
+// The thread's loop does tensor work and halting only; each boundary between two ACT steps runs
+// named phases:
+//   1. Expire: rows whose request was cancelled, passed its deadline or was already answered
+//      (a decided dihedral vote) leave their slots; cancelled and expired requests are failed.
+//   2. Free: the freed slots are compacted (SlotBatch keeps the occupied rows a prefix).
+//   3. Admit: waiting requests' rows take free slots, their carry reset in place.
+//   4. Step: one ACT step per model generation over its occupied rows; y and q_halt come to the
+//      host once; halting is decided per row (HaltPolicy); each request's rows are posted to its
+//      completion thread (RequestState), which builds step events, votes and answers.
+// Rows never wait for one another: continuous batching at ACT-step granularity. With
+// `static_batching` (a benchmark baseline, the official evaluation's way) a batch is admitted
+// only when the previous one is gone, and halted rows keep computing until the last one halts.
 //
 // A reload (ReplaceModel) only changes what new admissions run on: rows already running keep
-// their ServingModel (and its carry) until they finish; each model generation is its own
-// sub-batch, sharing the max_batch_size slots.
+// their generation's SlotBatch until they finish; all generations share max_batch_size slots.
 //
-// Threading: Enqueue / Cancel / Stats / ReplaceModel from any thread; everything else on the
-// scheduler thread. The per-row state is touched by the scheduler thread only; the one lock
-// (mu_) guards the queue and is taken once per step boundary, never per row.
-// Internal to engine/: sees torch.
+// Every torch call runs under one guard: an exception (an out-of-memory, a device error) fails the
+// requests it touched (RESOURCE_EXHAUSTED for out-of-memory, else INTERNAL, with the message),
+// frees their slots, and the scheduler goes on.
+//
+// Threading: Enqueue / ReplaceModel / Stats / WaitIdle / Stop from any thread; everything else
+// on the scheduler thread. The one lock (mu_) guards the queue and is taken once per boundary,
+// never per row. Internal to engine/: sees torch.
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "base/sync.h"
+#include "engine/completion_executor.h"
 #include "engine/engine.h"
-#include "engine/halt_policy.h"
+#include "engine/request_state.h"
 #include "engine/serving_model.h"
+#include "engine/slot_batch.h"
 
 namespace trm::engine {
-
-// One row's request as the scheduler carries it. `cancelled` is the only field written from
-// other threads.
-struct RowRequest {
-  std::vector<int32_t> tokens;
-  int32_t puzzle_identifier = 0;
-  HaltPolicy halt;
-  absl::Time deadline = absl::InfiniteFuture();
-  std::string request_id;
-  std::function<void(const StepEvent&)> on_step;
-  std::function<void(Result)> on_done;
-  std::atomic<bool> cancelled{false};
-  absl::Time enqueued;
-};
 
 struct SchedulerConfig {
   SchedulerOptions options;
@@ -56,60 +51,80 @@ struct SchedulerConfig {
   // Static batching only: how long the first waiting request may wait for the batch to fill
   // (TF Serving's batch_timeout_micros).
   absl::Duration static_batch_timeout = absl::Milliseconds(20);
-  std::atomic<EngineObserver*>* observer = nullptr;  // Engine-owned; may hold nullptr.
 };
 
 class ModelScheduler {
  public:
+  // `completions` must outlive the scheduler.
   ModelScheduler(std::string name, std::shared_ptr<const ServingModel> model,
-                 SchedulerConfig config);
-  ~ModelScheduler();  // Stop(): whatever is queued or running is answered UNAVAILABLE.
+                 SchedulerConfig config, CompletionExecutor* completions);
+  ~ModelScheduler();  // Stop().
   ModelScheduler(const ModelScheduler&) = delete;
   ModelScheduler& operator=(const ModelScheduler&) = delete;
 
-  // Queues all `rows` or none. Never blocks on the model: RESOURCE_EXHAUSTED when they do not
-  // all fit in the queue, UNAVAILABLE once stopping. On OK each row's on_done will be called
-  // exactly once, on the scheduler thread (possibly before Enqueue returns).
-  absl::Status Enqueue(std::vector<std::shared_ptr<RowRequest>> rows);
+  // Queues the request (all its rows). Never blocks on the model: RESOURCE_EXHAUSTED when the
+  // queue holds max_queue_size requests, UNAVAILABLE once stopping. On OK the request will be
+  // answered exactly once on its completion thread.
+  absl::Status Enqueue(std::shared_ptr<RequestState> request);
 
   // New admissions run on `model` from the next boundary on.
   void ReplaceModel(std::shared_ptr<const ServingModel> model);
   std::shared_ptr<const ServingModel> model() const;
 
   ModelStats Stats() const;
-  // Nothing queued and nothing running.
-  bool Idle() const;
-  // Answers everything left with UNAVAILABLE and joins the thread. Idempotent.
+  // Waits until nothing is queued and no slot is occupied, or `deadline`; true when idle.
+  bool WaitIdle(absl::Time deadline);
+  // Fails whatever is queued or running with UNAVAILABLE and joins the thread. Idempotent.
   void Stop();
 
   // Implementation details follow. API users need not read.
  private:
-  struct Row;
-  struct Batch;
-
   void Loop();
-  // Boundary: frees dead rows, answers cancelled/expired ones, admits from the queue. Returns
-  // false when the scheduler should exit.
-  bool Boundary(std::vector<std::unique_ptr<Batch>>& batches);
-  void RunStep(Batch& batch);
-  void Finish(RowRequest& row, Result result);
-  void AnswerAllUnavailable(std::vector<std::unique_ptr<Batch>>& batches);
+  // Blocks while there is nothing to run and nothing to admit; false when stopping.
+  bool WaitForWork();
+  void Expire(absl::Time now);
+  void Free();
+  void Admit(absl::Time now);
+  void Step(SlotBatch& batch);
+
+  // A row leaves its slot (its request's bookkeeping follows); the slot itself is freed by Free.
+  void Release(SlotBatch::Slot& slot);
+  // Stops counting the request as active once none of its rows holds a slot and none is left to
+  // admit (or it finished early).
+  void Settle(RequestState& request);
+  // Answers the request with `status` (once) on its completion thread; its rows leave their
+  // slots at the next Expire and its unadmitted rows are dropped. `steps`: the most it ran.
+  void Fail(const std::shared_ptr<RequestState>& request, absl::Status status, int steps);
+  // The status for a torch exception: RESOURCE_EXHAUSTED for out-of-memory, else INTERNAL.
+  absl::Status TorchError(const char* phase, const std::exception& e) const;
+  void FailAll(const char* reason);
+  void PublishStats();
 
   const std::string name_;
   const SchedulerConfig config_;
+  CompletionExecutor* const completions_;
 
-  // std, not absl: Debian's absl is not built with ThreadSanitizer, so absl::Mutex's
-  // happens-before edges would be invisible to the scheduler's TSan test.
-  mutable std::mutex mu_;
-  std::condition_variable wake_;  // Signalled on Enqueue and Stop.
-  // Guarded by mu_:
-  std::deque<std::shared_ptr<RowRequest>> queue_;
-  std::shared_ptr<const ServingModel> model_;
-  bool stopping_ = false;
+  mutable Mutex mu_;
+  CondVar wake_;     // Enqueue, Stop.
+  CondVar idle_cv_;  // The scheduler went idle.
+  std::deque<std::shared_ptr<RequestState>> queue_ ABSL_GUARDED_BY(mu_);
+  int64_t queued_rows_ ABSL_GUARDED_BY(mu_) = 0;  // Unadmitted rows of the queued requests.
+  std::shared_ptr<const ServingModel> model_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool idle_ ABSL_GUARDED_BY(mu_) = true;
 
-  std::atomic<int64_t> queue_depth_{0};
-  std::atomic<int64_t> active_rows_{0};
-  std::atomic<int64_t> steps_run_{0};
+  // The scheduler thread's: one SlotBatch per model generation still running, the newest last.
+  std::vector<std::unique_ptr<SlotBatch>> batches_;
+  int64_t active_requests_ = 0;  // Requests with rows admitted and not yet all released.
+  std::vector<std::pair<uint64_t, CompletionExecutor::Task>> posts_;  // Reused per step.
+
+  // Published for Stats (relaxed: monitoring figures).
+  std::atomic<int64_t> stat_queue_depth_{0};
+  std::atomic<int64_t> stat_active_requests_{0};
+  std::atomic<int64_t> stat_active_rows_{0};
+  std::atomic<int64_t> stat_steps_{0};
+  std::atomic<int64_t> stat_occupancy_[kNumOccupancyBuckets] = {};
+  std::atomic<int64_t> stat_occupancy_sum_millis_{0};  // Sum of ratios, in thousandths.
 
   std::thread thread_;
 };

@@ -32,6 +32,15 @@ absl::StatusOr<torch::Device> ParseDevice(const std::string& device) {
       absl::StrCat("device \"", device, "\": expected auto, cpu, cuda or cuda:N"));
 }
 
+void ServingModel::ResetRows(model::Carry& carry, int64_t begin, int64_t count) const {
+  net->ResetCarryRows(carry, begin, count);
+}
+
+std::pair<model::Carry, model::StepOutputs> ServingModel::ActStep(
+    const model::Carry& carry, const torch::Tensor& inputs, const torch::Tensor& puzzle_ids) const {
+  return net->ActStep(carry, inputs, puzzle_ids);
+}
+
 TaskKind TaskKindFromJson(const nlohmann::json& task) {
   if (!task.is_object() || !task.contains("kind") || !task["kind"].is_string()) {
     return TaskKind::kTokens;

@@ -15,6 +15,8 @@
 namespace trm::engine {
 
 struct ServingModel {
+  virtual ~ServingModel() = default;
+
   ModelInfo info;  // is_default is filled by the registry, not here.
   TrmConfig config;
   std::vector<std::string> puzzle_identifiers;  // Index = puzzle id (ARC expansion).
@@ -22,6 +24,16 @@ struct ServingModel {
   // thread at a time.
   mutable model::TrmNet net{nullptr};
   torch::Device device = torch::kCPU;
+
+  // What the scheduler runs on the network. Virtual so that an engine test can make them fail
+  // (a model whose step or admission throws, as a CUDA out-of-memory would).
+  //
+  // Rows [begin, begin + count) of `carry` back at H_init / L_init (official reset_carry).
+  virtual void ResetRows(model::Carry& carry, int64_t begin, int64_t count) const;
+  // One ACT step (model::TrmNetImpl::ActStep).
+  virtual std::pair<model::Carry, model::StepOutputs> ActStep(
+      const model::Carry& carry, const torch::Tensor& inputs,
+      const torch::Tensor& puzzle_ids) const;
 };
 
 // Parses "auto" | "cpu" | "cuda" | "cuda:N". auto: the first CUDA device when one is present.

@@ -4,8 +4,11 @@
 #include <stdlib.h>
 #include <torch/torch.h>
 
+#include <new>
 #include <random>
+#include <stdexcept>
 
+#include "absl/time/clock.h"
 #include "model/checkpoint.h"
 
 namespace trm::engine::testing {
@@ -64,6 +67,103 @@ std::vector<std::vector<int32_t>> RandomPuzzles(int count, int seq_len, int voca
     for (auto& t : p) t = token(rng);
   }
   return out;
+}
+
+namespace {
+
+[[noreturn]] void Throw(bool out_of_memory) {
+  if (out_of_memory) throw std::bad_alloc();
+  throw std::runtime_error("scripted step failure");
+}
+
+}  // namespace
+
+void ScriptedModel::ResetRows(model::Carry& carry, int64_t begin, int64_t count) const {
+  {
+    MutexLock lock(&mu_);
+    if (fail_admissions_ > 0) {
+      --fail_admissions_;
+      Throw(out_of_memory_);
+    }
+  }
+  ServingModel::ResetRows(carry, begin, count);
+}
+
+std::pair<model::Carry, model::StepOutputs> ScriptedModel::ActStep(
+    const model::Carry& carry, const torch::Tensor& inputs, const torch::Tensor& puzzle_ids) const {
+  bool echo = false;
+  std::set<int32_t> halting;
+  {
+    MutexLock lock(&mu_);
+    const int step = ++steps_;
+    if (fail_steps_ > 0) {
+      --fail_steps_;
+      Throw(out_of_memory_);
+    }
+    if (step == hold_step_) {
+      holding_ = true;
+      changed_.SignalAll();
+      while (holding_) changed_.Wait(&mu_);
+    }
+    echo = echo_;
+    halting = halting_first_tokens_;
+  }
+  auto result = ServingModel::ActStep(carry, inputs, puzzle_ids);
+  if (echo) {
+    auto& out = result.second;
+    out.logits = torch::one_hot(inputs.to(torch::kLong), config.vocab_size).to(torch::kFloat32);
+    auto first = inputs.select(1, 0).to(torch::kCPU, torch::kInt32).contiguous();
+    std::vector<float> q(first.size(0));
+    for (int64_t i = 0; i < first.size(0); ++i) {
+      q[i] = halting.count(first.data_ptr<int32_t>()[i]) ? 10.0f : -10.0f;
+    }
+    out.q_halt = torch::tensor(q).to(inputs.device());
+  }
+  return result;
+}
+
+void ScriptedModel::EchoInputsAndHaltOnFirstToken(std::set<int32_t> halting_first_tokens) {
+  MutexLock lock(&mu_);
+  echo_ = true;
+  halting_first_tokens_ = std::move(halting_first_tokens);
+}
+
+void ScriptedModel::FailAdmissions(int n, bool out_of_memory) {
+  MutexLock lock(&mu_);
+  fail_admissions_ = n;
+  out_of_memory_ = out_of_memory;
+}
+
+void ScriptedModel::FailSteps(int n, bool out_of_memory) {
+  MutexLock lock(&mu_);
+  fail_steps_ = n;
+  out_of_memory_ = out_of_memory;
+}
+
+void ScriptedModel::HoldStep(int step) {
+  MutexLock lock(&mu_);
+  hold_step_ = step;
+}
+
+bool ScriptedModel::WaitUntilHeld() {
+  const absl::Time until = absl::Now() + absl::Minutes(10);  // Bounds only a hang.
+  MutexLock lock(&mu_);
+  while (!holding_) {
+    if (changed_.WaitUntil(&mu_, until)) return holding_;
+  }
+  return true;
+}
+
+void ScriptedModel::Release() {
+  MutexLock lock(&mu_);
+  holding_ = false;
+  hold_step_ = 0;
+  changed_.SignalAll();
+}
+
+int ScriptedModel::steps_run() const {
+  MutexLock lock(&mu_);
+  return steps_;
 }
 
 }  // namespace trm::engine::testing

@@ -1,4 +1,6 @@
-# Configures, builds and runs engine_scheduler_test with -fsanitize=thread in its own build dir.
+# Configures, builds and runs the engine's tests (engine_core_test: the completion executor and
+# request state; engine_scheduler_test: the schedulers on tiny real models) with
+# -fsanitize=thread in its own build dir.
 # Run by ctest (engine_scheduler_tsan); the build is incremental after the first time.
 execute_process(
   COMMAND ${CMAKE_COMMAND} -S ${SOURCE_DIR} -B ${BINARY_DIR} -G ${GENERATOR}
@@ -8,7 +10,7 @@ execute_process(
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "engine tsan: configure failed (${rc})")
 endif()
-execute_process(COMMAND ${CMAKE_COMMAND} --build ${BINARY_DIR} --target engine_scheduler_test
+execute_process(COMMAND ${CMAKE_COMMAND} --build ${BINARY_DIR} --target engine_core_test engine_scheduler_test
                         --parallel 2
                 RESULT_VARIABLE rc)
 if(NOT rc EQUAL 0)
@@ -18,7 +20,9 @@ endif()
 # instrumented, so its handoffs would be invisible to TSan; our threads are what is under test.
 set(ENV{TSAN_OPTIONS} "halt_on_error=1 second_deadlock_stack=1")
 set(ENV{OMP_NUM_THREADS} "1")
-execute_process(COMMAND ${BINARY_DIR}/engine/engine_scheduler_test RESULT_VARIABLE rc)
-if(NOT rc EQUAL 0)
-  message(FATAL_ERROR "engine tsan: engine_scheduler_test failed under ThreadSanitizer (${rc})")
-endif()
+foreach(t engine_core_test engine_scheduler_test)
+  execute_process(COMMAND ${BINARY_DIR}/engine/${t} RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "engine tsan: ${t} failed under ThreadSanitizer (${rc})")
+  endif()
+endforeach()

@@ -113,6 +113,12 @@ Carry TrmNetImpl::ResetCarry(const Carry& carry, const torch::Tensor& reset) {
           torch::where(mask, inner_->L_init, carry.z_l)};
 }
 
+void TrmNetImpl::ResetCarryRows(Carry& carry, int64_t begin, int64_t count) {
+  const int64_t s = config_.FullSeqLen(), h = config_.hidden_size;
+  carry.z_h.narrow(0, begin, count).copy_(inner_->H_init.view({1, 1, h}).expand({count, s, h}));
+  carry.z_l.narrow(0, begin, count).copy_(inner_->L_init.view({1, 1, h}).expand({count, s, h}));
+}
+
 torch::Tensor TrmNetImpl::InputEmbeddings(const torch::Tensor& inputs,
                                           const torch::Tensor& puzzle_ids) {
   auto& in = *inner_;

@@ -58,6 +58,9 @@ class TrmNetImpl : public torch::nn::Module {
   // Rows where `reset` ([batch] bool) is true go back to H_init / L_init; the others keep
   // theirs (official reset_carry).
   Carry ResetCarry(const Carry& carry, const torch::Tensor& reset);
+  // The same in place for the contiguous rows [begin, begin + count): what a server's fixed batch
+  // slots need when new requests take them.
+  void ResetCarryRows(Carry& carry, int64_t begin, int64_t count);
 
   // One ACT step (official Inner.forward): H_cycles cycles, each L_cycles updates
   // z_L <- net(z_L, z_H + x) then z_H <- net(z_H, z_L). When grad mode is on, only the last

@@ -12,6 +12,9 @@ PACKAGES=(
   # the network: Debian's libtorch 1.13 (CPU). Without an optimised BLAS it falls back to the
   # reference libblas, about 20x slower; libopenblas0-openmp replaces it through alternatives.
   libtorch-dev libopenblas0-openmp
+  # torch.distributed for data-parallel trm-train: c10d::ProcessGroupGloo (in libtorch_cpu) needs
+  # gloo's headers and -lgloo
+  libgloo-dev
   # service
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc libabsl-dev libyaml-cpp-dev
   prometheus-cpp-dev nlohmann-json3-dev libssl-dev zlib1g-dev openssl

@@ -15,7 +15,7 @@ class HealthService::Watcher final : public grpc::ServerWriteReactor<HealthCheck
 
   // Called with the service's mu_ held, so never after RemoveWatcher.
   void Push(Status status) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     if (finishing_) return;
     if (writing_) {
       pending_ = status;
@@ -25,7 +25,7 @@ class HealthService::Watcher final : public grpc::ServerWriteReactor<HealthCheck
   }
 
   void OnWriteDone(bool ok) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     writing_ = false;
     if (!ok || cancelled_) return FinishLocked(grpc::Status::CANCELLED);
     if (pending_) {
@@ -36,7 +36,7 @@ class HealthService::Watcher final : public grpc::ServerWriteReactor<HealthCheck
   }
 
   void OnCancel() override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     cancelled_ = true;
     if (!writing_) FinishLocked(grpc::Status::CANCELLED);
   }
@@ -47,12 +47,12 @@ class HealthService::Watcher final : public grpc::ServerWriteReactor<HealthCheck
   }
 
  private:
-  void WriteLocked(Status status) {
+  void WriteLocked(Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     response_.set_status(status);
     writing_ = true;
     StartWrite(&response_);
   }
-  void FinishLocked(const grpc::Status& status) {
+  void FinishLocked(const grpc::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (finishing_) return;
     finishing_ = true;
     Finish(status);
@@ -60,15 +60,18 @@ class HealthService::Watcher final : public grpc::ServerWriteReactor<HealthCheck
 
   HealthService* const service_;
   const std::string name_;
-  std::mutex mu_;
-  HealthCheckResponse response_;  // The write in flight; guarded by mu_.
-  std::optional<Status> pending_;
-  bool writing_ = false;
-  bool cancelled_ = false;
-  bool finishing_ = false;
+  Mutex mu_;
+  HealthCheckResponse response_ ABSL_GUARDED_BY(mu_);  // The write in flight.
+  std::optional<Status> pending_ ABSL_GUARDED_BY(mu_);
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+  bool finishing_ ABSL_GUARDED_BY(mu_) = false;
 };
 
-HealthService::HealthService() { serving_[""] = false; }
+HealthService::HealthService() {
+  MutexLock lock(&mu_);
+  serving_[""] = false;
+}
 
 HealthService::Status HealthService::StatusOf(const std::string& service) const {
   auto it = serving_.find(service);
@@ -84,7 +87,7 @@ void HealthService::Publish(const std::string& service) {
 }
 
 void HealthService::SetServingStatus(const std::string& service, bool serving) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   if (shut_down_) return;
   auto [it, added] = serving_.emplace(service, serving);
   if (!added && it->second == serving) return;
@@ -93,7 +96,7 @@ void HealthService::SetServingStatus(const std::string& service, bool serving) {
 }
 
 void HealthService::Shutdown() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   shut_down_ = true;
   for (auto& [service, serving] : serving_) {
     if (!serving) continue;
@@ -103,13 +106,13 @@ void HealthService::Shutdown() {
 }
 
 void HealthService::AddWatcher(const std::string& service, Watcher* watcher) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   watchers_[service].insert(watcher);
   watcher->Push(StatusOf(service));
 }
 
 void HealthService::RemoveWatcher(const std::string& service, Watcher* watcher) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   auto it = watchers_.find(service);
   if (it == watchers_.end()) return;
   it->second.erase(watcher);
@@ -122,7 +125,7 @@ grpc::ServerUnaryReactor* HealthService::Check(grpc::CallbackServerContext* cont
   auto* reactor = context->DefaultReactor();
   Status status;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     status = StatusOf(request->service());
   }
   if (status == HealthCheckResponse::SERVICE_UNKNOWN) {

@@ -12,6 +12,8 @@
 #include <set>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
+#include "base/sync.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 
@@ -45,15 +47,15 @@ class HealthService final : public grpc::health::v1::Health::CallbackService {
 
  private:
   using Status = grpc::health::v1::HealthCheckResponse::ServingStatus;
-  Status StatusOf(const std::string& service) const;  // Needs mu_.
-  void Publish(const std::string& service);           // Needs mu_.
+  Status StatusOf(const std::string& service) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Publish(const std::string& service) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void AddWatcher(const std::string& service, Watcher* watcher);
   void RemoveWatcher(const std::string& service, Watcher* watcher);
 
-  mutable std::mutex mu_;
-  std::map<std::string, bool> serving_;                 // Guarded by mu_.
-  bool shut_down_ = false;                              // Guarded by mu_.
-  std::map<std::string, std::set<Watcher*>> watchers_;  // Guarded by mu_.
+  mutable Mutex mu_;
+  std::map<std::string, bool> serving_ ABSL_GUARDED_BY(mu_);
+  bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
+  std::map<std::string, std::set<Watcher*>> watchers_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace trm::server

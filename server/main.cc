@@ -9,10 +9,10 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "base/program_flags.h"
 #include "server/checkpoint_dirs.h"
 #include "server/log.h"
 #include "server/server.h"
@@ -96,8 +96,7 @@ absl::StatusOr<trm::server::ServerOptions> OptionsFromFlags() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage("Serves Tiny Recursive Models over gRPC (trm.v1.Solver).");
-  absl::ParseCommandLine(argc, argv);
+  trm::ParseProgramFlags(argc, argv, "Serves Tiny Recursive Models over gRPC (trm.v1.Solver).");
   // Block the stop signals in every thread (threads inherit the mask) and take them here.
   sigset_t stop;
   sigemptyset(&stop);

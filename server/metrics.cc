@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include "absl/strings/str_split.h"
@@ -24,9 +25,7 @@ Histogram::BucketBoundaries StepBuckets() {  // docs/metrics.md: 1..16, 32, 64.
   b.push_back(64);
   return b;
 }
-Histogram::BucketBoundaries OccupancyBuckets() {
-  return {0.0625, 0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 0.875, 1.0};
-}
+Histogram::BucketBoundaries ViewBuckets() { return {1, 2, 3, 4, 5, 6, 7, 8}; }
 
 prometheus::MetricFamily Family(const std::string& name, const std::string& help,
                                 prometheus::MetricType type) {
@@ -43,40 +42,69 @@ prometheus::ClientMetric Labelled(std::vector<prometheus::ClientMetric::Label> l
   return m;
 }
 
-// Queue depth and active slots straight from the schedulers, so a scrape sees the current value
-// without the engine pushing updates on every admission.
+// The schedulers' figures straight from Engine::Stats at scrape time: the step loop keeps plain
+// atomic counters and never calls into Prometheus.
 class StatsCollector final : public prometheus::Collectable {
  public:
   void Set(Metrics::StatsSource source) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     source_ = std::move(source);
   }
   std::vector<prometheus::MetricFamily> Collect() const override {
     Metrics::StatsSource source;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       source = source_;
     }
     auto depth = Family("trm_queue_depth", "Requests waiting for a batch slot",
                         prometheus::MetricType::Gauge);
-    auto active =
-        Family("trm_active_requests", "Requests in batch slots", prometheus::MetricType::Gauge);
+    auto active = Family("trm_active_requests", "Requests with rows in batch slots",
+                         prometheus::MetricType::Gauge);
+    auto rows = Family("trm_active_rows", "Occupied batch slots (a request takes one per view)",
+                       prometheus::MetricType::Gauge);
+    auto steps =
+        Family("trm_batch_steps_total", "Batched ACT steps run", prometheus::MetricType::Counter);
+    auto occupancy = Family("trm_batch_occupancy_ratio",
+                            "Occupied slots / batch capacity, one observation per ACT step",
+                            prometheus::MetricType::Histogram);
     if (source) {
-      for (const auto& [model, stats] : source()) {
-        auto d = Labelled({{"model", model}});
-        d.gauge.value = static_cast<double>(stats.queue_depth);
-        depth.metric.push_back(d);
-        auto a = Labelled({{"model", model}});
-        a.gauge.value = static_cast<double>(stats.active_slots);
-        active.metric.push_back(a);
+      for (const auto& entry : source()) {
+        // Not a structured binding: clang 14 (the thread-safety build) cannot capture one.
+        const std::string& model = entry.first;
+        const auto& stats = entry.second;
+        auto gauge = [&](prometheus::MetricFamily& f, int64_t value) {
+          f.metric.push_back(Labelled({{"model", model}}));
+          f.metric.back().gauge.value = static_cast<double>(value);
+        };
+        gauge(depth, stats.queue_depth);
+        gauge(active, stats.active_requests);
+        gauge(rows, stats.active_rows);
+        steps.metric.push_back(Labelled({{"model", model}}));
+        steps.metric.back().counter.value = static_cast<double>(stats.steps_run);
+        prometheus::ClientMetric h = Labelled({{"model", model}});
+        uint64_t cumulative = 0;
+        for (int b = 0; b < engine::kNumOccupancyBuckets; ++b) {
+          cumulative += static_cast<uint64_t>(stats.occupancy_counts[b]);
+          prometheus::ClientMetric::Bucket bucket;
+          bucket.upper_bound = engine::kOccupancyBuckets[b];
+          bucket.cumulative_count = cumulative;
+          h.histogram.bucket.push_back(bucket);
+        }
+        prometheus::ClientMetric::Bucket inf;
+        inf.upper_bound = std::numeric_limits<double>::infinity();
+        inf.cumulative_count = cumulative;
+        h.histogram.bucket.push_back(inf);
+        h.histogram.sample_count = cumulative;
+        h.histogram.sample_sum = stats.occupancy_sum;
+        occupancy.metric.push_back(std::move(h));
       }
     }
-    return {depth, active};
+    return {depth, active, rows, steps, occupancy};
   }
 
  private:
-  mutable std::mutex mu_;
-  Metrics::StatsSource source_;
+  mutable Mutex mu_;
+  Metrics::StatsSource source_ ABSL_GUARDED_BY(mu_);
 };
 
 class ProcessCollector final : public prometheus::Collectable {
@@ -191,14 +219,10 @@ Metrics::Metrics()
                         .Name("trm_halt_reasons_total")
                         .Help("Why requests stopped")
                         .Register(*registry_)),
-      batch_occupancy_(prometheus::BuildHistogram()
-                           .Name("trm_batch_occupancy_ratio")
-                           .Help("Active rows / batch capacity, one observation per ACT step")
-                           .Register(*registry_)),
-      batch_steps_(prometheus::BuildCounter()
-                       .Name("trm_batch_steps_total")
-                       .Help("Batched ACT steps run")
-                       .Register(*registry_)),
+      views_(prometheus::BuildHistogram()
+                 .Name("trm_views")
+                 .Help("Dihedral views a request ran before its vote was decided")
+                 .Register(*registry_)),
       answers_(prometheus::BuildCounter()
                    .Name("trm_answers_total")
                    .Help("Answers by verification outcome and source")
@@ -231,7 +255,7 @@ void Metrics::RecordAnswer(const std::string& model, const std::string& verifica
 }
 
 void Metrics::SetModelInfo(const engine::ModelInfo& info) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   auto it = model_info_series_.find(info.name);
   if (it != model_info_series_.end()) model_info_.Remove(it->second);
   auto& gauge = model_info_.Add({{"model", info.name},
@@ -244,22 +268,52 @@ void Metrics::SetModelInfo(const engine::ModelInfo& info) {
 
 void Metrics::SetServing(bool serving) { health_serving_.Set(serving ? 1 : 0); }
 
-void Metrics::OnBatchStep(const std::string& model, int active_rows, int batch_capacity,
-                          double /*step_seconds*/) {
-  if (batch_capacity > 0) {
-    batch_occupancy_.Add({{"model", model}}, OccupancyBuckets())
-        .Observe(static_cast<double>(active_rows) / batch_capacity);
-  }
-  batch_steps_.Add({{"model", model}}).Increment();
-}
+// One model's per-request series, looked up once when the model is added.
+class Metrics::ModelSeries final : public engine::ModelObserver {
+ public:
+  ModelSeries(Metrics& m, const std::string& model)
+      : queue_wait_(m.queue_wait_.Add({{"model", model}}, LatencyBuckets())),
+        compute_(m.compute_.Add({{"model", model}}, LatencyBuckets())),
+        act_steps_(m.act_steps_.Add({{"model", model}}, StepBuckets())),
+        views_(m.views_.Add({{"model", model}}, ViewBuckets())),
+        q_head_(m.halt_reasons_.Add(
+            {{"model", model}, {"reason", HaltReasonLabel(engine::HaltReason::kQHead)}})),
+        max_steps_(m.halt_reasons_.Add(
+            {{"model", model}, {"reason", HaltReasonLabel(engine::HaltReason::kMaxSteps)}})),
+        fixed_steps_(m.halt_reasons_.Add(
+            {{"model", model}, {"reason", HaltReasonLabel(engine::HaltReason::kFixedSteps)}})) {}
 
-void Metrics::OnRequestDone(const std::string& model, const engine::Result& result) {
-  if (!result.status.ok()) return;
-  queue_wait_.Add({{"model", model}}, LatencyBuckets()).Observe(result.timing.queue_ms / 1000.0);
-  compute_.Add({{"model", model}}, LatencyBuckets()).Observe(result.timing.compute_ms / 1000.0);
-  act_steps_.Add({{"model", model}}, StepBuckets()).Observe(result.steps);
-  halt_reasons_.Add({{"model", model}, {"reason", HaltReasonLabel(result.halt_reason)}})
-      .Increment();
+  void OnRequestDone(const engine::Result& result) override {
+    if (!result.status.ok()) return;
+    queue_wait_.Observe(result.timing.queue_ms / 1000.0);
+    compute_.Observe(result.timing.compute_ms / 1000.0);
+    act_steps_.Observe(result.steps);
+    views_.Observe(result.views);
+    switch (result.halt_reason) {
+      case engine::HaltReason::kQHead:
+        q_head_.Increment();
+        break;
+      case engine::HaltReason::kMaxSteps:
+        max_steps_.Increment();
+        break;
+      case engine::HaltReason::kFixedSteps:
+        fixed_steps_.Increment();
+        break;
+    }
+  }
+
+ private:
+  prometheus::Histogram& queue_wait_;
+  prometheus::Histogram& compute_;
+  prometheus::Histogram& act_steps_;
+  prometheus::Histogram& views_;
+  prometheus::Counter& q_head_;
+  prometheus::Counter& max_steps_;
+  prometheus::Counter& fixed_steps_;
+};
+
+std::shared_ptr<engine::ModelObserver> Metrics::ForModel(const std::string& model) {
+  return std::make_shared<ModelSeries>(*this, model);
 }
 
 }  // namespace trm::server

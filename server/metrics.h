@@ -2,8 +2,10 @@
 //
 // One registry per server (the only process-wide state the project allows is "the metrics
 // registry"; keeping it in this object lets tests run several servers in one process). It is an
-// EngineObserver, so the engine reports batch steps and finished requests without knowing
-// Prometheus; queue depth and active slots are read from Engine::Stats at scrape time.
+// EngineObserver: the engine reports each finished request to the model's ModelObserver (its
+// series looked up once, when the model is added) on a completion thread, without knowing
+// Prometheus. The schedulers' own figures (queue depth, active requests and rows, batch steps and
+// occupancy) are read from Engine::Stats at scrape time, so the step loop never touches a metric.
 #pragma once
 
 #include <prometheus/counter.h>
@@ -15,12 +17,12 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "base/sync.h"
 #include "engine/engine.h"
 
 namespace trm::server {
@@ -54,12 +56,11 @@ class Metrics final : public engine::EngineObserver {
   void SetModelInfo(const engine::ModelInfo& info);
   void SetServing(bool serving);
 
-  // EngineObserver, called on scheduler threads.
-  void OnBatchStep(const std::string& model, int active_rows, int batch_capacity,
-                   double step_seconds) override;
-  void OnRequestDone(const std::string& model, const engine::Result& result) override;
+  // EngineObserver: the model's per-request series, made once.
+  std::shared_ptr<engine::ModelObserver> ForModel(const std::string& model) override;
 
  private:
+  class ModelSeries;
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Family<prometheus::Counter>& requests_;
   prometheus::Family<prometheus::Histogram>& request_duration_;
@@ -67,13 +68,12 @@ class Metrics final : public engine::EngineObserver {
   prometheus::Family<prometheus::Histogram>& compute_;
   prometheus::Family<prometheus::Histogram>& act_steps_;
   prometheus::Family<prometheus::Counter>& halt_reasons_;
-  prometheus::Family<prometheus::Histogram>& batch_occupancy_;
-  prometheus::Family<prometheus::Counter>& batch_steps_;
+  prometheus::Family<prometheus::Histogram>& views_;
   prometheus::Family<prometheus::Counter>& answers_;
   prometheus::Family<prometheus::Gauge>& model_info_;
   prometheus::Gauge& health_serving_;
 
-  std::mutex mu_;
+  Mutex mu_;
   std::map<std::string, prometheus::Gauge*> model_info_series_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<prometheus::Collectable> stats_collector_;
   std::shared_ptr<prometheus::Collectable> process_collector_;

@@ -20,7 +20,11 @@ TEST(MetricsTest, ExportsTheDocumentedNamesWithLabels) {
   m.SetStatsSource([] {
     engine::ModelStats s;
     s.queue_depth = 3;
-    s.active_slots = 5;
+    s.active_requests = 5;
+    s.active_rows = 11;
+    s.steps_run = 1;
+    s.occupancy_counts[2] = 1;  // One step at occupancy in (0.125, 0.25].
+    s.occupancy_sum = 0.25;
     return std::vector<std::pair<std::string, engine::ModelStats>>{{"sudoku", s}};
   });
   m.RecordRequest("Solve", "sudoku", "OK", 0.01);
@@ -35,13 +39,13 @@ TEST(MetricsTest, ExportsTheDocumentedNamesWithLabels) {
   info.version = "v2";  // A reload replaces the series.
   m.SetModelInfo(info);
   m.SetServing(true);
-  m.OnBatchStep("sudoku", 2, 8, 0.001);
   engine::Result r;
   r.steps = 3;
   r.halt_reason = engine::HaltReason::kQHead;
   r.timing.queue_ms = 1;
   r.timing.compute_ms = 4;
-  m.OnRequestDone("sudoku", r);
+  r.views = 5;
+  m.ForModel("sudoku")->OnRequestDone(r);
 
   const std::string text = Scrape(m);
   for (const char* want : {
@@ -53,10 +57,17 @@ TEST(MetricsTest, ExportsTheDocumentedNamesWithLabels) {
            "trm_act_steps_bucket{model=\"sudoku\",le=\"3\"} 1",
            "trm_act_steps_bucket{model=\"sudoku\",le=\"2\"} 0",
            "trm_halt_reasons_total{model=\"sudoku\",reason=\"q_head\"} 1",
+           "trm_batch_occupancy_ratio_bucket{model=\"sudoku\",le=\"0.125\"} 0",
            "trm_batch_occupancy_ratio_bucket{model=\"sudoku\",le=\"0.25\"} 1",
+           "trm_batch_occupancy_ratio_bucket{model=\"sudoku\",le=\"+Inf\"} 1",
+           "trm_batch_occupancy_ratio_sum{model=\"sudoku\"} 0.25",
+           "trm_views_bucket{model=\"sudoku\",le=\"4\"} 0",
+           "trm_views_bucket{model=\"sudoku\",le=\"5\"} 1",
+           "trm_halt_reasons_total{model=\"sudoku\",reason=\"max_steps\"} 0",
            "trm_batch_steps_total{model=\"sudoku\"} 1",
            "trm_queue_depth{model=\"sudoku\"} 3",
            "trm_active_requests{model=\"sudoku\"} 5",
+           "trm_active_rows{model=\"sudoku\"} 11",
            "trm_answers_total{model=\"sudoku\",source=\"model\",verification=\"verified\"} 1",
            "trm_model_info{device=\"cpu\",model=\"sudoku\",task=\"sudoku\",version=\"v2\"} 1",
            "trm_health_serving 1",
@@ -74,8 +85,13 @@ TEST(MetricsTest, FailedRequestsAreNotObservedAsCompute) {
   Metrics m;
   engine::Result r;
   r.status = absl::CancelledError("gone");
-  m.OnRequestDone("maze", r);
-  EXPECT_EQ(Scrape(m).find("trm_compute_seconds_count{model=\"maze\"}"), std::string::npos);
+  m.ForModel("maze")->OnRequestDone(r);
+  // The model's series exist from the start (made once, with the model), and stay at 0.
+  const std::string text = Scrape(m);
+  EXPECT_NE(text.find("trm_compute_seconds_count{model=\"maze\"} 0"), std::string::npos) << text;
+  EXPECT_NE(text.find("trm_halt_reasons_total{model=\"maze\",reason=\"q_head\"} 0"),
+            std::string::npos)
+      << text;
 }
 
 }  // namespace

@@ -1,12 +1,15 @@
 #include "server/server.h"
 
+#include <algorithm>
 #include <fstream>
-#include <mutex>
 #include <sstream>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "base/sync.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "server/admin_service.h"
@@ -172,7 +175,7 @@ class ServerImpl final : public Server {
   int metrics_port() const override { return metrics_port_; }
 
   void Drain() override {
-    std::lock_guard lock(drain_mu_);
+    MutexLock lock(&drain_mu_);
     if (drained_ || server_ == nullptr) return;
     drained_ = true;
     Log(LogLevel::kInfo, absl::StrCat("draining: finishing in-flight requests (up to ",
@@ -182,8 +185,12 @@ class ServerImpl final : public Server {
     metrics_.SetServing(false);
     const absl::Time start = absl::Now();
     engine_->Drain(options_.drain_timeout);
-    // Engine requests are all answered; give the last stream writes a moment to flush.
-    server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+    // Engine requests are all answered; the last responses may still be on their way out. They
+    // get what is left of the drain budget, and at least 5 s: on a loaded machine a fixed
+    // moment cancelled answers the engine had already produced.
+    const absl::Duration flush =
+        std::max(absl::Seconds(5), options_.drain_timeout - (absl::Now() - start));
+    server_->Shutdown(absl::ToChronoTime(absl::Now() + flush));
     server_->Wait();
     Log(LogLevel::kInfo,
         absl::StrCat("drained in ", absl::FormatDuration(
@@ -201,8 +208,8 @@ class ServerImpl final : public Server {
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   int metrics_port_ = 0;
-  std::mutex drain_mu_;
-  bool drained_ = false;
+  Mutex drain_mu_;
+  bool drained_ ABSL_GUARDED_BY(drain_mu_) = false;
 };
 
 }  // namespace

@@ -1,14 +1,15 @@
-// trm.v1.Solver on gRPC's callback API: each RPC is a small reactor that submits to the engine
-// and answers from the engine's callbacks (scheduler thread). A cancelled RPC (client gone,
-// deadline) cancels its engine request, which frees the batch slot at the next step boundary.
+// trm.v1.Solver on gRPC's callback API, in the style of gRPC's route_guide callback example: each
+// RPC is a small reactor defined where it is used, sharing SolveCall for the trip through the
+// engine. A cancelled RPC (client gone, deadline) trips its call's cancel token, which frees its
+// batch slots at the next step boundary.
 #pragma once
 
 #include <atomic>
 #include <string>
 
-#include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
-#include "absl/time/time.h"
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "base/sync.h"
 #include "engine/engine.h"
 #include "server/metrics.h"
 #include "server/request_codec.h"
@@ -37,36 +38,22 @@ class SolverService final : public trm::v1::Solver::CallbackService {
                                        const trm::v1::ListModelsRequest* request,
                                        trm::v1::ListModelsResponse* response) override;
 
-  // Implementation details follow; reactors use them.
-  struct Prepared {
-    engine::ModelInfo model;
-    EncodedPuzzle puzzle;
-    engine::HaltOptions halt;
-    trm::v1::SolveOptions options;
-    std::string request_id;
-    absl::Time deadline = absl::InfiniteFuture();
-  };
-  // Admission checks, model resolution and encoding. `model_label` gets the resolved model's
-  // name for metrics, or stays empty when none resolves (request text never becomes a label).
-  absl::StatusOr<Prepared> Prepare(const grpc::CallbackServerContext& context,
-                                   const trm::v1::SolveRequest& request, std::string* model_label);
-  // Submits with `on_step` (may be empty) and `on_done`.
-  absl::StatusOr<std::unique_ptr<engine::RequestHandle>> Submit(
-      const Prepared& prepared, std::function<void(const engine::StepEvent&)> on_step,
-      std::function<void(engine::Result)> on_done);
-  // Fills the response from the engine's result (answer, verification, fallback, timing) and
-  // counts the answer in metrics. Returns the RPC status.
-  grpc::Status FillResponse(const Prepared& prepared, const engine::Result& result,
-                            trm::v1::SolveResponse* response);
-  Metrics* metrics() { return metrics_; }
+  // What a SolveCall needs.
+  engine::Engine* engine() const { return engine_; }
+  Metrics* metrics() const { return metrics_; }
+  const SolverServiceOptions& options() const { return options_; }
+  // OK while accepting, else UNAVAILABLE with the reason.
+  absl::Status CheckAccepting() const;
+  // "trm-N" for a request that names no id.
+  std::string NextRequestId();
 
  private:
-  engine::Engine* engine_;
-  Metrics* metrics_;
-  SolverServiceOptions options_;
+  engine::Engine* const engine_;
+  Metrics* const metrics_;
+  const SolverServiceOptions options_;
   std::atomic<bool> accepting_{false};
   std::atomic<uint64_t> next_request_id_{1};
-  absl::Mutex reason_mu_;
+  mutable Mutex reason_mu_;
   std::string not_accepting_reason_ ABSL_GUARDED_BY(reason_mu_) = "server is starting";
 };
 

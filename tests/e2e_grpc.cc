@@ -8,6 +8,12 @@ std::shared_ptr<grpc::Channel> Channel(const std::string& address) {
   return grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
 }
 
+std::shared_ptr<grpc::Channel> NewConnection(const std::string& address) {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+}
+
 void SetDeadline(grpc::ClientContext* c, absl::Duration d) {
   c->set_deadline(std::chrono::system_clock::now() + absl::ToChronoMicroseconds(d));
 }

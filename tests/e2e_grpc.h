@@ -11,7 +11,13 @@
 
 namespace trm::e2e {
 
+// A channel from gRPC's global subchannel pool: a second Channel() to the same address with the
+// same arguments shares the first one's connection (one transport, one HTTP/2 stream-id space).
 std::shared_ptr<grpc::Channel> Channel(const std::string& address);
+// A channel with a subchannel pool of its own (GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL), so a
+// connection of its own: for tests that need callers on separate connections, and for callers
+// that must not inherit another channel's broken connection or reconnect backoff.
+std::shared_ptr<grpc::Channel> NewConnection(const std::string& address);
 void SetDeadline(grpc::ClientContext* c, absl::Duration d);
 grpc::Status Solve(const std::shared_ptr<grpc::Channel>& ch, const trm::v1::SolveRequest& req,
                    trm::v1::SolveResponse* resp, absl::Duration timeout = absl::Seconds(30));

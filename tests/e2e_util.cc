@@ -141,6 +141,26 @@ int FreePort() {
   return ntohs(addr.sin_port);
 }
 
+int ConnectionsTo(int port) {
+  int n = 0;
+  for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+    std::istringstream in(ReadFileOrEmpty(table));
+    std::string line;
+    std::getline(in, line);  // Header.
+    // Fields: sl local_address rem_address st ...; addresses are HEXIP:HEXPORT, st 01 is
+    // ESTABLISHED.
+    for (std::string sl, local, remote, state; in >> sl >> local >> remote >> state;) {
+      std::getline(in, line);  // The rest of the row.
+      const size_t colon = remote.rfind(':');
+      if (state == "01" && colon != std::string::npos &&
+          std::stoi(remote.substr(colon + 1), nullptr, 16) == port) {
+        ++n;
+      }
+    }
+  }
+  return n;
+}
+
 TempDir::TempDir() {
   std::random_device rd;
   path_ = absl::StrCat(std::filesystem::temp_directory_path().string(), "/trm_e2e_", getpid(), "_",

@@ -46,6 +46,10 @@ RunResult RunCommand(const std::vector<std::string>& argv, absl::Duration timeou
 std::optional<std::string> HttpGet(int port, const std::string& path);
 // A port that was free a moment ago (bound to 127.0.0.1:0 and released).
 int FreePort();
+// Established TCP connections (IPv4 and IPv6) whose remote port is `port`, as the kernel lists
+// them (/proc/net/tcp, /proc/net/tcp6): the client ends of the connections to a server on this
+// machine listening there. Tells channels that share a connection from ones that do not.
+int ConnectionsTo(int port);
 std::string ReadFileOrEmpty(const std::string& path);
 
 // A unique temporary directory removed on destruction.

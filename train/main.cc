@@ -4,10 +4,14 @@
 //   trm-train --preset sudoku_small --out_dir runs/sudoku_small
 //   trm-train --preset maze --data_dir data/maze-30x30-hard-1k --out_dir runs/maze
 //   trm-train --ablation --small --out_dir runs/ablation
+//   scripts/launch.py --nproc_per_node 2 build/train/trm-train --preset sudoku_small ...
 //
-// Every preset field can be overridden by the flag of the same name (official names).
+// Every preset field can be overridden by the flag of the same name (official names). Under a
+// torchrun environment (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT) the process is one rank of a
+// data-parallel group (train/data_parallel.h); without it, one process as always.
 #include <torch/torch.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <functional>
 #include <iostream>
@@ -15,12 +19,13 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "base/program_flags.h"
 #include "train/ablation.h"
+#include "train/communicator.h"
 #include "train/run.h"
 
 ABSL_FLAG(std::string, preset, "sudoku_small",
@@ -31,6 +36,16 @@ ABSL_FLAG(int64_t, stop_after, 0, "Stop (with a checkpoint) after this many step
 ABSL_FLAG(bool, print_options, false, "Print the resolved options as JSON and exit");
 ABSL_FLAG(std::string, draw_curves, "",
           "Draw DIR/curves.svg from DIR/metrics.jsonl of an earlier run and exit");
+ABSL_FLAG(std::string, dist_backend, "auto",
+          "Data-parallel (torchrun environment): auto (nccl on CUDA where built, else gloo) | "
+          "gloo | nccl");
+ABSL_FLAG(double, dist_timeout_s, 300,
+          "Data-parallel: the longest any rank waits for the others (rendezvous, each "
+          "collective, rank 0's evaluation and checkpoint) before the job stops naming the rank "
+          "at fault");
+ABSL_FLAG(int64_t, dist_verify_every, 0,
+          "Data-parallel: compare the ranks' weight fingerprints every N steps (0: at checkpoints "
+          "and at the end only)");
 
 // Overrides: empty means "keep the preset's value".
 #define OVERRIDE_FLAG(name, help) ABSL_FLAG(std::string, name, "", help)
@@ -180,13 +195,13 @@ std::vector<Override> Overrides() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
+  trm::ParseProgramFlags(
+      argc, argv,
       "Trains a Tiny Recursive Model (deep supervision with ACT, the official recipe).\n"
       "  trm-train --preset sudoku_small --out_dir runs/sudoku_small\n"
       "  trm-train --ablation --small --out_dir runs/ablation\n"
       "Presets: sudoku_att sudoku_mlp_t maze arc sudoku_small maze_small tiny; every field can "
       "be overridden by its flag.");
-  absl::ParseCommandLine(argc, argv);
   if (const std::string dir = absl::GetFlag(FLAGS_draw_curves); !dir.empty()) {
     if (!std::filesystem::exists(std::filesystem::path(dir) / "metrics.jsonl")) {
       std::cerr << "trm-train: --draw_curves " << dir << ": no metrics.jsonl there\n";
@@ -229,6 +244,54 @@ int main(int argc, char** argv) {
   }
   if (options.threads > 0) torch::set_num_threads(options.threads);
   std::vector<std::string> args(argv, argv + argc);
+
+  // One rank of a data-parallel group when the torchrun environment says so.
+  auto env = trm::train::DistEnvFromEnvironment();
+  if (!env.ok()) {
+    std::cerr << "trm-train: " << env.status().message() << "\n";
+    return 2;
+  }
+  std::unique_ptr<trm::train::Communicator> comm;
+  std::string who = "trm-train: ";
+  if (env->has_value()) {
+    const auto& e = **env;
+    who = absl::StrCat("trm-train: rank ", e.rank, ": ");
+    if (ablation) {
+      std::cerr << who
+                << "--ablation runs its four configurations in one process; unset RANK "
+                   "and WORLD_SIZE\n";
+      return 2;
+    }
+    const double timeout_s = absl::GetFlag(FLAGS_dist_timeout_s);
+    if (!(timeout_s >= 1)) {
+      std::cerr << who << "--dist_timeout_s=" << timeout_s << ": must be at least 1\n";
+      return 2;
+    }
+    // One GPU per local rank, as torchrun's LOCAL_RANK intends.
+    if ((options.device == "auto" || options.device == "cuda") && torch::cuda::is_available()) {
+      options.device = absl::StrCat("cuda:", e.local_rank % torch::cuda::device_count());
+    }
+    trm::train::CommOptions co;
+    co.backend = absl::GetFlag(FLAGS_dist_backend);
+    co.timeout = std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000));
+    co.device = options.device.rfind("cuda", 0) == 0 ? torch::Device(options.device)
+                                                     : torch::Device(torch::kCPU);
+    auto c = trm::train::Communicator::Connect(e, co);
+    if (!c.ok()) {
+      std::cerr << who << c.status().message() << "\n";
+      return 1;
+    }
+    comm = std::move(*c);
+  }
+  // A broken group's sockets and threads may block in destructors: a failed rank ends at once.
+  auto fail = [&](const absl::Status& st) {
+    if (comm) comm->ReportFailure(std::string(st.message()));
+    std::cerr << who << st.message() << "\n";
+    std::cout.flush();
+    std::cerr.flush();
+    std::_Exit(1);
+  };
+
   if (ablation) {
     if (options.out_dir.empty()) {
       std::cerr << "trm-train: --ablation needs --out_dir\n";
@@ -245,10 +308,22 @@ int main(int argc, char** argv) {
   hooks.log = &std::cout;
   hooks.command_line = absl::StrJoin(args, " ");
   hooks.stop_after = absl::GetFlag(FLAGS_stop_after);
+  hooks.comm = comm.get();
+  hooks.verify_every = absl::GetFlag(FLAGS_dist_verify_every);
   auto summary = trm::train::RunTraining(options, hooks);
   if (!summary.ok()) {
-    std::cerr << "trm-train: " << summary.status().message() << "\n";
-    return 1;
+    if (!comm) {
+      std::cerr << "trm-train: " << summary.status().message() << "\n";
+      return 1;
+    }
+    fail(summary.status());
+  }
+  if (comm) {
+    if (auto st = comm->Finish(); !st.ok()) fail(st);
+    if (comm->rank() != 0) {
+      std::cout << "done: " << summary->steps_done << " steps\n";
+      return 0;
+    }
   }
   std::cout << "done: " << summary->steps_done << " steps in " << summary->seconds << " s ("
             << summary->steps_per_second << " steps/s, "

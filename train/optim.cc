@@ -90,9 +90,14 @@ void SignSgdRows(torch::Tensor& weights, const torch::Tensor& grad, const torch:
                  double lr, double weight_decay) {
   torch::NoGradGuard no_grad;
   auto rows = std::get<0>(torch::_unique(ids.reshape({-1}).to(weights.device(), torch::kLong)));
+  SignSgdUpdate(weights, rows, grad.index_select(0, rows), lr, weight_decay);
+}
+
+void SignSgdUpdate(torch::Tensor& weights, const torch::Tensor& rows,
+                   const torch::Tensor& row_grads, double lr, double weight_decay) {
+  torch::NoGradGuard no_grad;
   auto p = weights.index_select(0, rows);
-  auto g = grad.index_select(0, rows);
-  p.mul_(1.0 - lr * weight_decay).add_(torch::sign(g), -lr);
+  p.mul_(1.0 - lr * weight_decay).add_(torch::sign(row_grads), -lr);
   weights.index_copy_(0, rows, p);
 }
 

@@ -70,6 +70,11 @@ class Adam {
 void SignSgdRows(torch::Tensor& weights, const torch::Tensor& grad, const torch::Tensor& ids,
                  double lr, double weight_decay);
 
+// The update itself, on the rows `rows` (distinct, int64) of `weights` given their summed
+// gradients `row_grads` ([rows, D]); SignSgdRows and its distributed variant share it.
+void SignSgdUpdate(torch::Tensor& weights, const torch::Tensor& rows,
+                   const torch::Tensor& row_grads, double lr, double weight_decay);
+
 // Official cosine_schedule_with_warmup_lr_lambda: step/warmup * lr during warm-up, then
 // lr * (min_ratio + (1 - min_ratio) * 0.5 * (1 + cos(pi * progress))).
 double CosineLr(int64_t step, double base_lr, int64_t warmup_steps, int64_t total_steps,

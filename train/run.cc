@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "train/data_parallel.h"
 #include "train/svg_plot.h"
 
 namespace trm::train {
@@ -55,6 +56,8 @@ StepMetrics Average(const std::vector<StepMetrics>& v, size_t from) {
     a.exact_accuracy += m.exact_accuracy * m.count;
     a.q_halt_accuracy += m.q_halt_accuracy * m.count;
     a.steps += m.steps * m.count;
+    a.comm_seconds += m.comm_seconds;
+    a.comm_seconds_min += m.comm_seconds_min;
     c += m.count;
     n += 1;
   }
@@ -63,6 +66,8 @@ StepMetrics Average(const std::vector<StepMetrics>& v, size_t from) {
     a.lm_loss /= n;
     a.q_halt_loss /= n;
     a.q_continue_loss /= n;
+    a.comm_seconds /= n;
+    a.comm_seconds_min /= n;
   }
   a.count = c;
   if (c > 0) {
@@ -118,11 +123,18 @@ absl::Status DrawCurves(const std::string& out_dir) {
 }
 
 absl::StatusOr<RunSummary> RunTraining(const TrainOptions& options, const RunHooks& hooks) {
-  auto created = Trainer::Create(options);
+  Communicator* comm = hooks.comm;
+  const bool root = comm == nullptr || comm->rank() == 0;
+  if (comm) {
+    if (auto st = CheckSameOptions(*comm, options.ToJson()); !st.ok()) return st;
+  }
+  auto created = Trainer::Create(options, comm);
   if (!created.ok()) return created.status();
   Trainer& t = **created;
-  std::ostream* log = hooks.log;
-  const std::string out = options.out_dir;
+  std::ostream* log = root ? hooks.log : nullptr;
+  std::ostream* rank_log = root ? nullptr : hooks.log;  // Other ranks: one short line now and then.
+  // Only rank 0 touches out_dir (the others may be on machines that do not share it).
+  const std::string out = root ? options.out_dir : "";
   const std::string metrics_path = out.empty() ? "" : (fs::path(out) / "metrics.jsonl").string();
   if (!out.empty()) {
     std::error_code ec;
@@ -137,10 +149,23 @@ absl::StatusOr<RunSummary> RunTraining(const TrainOptions& options, const RunHoo
              << "\n";
     }
   }
+  if (comm) {
+    if (auto st = t.SyncFromRank0(); !st.ok()) return st;
+    if (rank_log) {
+      *rank_log << "rank " << comm->rank() << " of " << comm->world_size() << ": rows ["
+                << comm->rank() * t.local_batch() << ", " << (comm->rank() + 1) * t.local_batch()
+                << ") of each batch, from step " << t.step() << "\n";
+    }
+  }
   if (log) {
     *log << "trm-train: preset " << options.preset << ", " << t.net()->config().ParameterCount()
          << " parameters, device " << t.device().str() << " (" << t.net()->config().forward_dtype
          << "), batch " << options.global_batch_size << ", " << t.total_steps() << " steps\n";
+    if (comm) {
+      *log << "data-parallel: " << comm->world_size() << " ranks (" << comm->backend() << "), "
+           << t.local_batch() << " rows each, gradients in buckets of up to "
+           << (comm->options().bucket_bytes >> 20) << " MiB\n";
+    }
     *log << "data: " << (options.data_dir.empty() ? "" : options.data_dir + ": ")
          << t.options().ToJson()["data"].dump() << "\n";
   }
@@ -153,8 +178,9 @@ absl::StatusOr<RunSummary> RunTraining(const TrainOptions& options, const RunHoo
   int64_t interval_steps = 0;
 
   auto save = [&](const EvalMetrics* last_eval) -> absl::Status {
-    if (out.empty()) return absl::OkStatus();
+    if (options.out_dir.empty()) return absl::OkStatus();
     const std::string name = absl::StrFormat("step_%08d", t.step());
+    if (!root) return t.Save("", {});  // Hands this rank's batch rows to rank 0.
     const std::string dir = (fs::path(out) / name).string();
     nlohmann::json extra = {{"command", hooks.command_line}};
     if (last_eval) extra["eval"] = last_eval->ToJson();
@@ -172,6 +198,17 @@ absl::StatusOr<RunSummary> RunTraining(const TrainOptions& options, const RunHoo
     if (log) *log << "checkpoint " << dir << "\n";
     // Redrawn with every checkpoint, so a run stopped early still has its plot.
     return DrawCurves(out);
+  };
+  auto verify = [&]() -> absl::Status {
+    if (!comm) return absl::OkStatus();
+    auto fp = CheckSameWeights(*comm, t.net(), t.step());
+    if (!fp.ok()) return fp.status();
+    if (hooks.log) {
+      *hooks.log << absl::StrFormat("weights after step %d: fingerprint %016x", t.step(), *fp)
+                 << (root ? absl::StrCat(" (identical on all ", comm->world_size(), " ranks)") : "")
+                 << "\n";
+    }
+    return absl::OkStatus();
   };
   auto evaluate = [&]() -> absl::StatusOr<EvalMetrics> {
     auto e = t.Evaluate();
@@ -211,30 +248,48 @@ absl::StatusOr<RunSummary> RunTraining(const TrainOptions& options, const RunHoo
         auto j = StepJson(a);
         j["steps_per_second"] = sps;
         j["examples_per_second"] = sps * options.global_batch_size;
+        if (comm) {
+          j["ranks"] = comm->world_size();
+          j["comm_ms"] = 1e3 * a.comm_seconds;
+          j["comm_min_ms"] = 1e3 * a.comm_seconds_min;
+        }
         if (auto st = AppendLine(metrics_path, j); !st.ok()) return st;
+      }
+      if (rank_log) {
+        *rank_log << absl::StrFormat("step %d/%d | %.2f steps/s | comm %.1f ms/step\n", t.step(),
+                                     t.total_steps(), sps, 1e3 * a.comm_seconds);
+        rank_log->flush();
       }
       if (log) {
         const double overall = summary.steps_done / std::max(train_seconds, 1e-9);
         *log << absl::StrFormat(
             "step %d/%d (%.1f%%) | %.2f steps/s %.0f ex/s | loss %.4f (lm %.4f, q_halt %.4f) | "
-            "acc %.4f exact %.4f halt-acc %.3f ACT steps %.2f | lr %.2e | ETA %s\n",
+            "acc %.4f exact %.4f halt-acc %.3f ACT steps %.2f | lr %.2e | ETA %s%s\n",
             t.step(), t.total_steps(), 100.0 * t.step() / t.total_steps(), sps,
             sps * options.global_batch_size, a.loss, a.lm_loss, a.q_halt_loss, a.accuracy,
             a.exact_accuracy, a.q_halt_accuracy, a.steps, a.lr,
-            Duration((t.total_steps() - t.step()) / overall));
+            Duration((t.total_steps() - t.step()) / overall),
+            comm ? absl::StrFormat(" | comm %.1f ms/step (least over ranks %.1f)",
+                                   1e3 * a.comm_seconds, 1e3 * a.comm_seconds_min)
+                 : "");
         log->flush();
       }
       interval_from = summary.history.size();
       interval_start = Clock::now();
       interval_steps = 0;
     }
-    if ((options.eval_interval > 0 && t.step() % options.eval_interval == 0) || last) {
+    if (root && ((options.eval_interval > 0 && t.step() % options.eval_interval == 0) || last)) {
       auto e = evaluate();
       if (!e.ok()) return e.status();
       last_eval = *e;
     }
-    if ((options.checkpoint_interval > 0 && t.step() % options.checkpoint_interval == 0) || last ||
-        stopping) {
+    const bool checkpoint =
+        (options.checkpoint_interval > 0 && t.step() % options.checkpoint_interval == 0) || last ||
+        stopping;
+    if (checkpoint || (hooks.verify_every > 0 && t.step() % hooks.verify_every == 0)) {
+      if (auto st = verify(); !st.ok()) return st;
+    }
+    if (checkpoint) {
       if (auto st = save(last_eval ? &*last_eval : nullptr); !st.ok()) return st;
     }
     if (stopping) break;

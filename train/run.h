@@ -35,6 +35,13 @@ struct RunHooks {
   std::string command_line;     // Recorded in provenance.
   int64_t stop_after = 0;       // > 0: stop (and checkpoint) after this many steps of this
                                 // process, e.g. to test resume.
+  // Data-parallel (trm-train under torchrun or scripts/launch.py): the group this process is a
+  // rank of; nullptr for one process. Rank 0 alone resumes, evaluates, writes out_dir and logs
+  // progress; the others print a short line per log interval.
+  Communicator* comm = nullptr;
+  // > 0: every this many steps the ranks compare weight fingerprints (they must be identical);
+  // they always do at checkpoints and at the end.
+  int64_t verify_every = 0;
 };
 
 absl::StatusOr<RunSummary> RunTraining(const TrainOptions& options, const RunHooks& hooks);

@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
+#include "train/data_parallel.h"
 
 namespace trm::train {
 
@@ -70,10 +71,21 @@ nlohmann::json EvalMetrics::ToJson() const {
           {"seconds", seconds}};
 }
 
-absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const TrainOptions& options) {
+absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const TrainOptions& options,
+                                                         Communicator* comm) {
   if (auto st = options.Validate(); !st.ok()) return st;
   std::unique_ptr<Trainer> t(new Trainer());
   t->options_ = options;
+  t->comm_ = comm;
+  const int world = comm ? comm->world_size() : 1, rank = comm ? comm->rank() : 0;
+  if (options.global_batch_size % world != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("global_batch_size: ", options.global_batch_size,
+                     " rows do not split evenly over WORLD_SIZE=", world, " ranks"));
+  }
+  t->local_batch_ = options.global_batch_size / world;
+  t->row_offset_ = rank * t->local_batch_;
+  t->keep_ema_ = options.ema && rank == 0;
   auto device = ParseDevice(options.device);
   if (!device.ok()) return device.status();
   t->device_ = *device;
@@ -122,7 +134,7 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const TrainOptions& opt
     o.arch.forward_dtype = o.dtype;
   }
   if (auto st = o.arch.Validate(); !st.ok()) return st;
-  if (eval_source && o.eval_size > 0) {
+  if (eval_source && o.eval_size > 0 && rank == 0) {
     const int64_t n =
         eval_source->size() > 0 ? std::min(o.eval_size, eval_source->size()) : o.eval_size;
     auto eval_set = Materialize(*eval_source, n);
@@ -152,7 +164,7 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const TrainOptions& opt
   adam.beta2 = o.beta2;
   adam.weight_decay = o.weight_decay;
   t->adam_ = std::make_unique<Adam>(t->AdamParams(), adam);
-  if (o.ema) {
+  if (t->keep_ema_) {
     t->ema_net_ = model::TrmNet(o.arch);
     t->ema_net_->to(t->device_);
     torch::NoGradGuard no_grad;
@@ -197,7 +209,7 @@ absl::Status Trainer::InitFrom(const std::string& path) {
 }
 
 model::TrmNet& Trainer::EvalNet() {
-  if (!options_.ema) return net_;
+  if (!keep_ema_) return net_;
   torch::NoGradGuard no_grad;
   auto live = net_->named_parameters();
   if (live.contains(kPuzzleEmb)) ema_net_->named_parameters()[kPuzzleEmb].copy_(live[kPuzzleEmb]);
@@ -206,7 +218,7 @@ model::TrmNet& Trainer::EvalNet() {
 }
 
 absl::Status Trainer::PrepareBatch() {
-  const int64_t b = options_.global_batch_size, s = shape().seq_len;
+  const int64_t b = local_batch_, s = shape().seq_len;
   if (!started_) {
     carry_ = net_->InitialCarry(b);
     halted_ = torch::ones({b}, torch::kBool);  // Official initial carry: every row halted.
@@ -216,8 +228,9 @@ absl::Status Trainer::PrepareBatch() {
     puzzle_ids_ = torch::zeros({b}, torch::kLong);
     started_ = true;
   }
-  // Official: the loader yields a whole batch every step; a halted row takes its row of it.
-  const int64_t base = step_ * b;
+  // Official: the loader yields a whole batch every step; a halted row takes its row of it
+  // (with several ranks, each rank's rows are its slice of the global batch).
+  const int64_t base = step_ * options_.global_batch_size + row_offset_;
   auto halted = halted_.accessor<bool, 1>();
   for (int64_t r = 0; r < b; ++r) {
     if (!halted[r]) continue;
@@ -235,7 +248,8 @@ absl::Status Trainer::PrepareBatch() {
 absl::StatusOr<StepMetrics> Trainer::Step() {
   if (auto st = PrepareBatch(); !st.ok()) return st;
   ++step_;
-  const int64_t b = options_.global_batch_size;
+  if (comm_) comm_->set_step(step_);
+  const int64_t b = local_batch_, global_b = options_.global_batch_size;
   const auto& arch = options_.arch;
   StepMetrics m;
   m.step = step_;
@@ -256,16 +270,17 @@ absl::StatusOr<StepMetrics> Trainer::Step() {
   if (arch.halt_max_steps > 1) {
     halted = halted | (arch.no_ACT_continue ? q_halt > 0 : q_halt > q_continue);
     // Exploration: a row sometimes must run a random minimum of 2..halt_max_steps steps.
-    // Drawn from (seed, step) so a resumed run draws the same.
+    // Drawn from (seed, step) for the whole global batch, so a resumed run, at any world size,
+    // draws the same for the same row.
     std::mt19937_64 rng(MixSeed(options_.seed ^ 0x5eed'ac75ull, static_cast<uint64_t>(step_)));
     std::uniform_real_distribution<double> u(0.0, 1.0);
     std::uniform_int_distribution<int64_t> k(2, arch.halt_max_steps);
     auto min_steps = torch::zeros({b}, torch::kLong);
     auto ms = min_steps.accessor<int64_t, 1>();
-    for (int64_t r = 0; r < b; ++r) {
+    for (int64_t r = 0; r < row_offset_ + b; ++r) {
       const bool explore = u(rng) < arch.halt_exploration_prob;
       const int64_t draw = k(rng);
-      ms[r] = explore ? draw : 0;
+      if (r >= row_offset_) ms[r - row_offset_] = explore ? draw : 0;
     }
     halted = halted & (act_steps_ >= min_steps);
   }
@@ -284,12 +299,19 @@ absl::StatusOr<StepMetrics> Trainer::Step() {
         is_last.to(device_), next.q_halt, torch::maximum(next.q_halt, next.q_continue)));
   }
   auto loss = ActLoss(li, loss_type_);
-  (loss.total / static_cast<double>(b)).backward();
+  // Per row of the global batch: summed over ranks, the gradients are the global batch's mean.
+  (loss.total / static_cast<double>(global_b)).backward();
 
   // Optimisers: same schedule shape for both, each with its own base rate.
   m.lr =
       CosineLr(step_, options_.lr, options_.lr_warmup_steps, total_steps_, options_.lr_min_ratio);
-  if (arch.puzzle_emb_ndim > 0) {
+  if (comm_) {
+    const double plr = CosineLr(step_, options_.puzzle_emb_lr, options_.lr_warmup_steps,
+                                total_steps_, options_.lr_min_ratio);
+    auto seconds = CombineAndUpdateEmbeddings(puzzle_ids, plr);
+    if (!seconds.ok()) return seconds.status();
+    m.comm_seconds = *seconds;
+  } else if (arch.puzzle_emb_ndim > 0) {
     auto params = net_->named_parameters();
     auto& weights = params[kPuzzleEmb];
     if (weights.grad().defined()) {
@@ -301,22 +323,65 @@ absl::StatusOr<StepMetrics> Trainer::Step() {
   }
   adam_->Step(m.lr);
   adam_->ZeroGrad();
-  if (options_.ema) EmaUpdate(ema_targets_, ema_sources_, options_.ema_rate);
+  if (keep_ema_) EmaUpdate(ema_targets_, ema_sources_, options_.ema_rate);
 
   carry_ = new_carry;
   halted_ = halted;
 
-  m.loss = loss.total.item<double>() / b;
-  m.lm_loss = loss.lm_loss / b;
-  m.q_halt_loss = loss.q_halt_loss / b;
-  m.q_continue_loss = loss.q_continue_loss / b;
-  m.count = loss.count;
-  const double c = std::max(1.0, loss.count);
-  m.accuracy = loss.accuracy / c;
-  m.exact_accuracy = loss.exact_accuracy / c;
-  m.q_halt_accuracy = loss.q_halt_accuracy / c;
-  m.steps = loss.steps / c;
+  // The step's sums (over this rank's rows; with several ranks, over all of them).
+  std::vector<double> sums = {loss.total.item<double>(),
+                              loss.lm_loss,
+                              loss.q_halt_loss,
+                              loss.q_continue_loss,
+                              loss.count,
+                              loss.accuracy,
+                              loss.exact_accuracy,
+                              loss.q_halt_accuracy,
+                              loss.steps,
+                              static_cast<double>(m.fresh_rows)};
+  if (comm_) {
+    // Each rank's collective seconds in its own slot, so the sum carries all of them.
+    const size_t n = sums.size();
+    sums.resize(n + comm_->world_size(), 0.0);
+    sums[n + comm_->rank()] = m.comm_seconds;
+    auto t = torch::tensor(sums, torch::kDouble);
+    if (auto st = comm_->AllReduceSum({t}, "metrics all-reduce"); !st.ok()) return st;
+    sums.assign(t.data_ptr<double>(), t.data_ptr<double>() + t.numel());
+    m.comm_seconds_min = *std::min_element(sums.begin() + n, sums.end());
+    m.fresh_rows = static_cast<int64_t>(sums[9]);
+  }
+  m.loss = sums[0] / global_b;
+  m.lm_loss = sums[1] / global_b;
+  m.q_halt_loss = sums[2] / global_b;
+  m.q_continue_loss = sums[3] / global_b;
+  m.count = sums[4];
+  const double c = std::max(1.0, sums[4]);
+  m.accuracy = sums[5] / c;
+  m.exact_accuracy = sums[6] / c;
+  m.q_halt_accuracy = sums[7] / c;
+  m.steps = sums[8] / c;
   return m;
+}
+
+absl::StatusOr<double> Trainer::CombineAndUpdateEmbeddings(const torch::Tensor& puzzle_ids,
+                                                           double plr) {
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<torch::Tensor> params;
+  for (auto& [name, p] : AdamParams()) params.push_back(p);
+  if (auto st = AllReduceGradients(*comm_, params); !st.ok()) return st;
+  if (options_.arch.puzzle_emb_ndim > 0) {
+    auto named = net_->named_parameters();
+    auto& weights = named[kPuzzleEmb];
+    // Every rank takes part, with or without a gradient here, so the gathers line up.
+    auto grad = weights.grad().defined() ? weights.grad() : torch::zeros_like(weights);
+    if (auto st = SignSgdRowsDistributed(*comm_, weights, grad, puzzle_ids, plr,
+                                         options_.puzzle_emb_weight_decay);
+        !st.ok()) {
+      return st;
+    }
+    weights.mutable_grad() = torch::Tensor();
+  }
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
 absl::StatusOr<double> Trainer::LossOn(const std::vector<Example>& examples) {
@@ -392,6 +457,22 @@ absl::StatusOr<EvalMetrics> Trainer::Evaluate() {
 }
 
 absl::Status Trainer::Save(const std::string& dir, const nlohmann::json& extra_provenance) {
+  // The whole global batch: this process's, or every rank's rows gathered on rank 0.
+  model::StateDict batch;
+  if (started_) {
+    batch = {{"carry.z_h", carry_.z_h},        {"carry.z_l", carry_.z_l}, {"batch.halted", halted_},
+             {"batch.act_steps", act_steps_},  {"batch.inputs", inputs_}, {"batch.labels", labels_},
+             {"batch.puzzle_ids", puzzle_ids_}};
+    if (comm_) {
+      for (auto& [k, v] : batch) {
+        auto all = comm_->GatherToRoot(v, "checkpoint gather of " + k);
+        if (!all.ok()) return all.status();
+        v = *all;
+      }
+    }
+  }
+  if (comm_ && comm_->rank() != 0) return absl::OkStatus();
+
   model::CheckpointInfo info;
   info.name = options_.preset.empty() ? "trm" : options_.preset;
   info.config = options_.arch;
@@ -406,19 +487,11 @@ absl::Status Trainer::Save(const std::string& dir, const nlohmann::json& extra_p
   // What a resume needs beyond the weights.
   model::StateDict state;
   for (auto& [k, v] : model::StateDictOf(net_)) state["net." + k] = v;
-  if (options_.ema) {
+  if (keep_ema_) {
     for (auto& [k, v] : model::StateDictOf(ema_net_)) state["ema." + k] = v;
   }
   for (auto& [k, v] : adam_->State()) state["adam." + k] = v;
-  if (started_) {
-    state["carry.z_h"] = carry_.z_h;
-    state["carry.z_l"] = carry_.z_l;
-    state["batch.halted"] = halted_;
-    state["batch.act_steps"] = act_steps_;
-    state["batch.inputs"] = inputs_;
-    state["batch.labels"] = labels_;
-    state["batch.puzzle_ids"] = puzzle_ids_;
-  }
+  state.insert(batch.begin(), batch.end());
   for (auto& [k, v] : state) v = v.detach().to(torch::kCPU).contiguous();
   if (auto st = model::WriteStateDict(state, (fs::path(dir) / "train_state.pt").string());
       !st.ok()) {
@@ -464,7 +537,7 @@ absl::Status Trainer::Restore(const std::string& dir) {
       !st.ok()) {
     return st;
   }
-  if (options_.ema) {
+  if (keep_ema_) {
     auto ema = take("ema.");
     if (ema.empty()) return absl::InvalidArgumentError(dir + ": no EMA state but --ema is on");
     if (auto st = model::LoadStateDictInto(ema_net_, ema, dir + "/train_state.pt (ema)");
@@ -491,14 +564,76 @@ absl::Status Trainer::Restore(const std::string& dir) {
           absl::StrCat(dir, ": saved batch size ", batch["inputs"].size(0),
                        " but --global_batch_size is ", options_.global_batch_size));
     }
-    halted_ = batch["halted"].to(torch::kBool);
-    act_steps_ = batch["act_steps"].to(torch::kLong);
-    inputs_ = batch["inputs"].to(torch::kLong);
-    labels_ = batch["labels"].to(torch::kLong);
-    puzzle_ids_ = batch["puzzle_ids"].to(torch::kLong);
-    carry_ = {carry["z_h"].to(device_, net_->forward_dtype()),
-              carry["z_l"].to(device_, net_->forward_dtype())};
+    restored_batch_ = {{"carry.z_h", carry["z_h"]},
+                       {"carry.z_l", carry["z_l"]},
+                       {"batch.halted", batch["halted"]},
+                       {"batch.act_steps", batch["act_steps"]},
+                       {"batch.inputs", batch["inputs"]},
+                       {"batch.labels", batch["labels"]},
+                       {"batch.puzzle_ids", batch["puzzle_ids"]}};
+    AdoptBatchRows(restored_batch_);
+    // One process needs it no more; rank 0 hands it to the others in SyncFromRank0.
+    if (!comm_) restored_batch_.clear();
   }
+  return absl::OkStatus();
+}
+
+void Trainer::AdoptBatchRows(model::StateDict& full) {
+  auto rows = [&](const char* k) { return full[k].narrow(0, row_offset_, local_batch_).clone(); };
+  halted_ = rows("batch.halted").to(torch::kBool);
+  act_steps_ = rows("batch.act_steps").to(torch::kLong);
+  inputs_ = rows("batch.inputs").to(torch::kLong);
+  labels_ = rows("batch.labels").to(torch::kLong);
+  puzzle_ids_ = rows("batch.puzzle_ids").to(torch::kLong);
+  carry_ = {rows("carry.z_h").to(device_, net_->forward_dtype()),
+            rows("carry.z_l").to(device_, net_->forward_dtype())};
+}
+
+absl::Status Trainer::SyncFromRank0() {
+  if (!comm_) return absl::OkStatus();
+  torch::NoGradGuard no_grad;
+  auto meta = torch::tensor({step_, static_cast<int64_t>(started_)}, torch::kLong);
+  if (auto st = comm_->Broadcast({meta}, "start-up broadcast of the step"); !st.ok()) return st;
+  step_ = meta[0].item<int64_t>();
+  started_ = meta[1].item<int64_t>() != 0;
+  comm_->set_step(step_);
+
+  std::vector<torch::Tensor> weights;
+  for (auto& p : net_->named_parameters()) weights.push_back(p.value());
+  for (auto& b : net_->named_buffers()) weights.push_back(b.value());
+  if (auto st = comm_->Broadcast(weights, "start-up broadcast of the weights"); !st.ok()) {
+    return st;
+  }
+  auto adam = adam_->State();
+  std::vector<torch::Tensor> moments;
+  for (auto& [k, v] : adam) moments.push_back(v);
+  if (auto st = comm_->Broadcast(moments, "start-up broadcast of the optimiser"); !st.ok()) {
+    return st;
+  }
+  if (auto st = adam_->LoadState(adam); !st.ok()) return st;
+
+  if (started_) {
+    if (comm_->rank() != 0) {
+      const int64_t b = options_.global_batch_size, s = shape().seq_len;
+      auto carry = net_->InitialCarry(b);
+      restored_batch_ = {{"carry.z_h", carry.z_h},
+                         {"carry.z_l", carry.z_l},
+                         {"batch.halted", torch::zeros({b}, torch::kLong)},
+                         {"batch.act_steps", torch::zeros({b}, torch::kLong)},
+                         {"batch.inputs", torch::zeros({b, s}, torch::kLong)},
+                         {"batch.labels", torch::zeros({b, s}, torch::kLong)},
+                         {"batch.puzzle_ids", torch::zeros({b}, torch::kLong)}};
+    }
+    // One dtype per tensor on every rank, whatever the file held: the buckets must line up.
+    std::vector<torch::Tensor> batch;
+    for (auto& [k, v] : restored_batch_) {
+      v = v.to(torch::kCPU, k.rfind("carry.", 0) == 0 ? torch::kFloat : torch::kLong).contiguous();
+      batch.push_back(v);
+    }
+    if (auto st = comm_->Broadcast(batch, "start-up broadcast of the batch"); !st.ok()) return st;
+    AdoptBatchRows(restored_batch_);
+  }
+  restored_batch_.clear();
   return absl::OkStatus();
 }
 

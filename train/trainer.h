@@ -21,6 +21,7 @@
 #include "model/checkpoint.h"
 #include "model/trm_net.h"
 #include "nlohmann/json.hpp"
+#include "train/communicator.h"
 #include "train/data.h"
 #include "train/losses.h"
 #include "train/optim.h"
@@ -43,6 +44,11 @@ struct StepMetrics {
   double q_halt_accuracy = 0;
   double steps = 0;
   int64_t fresh_rows = 0;  // Rows that took a new example at this step.
+  // Data-parallel only: seconds this rank spent in the step's collectives (gradient buckets,
+  // puzzle-embedding gathers), and the least of that over the ranks. The rank that arrives
+  // last waits for nobody, so the least is about the transfer itself; the rest is waiting.
+  double comm_seconds = 0;
+  double comm_seconds_min = 0;
 };
 
 // Held-out evaluation with the engine's halting (a row stops when q_halt > 0 or at
@@ -63,7 +69,14 @@ class Trainer {
  public:
   // Builds the network (seeded), data, optimisers; loads --init_from weights when given. Does
   // not resume: call Restore for that.
-  static absl::StatusOr<std::unique_ptr<Trainer>> Create(const TrainOptions& options);
+  //
+  // With `comm` (data-parallel, train/data_parallel.h) this rank keeps rows [rank * B/W,
+  // (rank + 1) * B/W) of each global batch of B = global_batch_size rows; gradients, the
+  // puzzle-embedding update and the step's metrics are combined over the ranks. Only rank 0
+  // keeps the EMA, the held-out set, evaluates and writes checkpoints. Call SyncFromRank0 on
+  // every rank before the first step. Without `comm` it is one process, as before.
+  static absl::StatusOr<std::unique_ptr<Trainer>> Create(const TrainOptions& options,
+                                                         Communicator* comm = nullptr);
 
   // Replaces halted rows with fresh examples (official carry reset), runs one ACT step with
   // gradients, applies the optimisers and the EMA.
@@ -78,15 +91,22 @@ class Trainer {
 
   // Writes the project checkpoint (EMA weights when enabled) plus train_state.pt /
   // train_state.json (live weights, optimiser moments, EMA, carry, batch, step) into `dir`.
+  // Data-parallel: every rank calls it (the batch rows are gathered), rank 0 writes; the saved
+  // batch is always the whole global batch, so any world size can resume from it.
   absl::Status Save(const std::string& dir, const nlohmann::json& extra_provenance = {});
   // Restores a directory written by Save; the run continues bit for bit (on CPU).
+  // Data-parallel: rank 0 alone restores, then SyncFromRank0 hands the state to the others.
   absl::Status Restore(const std::string& dir);
+  // Data-parallel, every rank: rank 0's weights, optimiser state, step and batch to all (the
+  // official script broadcasts rank 0's parameters the same way).
+  absl::Status SyncFromRank0();
 
   // Mean lm loss per example of one ACT step from a fresh carry on `examples`, with the live
   // weights and no gradient (what a test watches go down).
   absl::StatusOr<double> LossOn(const std::vector<Example>& examples);
 
   int64_t step() const { return step_; }
+  int64_t local_batch() const { return local_batch_; }  // Rows this rank runs.
   int64_t total_steps() const { return total_steps_; }
   const TrainOptions& options() const { return options_; }
   const DataShape& shape() const { return train_->shape(); }
@@ -109,8 +129,18 @@ class Trainer {
   Trainer() = default;
   std::vector<std::pair<std::string, torch::Tensor>> AdamParams();
   absl::Status InitFrom(const std::string& path);
+  // Takes this rank's rows of a whole saved (or broadcast) batch and carry.
+  void AdoptBatchRows(model::StateDict& full);
+  // Data-parallel: combines the step's gradients over the ranks and applies the puzzle-
+  // embedding sign-SGD; returns the seconds spent in collectives.
+  absl::StatusOr<double> CombineAndUpdateEmbeddings(const torch::Tensor& puzzle_ids, double plr);
 
   TrainOptions options_;
+  Communicator* comm_ = nullptr;
+  int64_t local_batch_ = 0;          // B / world size.
+  int64_t row_offset_ = 0;           // This rank's first row in the global batch.
+  bool keep_ema_ = false;            // EMA on and this is rank 0 (or the only process).
+  model::StateDict restored_batch_;  // Rank 0: the whole batch read by Restore, for the others.
   torch::Device device_{torch::kCPU};
   LossType loss_type_ = LossType::kStablemax;
   model::TrmNet net_{nullptr};

@@ -115,6 +115,12 @@ class Server:
         return self.proc.returncode
 
 
+def start_client(client_bin, args):
+    """trm-client running in the background; communicate() collects its output."""
+    return subprocess.Popen([client_bin, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
 def run_client(client_bin, args, timeout=120):
     r = subprocess.run([client_bin, *args], capture_output=True, text=True, timeout=timeout)
     return r.returncode, r.stdout, r.stderr

@@ -2,7 +2,8 @@
 """Every flag the deployment files pass to a program is a flag that program defines.
 
 Collects the --flags given to trm-server (Dockerfile CMD, docker-compose command, Kubernetes
-args), to trm-client (the HEALTHCHECK) and to trm-train (the compose training profile), and
+args), to trm-client (the HEALTHCHECK) and to trm-train (the compose training profiles, the
+Kubernetes training jobs in deploy/k8s/train), and
 looks each up in the program's `--helpfull` (absl). A renamed flag would otherwise surface only
 when a container fails to start.
 
@@ -50,14 +51,26 @@ def used_flags(src):
             continue
         prog = (svc.get("entrypoint") or ["trm-server"])[0]
         add(prog, flag_names(svc.get("command", [])), f"docker-compose.yml {sname}")
-    for path in glob.glob(os.path.join(src, "deploy", "k8s", "*.yaml")):
+    for path in glob.glob(os.path.join(src, "deploy", "k8s", "**", "*.yaml"), recursive=True):
         with open(path, encoding="utf-8") as f:
             for d in yaml.safe_load_all(f):
-                if d and d.get("kind") == "Deployment":
-                    for c in d["spec"]["template"]["spec"]["containers"]:
-                        prog = (c.get("command") or ["trm-server"])[0]
-                        add(prog, flag_names(c.get("args", [])), f"{os.path.basename(path)}")
+                for c in containers(d):
+                    prog = (c.get("command") or ["trm-server"])[0]
+                    add(prog, flag_names(c.get("args", [])),
+                        os.path.relpath(path, os.path.join(src, "deploy", "k8s")))
     return used
+
+
+def containers(doc):
+    """The containers of a Deployment, a Job or a PyTorchJob (each replica type)."""
+    if not doc:
+        return []
+    kind, spec = doc.get("kind"), doc.get("spec", {})
+    if kind in ("Deployment", "Job"):
+        return spec["template"]["spec"]["containers"]
+    if kind == "PyTorchJob":
+        return [c for r in spec["pytorchReplicaSpecs"].values() for c in r["template"]["spec"]["containers"]]
+    return []
 
 
 def defined_flags(binary):

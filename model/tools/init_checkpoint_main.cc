@@ -7,9 +7,9 @@
 #include <iostream>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_split.h"
+#include "base/program_flags.h"
 #include "model/checkpoint.h"
 
 ABSL_FLAG(std::string, task, "sudoku", "sudoku | maze | arc | tokens");
@@ -40,10 +40,10 @@ ABSL_FLAG(double, halt_threshold, 0,
           "Default halting threshold written to config.json serving.halt_threshold (0: none)");
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
+  trm::ParseProgramFlags(
+      argc, argv,
       "Writes a randomly initialised TRM checkpoint.\n  trm-init-checkpoint --task sudoku "
       "--hidden 64 --heads 4 --out DIR");
-  absl::ParseCommandLine(argc, argv);
   const std::string out = absl::GetFlag(FLAGS_out);
   if (out.empty()) {
     std::cerr << "trm-init-checkpoint: --out is required\n";

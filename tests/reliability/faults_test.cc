@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -42,17 +44,20 @@ TEST(FaultsTest, VanishingCallersFreeTheirSlots) {
   std::vector<std::thread> workers;
   for (int t = 0; t < kThreads; ++t) {
     workers.emplace_back([&, t] {
-      // A fresh channel per caller half of the time: the connection itself goes away too.
+      // A connection of its own per caller half of the time (a channel with a local subchannel
+      // pool: a default channel would reuse the shared connection), so the connection itself
+      // goes away too; the other half share the default channels' one connection.
       auto shared = Channel(server.process->address());
       std::mt19937 rng(t);
       for (int i = 0; i < kPerThread; ++i) {
-        auto ch = (i % 2) ? Channel(server.process->address()) : shared;
+        auto ch = (i % 2) ? e2e::NewConnection(server.process->address()) : shared;
         auto stub = trm::v1::Solver::NewStub(ch);
         grpc::ClientContext c;
         SetDeadline(&c, absl::Seconds(30));
         if (i % 4 < 2) {
-          // Mid-stream: read the first step or two, then cancel and drop everything.
-          auto reader = stub->SolveSteps(&c, Long(200));
+          // Mid-stream: read the first step or two, then cancel and drop everything. 1024 steps
+          // (the most a request may ask for) cannot finish first on any machine.
+          auto reader = stub->SolveSteps(&c, Long(1024));
           trm::v1::SolveStep step;
           const int reads = 1 + static_cast<int>(rng() % 2);
           for (int k = 0; k < reads && reader->Read(&step); ++k) {
@@ -67,7 +72,7 @@ TEST(FaultsTest, VanishingCallersFreeTheirSlots) {
             c.TryCancel();
           });
           trm::v1::SolveResponse r;
-          grpc::Status s = stub->Solve(&c, Long(200), &r);
+          grpc::Status s = stub->Solve(&c, Long(1024), &r);
           cutter.join();
           // RESOURCE_EXHAUSTED is allowed: the queue may be full at that instant.
           (s.error_code() == StatusCode::CANCELLED ? unary_cut : other)++;
@@ -85,12 +90,20 @@ TEST(FaultsTest, VanishingCallersFreeTheirSlots) {
               streams_cut.load(), unary_cut.load(), other.load(), rss_before, rss_after);
 }
 
+// Deadlines of 1 ms up to half of what 64 steps take alone here (measured first, at most 80 ms)
+// on 1024-step requests: each deadline passes before its request could be answered on any
+// machine, while the request is on its way, queued or in a slot.
 TEST(FaultsTest, DeadlineStorm) {
   ASSERT_TRUE(SharedCheckpoints().ok);
   Server server({"--batch_size=4", "--queue_size=32"});
   ASSERT_TRUE(server.process->ok()) << server.process->child().Log();
   constexpr int kThreads = 16;
   constexpr int kPerThread = 40;
+  trm::v1::SolveResponse alone;
+  const absl::Time start = absl::Now();
+  ASSERT_TRUE(Solve(Channel(server.process->address()), Long(64), &alone).ok());
+  const int max_deadline_ms =
+      std::clamp<int>(absl::ToInt64Milliseconds((absl::Now() - start) / 2), 1, 80);
   std::mutex mu;
   std::map<StatusCode, int> codes;
   std::vector<std::thread> workers;
@@ -100,7 +113,7 @@ TEST(FaultsTest, DeadlineStorm) {
       std::mt19937 rng(100 + t);
       for (int i = 0; i < kPerThread; ++i) {
         trm::v1::SolveResponse r;
-        grpc::Status s = Solve(ch, Long(64), &r, absl::Milliseconds(1 + rng() % 80));
+        grpc::Status s = Solve(ch, Long(1024), &r, absl::Milliseconds(1 + rng() % max_deadline_ms));
         std::lock_guard<std::mutex> lock(mu);
         ++codes[s.error_code()];
       }
@@ -112,7 +125,8 @@ TEST(FaultsTest, DeadlineStorm) {
                 code == StatusCode::RESOURCE_EXHAUSTED)
         << "code " << code << " x" << n;
   }
-  EXPECT_GT(codes[StatusCode::DEADLINE_EXCEEDED], kThreads * kPerThread / 2);
+  EXPECT_GT(codes[StatusCode::DEADLINE_EXCEEDED], kThreads * kPerThread / 2)
+      << "deadlines up to " << max_deadline_ms << " ms";
   ExpectIdleAndServing(server);
 }
 
@@ -165,8 +179,9 @@ TEST(FaultsTest, ReloadUnderLoadFailsNoRequest) {
   ASSERT_TRUE(server.process->ok()) << server.process->child().Log();
   std::atomic<bool> stop{false};
   std::mutex mu;
+  std::condition_variable answered;
   std::map<StatusCode, int> codes;
-  std::set<std::string> versions;
+  std::map<std::string, int> by_version;  // OK answers per model version.
   std::string first_error;
   std::vector<std::thread> workers;
   for (int t = 0; t < 8; ++t) {  // 8 callers <= 4 slots + 16 queue places: nothing is rejected.
@@ -177,15 +192,27 @@ TEST(FaultsTest, ReloadUnderLoadFailsNoRequest) {
         grpc::Status s = Solve(ch, Long(4), &r);
         std::lock_guard<std::mutex> lock(mu);
         ++codes[s.error_code()];
-        if (s.ok()) versions.insert(r.model_version());
+        if (s.ok()) ++by_version[r.model_version()];
         if (!s.ok() && first_error.empty()) first_error = s.error_message();
+        answered.notify_all();
       }
     });
   }
+  // Paced by answers, not by the clock: each version answers `kAnswers` calls under the load
+  // before the next reload (bounded at 60 s only against a hang).
+  constexpr int kAnswers = 8;
+  auto wait_for_answers = [&](const std::string& version, int from) {
+    std::unique_lock<std::mutex> lock(mu);
+    return answered.wait_for(lock, std::chrono::seconds(60),
+                             [&] { return by_version[version] >= from + kAnswers; });
+  };
   auto admin = trm::v1::Admin::NewStub(Channel(server.process->address()));
+  // (No ASSERT until the callers are joined: they use this scope's variables.)
+  trm::v1::SolveResponse first;
+  EXPECT_TRUE(Solve(Channel(server.process->address()), Sudoku(), &first).ok());
+  EXPECT_TRUE(wait_for_answers(first.model_version(), 0)) << "callers not answered";
   int reloads_ok = 0;
   for (int i = 0; i < 6; ++i) {
-    absl::SleepFor(absl::Milliseconds(300));
     grpc::ClientContext c;
     SetDeadline(&c, absl::Seconds(60));
     c.AddMetadata("authorization", std::string("Bearer ") + kAdminToken);
@@ -193,13 +220,22 @@ TEST(FaultsTest, ReloadUnderLoadFailsNoRequest) {
     req.set_name("sudoku");
     req.set_checkpoint_path(i % 2 == 0 ? ck.sudoku_v2 : ck.sudoku);
     trm::v1::ReloadModelResponse resp;
+    std::map<std::string, int> before;  // An earlier stretch may have used the same version.
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      before = by_version;
+    }
     grpc::Status s = admin->ReloadModel(&c, req, &resp);
     EXPECT_TRUE(s.ok()) << s.error_message();
     reloads_ok += s.ok();
+    if (!s.ok()) continue;
+    EXPECT_TRUE(wait_for_answers(resp.model().version(), before[resp.model().version()]))
+        << "version " << resp.model().version() << " never answered after reload " << i;
   }
-  absl::SleepFor(absl::Milliseconds(300));
   stop = true;
   for (auto& w : workers) w.join();
+  std::set<std::string> versions;
+  for (const auto& [v, n] : by_version) versions.insert(v);
   EXPECT_EQ(reloads_ok, 6);
   EXPECT_EQ(codes.size(), 1u) << first_error;
   EXPECT_GT(codes[StatusCode::OK], 0);
@@ -340,7 +376,7 @@ TEST(FaultsTest, BadCheckpointAtStartupIsAClearErrorExit) {
   e2e::RunResult r = e2e::RunCommand(
       {e2e::Env("TRM_SERVER_BIN"), "--listen=127.0.0.1:0", "--metrics_listen=127.0.0.1:0",
        "--device=cpu", "--threads=1", "--checkpoints=" + broken},
-      absl::Seconds(30));
+      absl::Seconds(60));
   EXPECT_NE(r.exit_code, 0) << r.output;
   EXPECT_NE(r.exit_code, -1) << "hung: " << r.output;
   EXPECT_LT(r.exit_code, 128) << "crashed: " << r.output;
