@@ -2,7 +2,7 @@
 # autograd profiler around eager ACT steps (after warm-up), as a table of self CPU time per op.
 # The official code and the shims it needs come from ../shared/anchors (README.md there).
 #
-#   TRM_OFFICIAL=/tmp/official SIDE=sudoku:128:1 THREADS=2 python3 bench/profile_official_step.py
+#   TRM_OFFICIAL=/tmp/official SIDE=sudoku:128:1 THREADS=2 /usr/bin/python3 bench/profile_official_step.py
 #
 # SIDE: task:hidden:batch (sudoku: the paper's sudoku shape, 8 heads, H3 L6, 81 cells + 16
 # puzzle-embedding positions; maze: 30x30, L4). STEPS: profiled steps (default 2).
