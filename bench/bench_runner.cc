@@ -9,6 +9,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "model/checkpoint.h"
+#include "model/fast_step.h"
 
 namespace trm::bench {
 
@@ -47,7 +48,8 @@ absl::StatusOr<TrmConfig> ShapeConfig(const ShapeOptions& o) {
 
 absl::StatusOr<ServedModel> Serve(const std::string& checkpoint_path, const TrmConfig& config,
                                   const std::string& task, const std::string& device, int max_batch,
-                                  int max_queue, bool static_batching, uint64_t seed) {
+                                  int max_queue, bool static_batching, uint64_t seed,
+                                  model::CpuKernels kernels) {
   engine::EngineOptions options;
   options.device = device;
   options.scheduler.max_batch_size = max_batch;
@@ -71,6 +73,7 @@ absl::StatusOr<ServedModel> Serve(const std::string& checkpoint_path, const TrmC
     model = engine::MakeServingModel("bench", net, info, *dev);
   }
   if (!model.ok()) return model.status();
+  (*model)->net->set_cpu_kernels(kernels);
   engine::SchedulerConfig sc;
   sc.static_batching = static_batching;
   ServedModel out;
@@ -79,6 +82,18 @@ absl::StatusOr<ServedModel> Serve(const std::string& checkpoint_path, const TrmC
   if (absl::Status s = (*engine)->AddModel("bench", *model, true, sc); !s.ok()) return s;
   out.engine = *std::move(engine);
   return out;
+}
+
+absl::StatusOr<model::CpuKernels> ParseCpuKernels(const std::string& name) {
+  if (name == "fast") return model::CpuKernels::kFast;
+  if (name == "reference") return model::CpuKernels::kReference;
+  if (name == "fast_no_bf16_dot") return model::CpuKernels::kFastNoBf16Dot;
+  return absl::InvalidArgumentError(
+      absl::StrCat("cpu kernels \"", name, "\": expected fast, reference or fast_no_bf16_dot"));
+}
+
+double FlopsPerPuzzleStep(const TrmConfig& config) {
+  return model::fast::FastStep::FlopsPerPuzzle(config);
 }
 
 std::vector<std::vector<int32_t>> RandomInputs(int count, int seq_len, int vocab, uint64_t seed) {
@@ -132,6 +147,8 @@ absl::StatusOr<RunStats> RunAll(engine::Engine& engine,
     r.request_id = absl::StrCat("bench-", i);
     r.halt.max_steps = max_steps.empty() ? 0 : max_steps[i];
     r.halt.ignore_halting = ignore_halting;
+    // One row per request, whatever views the checkpoint serves with: a batch of b is b rows.
+    r.dihedral_views = 1;
     r.on_done = [&mu, &stats, &done, i](engine::Result res) {
       absl::MutexLock lock(&mu);
       ++done;

@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "engine/engine_internal.h"
 #include "model/config.h"
+#include "model/trm_net.h"
 
 namespace trm::bench {
 
@@ -34,15 +35,25 @@ struct ShapeOptions {
 absl::StatusOr<TrmConfig> ShapeConfig(const ShapeOptions& options);
 
 // An engine serving one model named "bench" with the given scheduler variant: either the
-// checkpoint at `checkpoint_path` or a random-init network of `config` (seeded).
+// checkpoint at `checkpoint_path` or a random-init network of `config` (seeded), its ACT step on
+// `kernels` (model/trm_net.h: the fast CPU kernels or the libtorch reference).
 struct ServedModel {
   std::unique_ptr<engine::EngineInternal> engine;
   engine::ModelInfo info;
-  std::shared_ptr<const engine::ServingModel> model;  // What the engine runs.
+  // What the engine runs; its net tells which path the steps took (last_step_fast).
+  std::shared_ptr<const engine::ServingModel> model;
 };
 absl::StatusOr<ServedModel> Serve(const std::string& checkpoint_path, const TrmConfig& config,
                                   const std::string& task, const std::string& device, int max_batch,
-                                  int max_queue, bool static_batching, uint64_t seed);
+                                  int max_queue, bool static_batching, uint64_t seed,
+                                  model::CpuKernels kernels = model::CpuKernels::kFast);
+
+// "fast" | "reference" | "fast_no_bf16_dot" (model::CpuKernels).
+absl::StatusOr<model::CpuKernels> ParseCpuKernels(const std::string& name);
+
+// Floating-point operations of one ACT step for one puzzle of `config` (multiply-add = 2): the
+// matrix products and attention, not the elementwise passes. For achieved GFLOP/s.
+double FlopsPerPuzzleStep(const TrmConfig& config);
 
 // Random puzzles in the model's vocabulary (tokens 1..vocab-1).
 std::vector<std::vector<int32_t>> RandomInputs(int count, int seq_len, int vocab, uint64_t seed);
@@ -61,6 +72,7 @@ struct RunStats {
 
 // Submits every input at once (max_steps[i] > 0: that request runs until the Q head says stop
 // or max_steps[i]; ignore_halting makes it exactly max_steps[i]) and waits for all answers.
+// Each request is one view (one batch row), whatever the checkpoint serves with.
 absl::StatusOr<RunStats> RunAll(engine::Engine& engine,
                                 const std::vector<std::vector<int32_t>>& inputs,
                                 const std::vector<int>& max_steps, bool ignore_halting);

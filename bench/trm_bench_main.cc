@@ -38,6 +38,9 @@ ABSL_FLAG(bool, mlp_t, false,
 ABSL_FLAG(std::string, dtype, "float32", "float32 | bfloat16");
 ABSL_FLAG(std::string, device, "cpu", "auto | cpu | cuda | cuda:N");
 ABSL_FLAG(int, threads, 0, "torch intra-op threads (0: the machine's cores)");
+ABSL_FLAG(std::string, cpu_kernels, "fast",
+          "The ACT step on the CPU: fast (fused kernels where the CPU has AVX-512) | reference "
+          "(libtorch ops) | fast_no_bf16_dot");
 ABSL_FLAG(std::string, mode, "all",
           "fixed | mixed | overhead (engine step minus the forward alone, per batch) | all");
 ABSL_FLAG(int, repeats, 5, "Overhead mode: alternating engine / forward-alone runs per batch");
@@ -96,6 +99,11 @@ int Main(int argc, char** argv) {
     std::cerr << "trm-bench: --mode \"" << mode << "\" is not fixed, mixed, overhead or all\n";
     return 2;
   }
+  const auto kernels = ParseCpuKernels(absl::GetFlag(FLAGS_cpu_kernels));
+  if (!kernels.ok()) {
+    std::cerr << "trm-bench: --cpu_kernels: " << kernels.status() << "\n";
+    return 2;
+  }
   const std::string checkpoint = absl::GetFlag(FLAGS_checkpoint);
   const std::string device = absl::GetFlag(FLAGS_device);
   const uint64_t seed = absl::GetFlag(FLAGS_seed);
@@ -107,6 +115,7 @@ int Main(int argc, char** argv) {
                            {"torch_threads", torch::get_num_threads()},
                            {"load_1m", machine.load_1m},
                            {"device", device},
+                           {"cpu_kernels", absl::GetFlag(FLAGS_cpu_kernels)},
                            {"config", checkpoint.empty() ? config->ToJson() : nlohmann::json()},
                            {"checkpoint", checkpoint}};
   std::cout << "# command: " << CommandLine(argc, argv) << "\n"
@@ -119,7 +128,7 @@ int Main(int argc, char** argv) {
   if (mode == "fixed" || mode == "all") {
     const int steps = absl::GetFlag(FLAGS_steps);
     for (int b : batches) {
-      auto served = Serve(checkpoint, *config, task, device, b, b, false, seed);
+      auto served = Serve(checkpoint, *config, task, device, b, b, false, seed, *kernels);
       if (!served.ok()) {
         std::cerr << "trm-bench: " << served.status() << "\n";
         return 1;
@@ -137,20 +146,28 @@ int Main(int argc, char** argv) {
         std::cerr << "trm-bench: fixed run at batch " << b << " failed\n";
         return 1;
       }
-      const double ms_per_step = 1000.0 * run->wall_s / steps;
+      // A checkpoint's halt_max_steps caps --steps: count the steps each request ran.
+      const int steps_run = static_cast<int>(run->total_steps / b);
+      const double ms_per_step = 1000.0 * run->wall_s / steps_run;
       const double pps = b / run->wall_s;
+      const double gflops = FlopsPerPuzzleStep(served->model->config) *
+                            static_cast<double>(run->total_steps) / run->wall_s / 1e9;
+      const bool fast = served->model->net->last_step_fast();
       nlohmann::json j = {{"kind", "fixed"},
                           {"task", served->info.task == engine::TaskKind::kMaze ? "maze" : task},
                           {"batch", b},
-                          {"steps", steps},
+                          {"steps", steps_run},
                           {"ms_per_step", ms_per_step},
                           {"puzzles_per_s", pps},
+                          {"gflop_per_s", gflops},
+                          {"fast_kernels", fast},
                           {"wall_s", run->wall_s}};
       if (b == 1) j["latency_ms"] = 1000.0 * run->wall_s;
       std::cout << j.dump() << std::endl;
-      table.push_back(
-          absl::StrFormat("| fixed %d steps | %d | %.1f | %.2f | %s |", steps, b, ms_per_step, pps,
-                          b == 1 ? absl::StrFormat("latency %.0f ms", 1000.0 * run->wall_s) : ""));
+      table.push_back(absl::StrFormat(
+          "| fixed %d steps | %d | %.1f | %.2f | %.1f | %s%s |", steps_run, b, ms_per_step, pps,
+          gflops, fast ? "fast kernels" : "libtorch ops",
+          b == 1 ? absl::StrFormat(", latency %.0f ms", 1000.0 * run->wall_s) : ""));
     }
   }
 
@@ -165,9 +182,11 @@ int Main(int argc, char** argv) {
     }
     double wall[2] = {0, 0};
     int64_t row_steps[2] = {0, 0};
+    int64_t puzzle_steps[2] = {0, 0};
+    TrmConfig served_config;
     std::vector<int> steps_seen[2];
     for (int variant = 0; variant < 2; ++variant) {  // 0 continuous, 1 static.
-      auto served = Serve(checkpoint, *config, task, device, b, n, variant == 1, seed);
+      auto served = Serve(checkpoint, *config, task, device, b, n, variant == 1, seed, *kernels);
       if (!served.ok()) {
         std::cerr << "trm-bench: " << served.status() << "\n";
         return 1;
@@ -184,6 +203,8 @@ int Main(int argc, char** argv) {
         return 1;
       }
       wall[variant] = run->wall_s;
+      puzzle_steps[variant] = run->total_steps;
+      served_config = served->model->config;
       row_steps[variant] = served->engine->Stats("bench").steps_run;
       steps_seen[variant] = run->steps;
     }
@@ -191,6 +212,10 @@ int Main(int argc, char** argv) {
         std::accumulate(steps_seen[0].begin(), steps_seen[0].end(), 0.0) / std::max(n, 1);
     const bool same_steps = steps_seen[0] == steps_seen[1];
     const double ratio = wall[1] / wall[0];
+    // Useful work only: the rows a static batch carries after they finished are not counted.
+    const double flops = FlopsPerPuzzleStep(served_config);
+    const double gflops[2] = {flops * puzzle_steps[0] / wall[0] / 1e9,
+                              flops * puzzle_steps[1] / wall[1] / 1e9};
     nlohmann::json j = {{"kind", "mixed"},
                         {"task", task},
                         {"batch", b},
@@ -204,11 +229,14 @@ int Main(int argc, char** argv) {
                         {"static_puzzles_per_s", n / wall[1]},
                         {"continuous_batch_steps", row_steps[0]},
                         {"static_batch_steps", row_steps[1]},
+                        {"continuous_useful_gflop_per_s", gflops[0]},
+                        {"static_useful_gflop_per_s", gflops[1]},
                         {"continuous_over_static", ratio}};
     std::cout << j.dump() << std::endl;
-    table.push_back(absl::StrFormat(
-        "| mixed %s, %d requests | %d | - | %.2f vs %.2f | continuous/static %.2fx |", spec, n, b,
-        n / wall[0], n / wall[1], ratio));
+    table.push_back(
+        absl::StrFormat("| mixed %s, %d requests | %d | - | %.2f vs %.2f | %.1f vs %.1f (useful) | "
+                        "continuous/static %.2fx |",
+                        spec, n, b, n / wall[0], n / wall[1], gflops[0], gflops[1], ratio));
   }
   if (mode == "overhead") {
     // The engine's cost per step beyond the network's: the same batch of fixed-step requests
@@ -216,7 +244,7 @@ int Main(int argc, char** argv) {
     // median of each.
     const int steps = absl::GetFlag(FLAGS_steps);
     for (int b : batches) {
-      auto served = Serve(checkpoint, *config, task, device, b, b, false, seed);
+      auto served = Serve(checkpoint, *config, task, device, b, b, false, seed, *kernels);
       if (!served.ok()) {
         std::cerr << "trm-bench: " << served.status() << "\n";
         return 1;
@@ -239,6 +267,7 @@ int Main(int argc, char** argv) {
         return v[v.size() / 2];
       };
       const double e = median(engine_s), f = median(forward_s);
+      const double gflops = FlopsPerPuzzleStep(served->model->config) * b / e / 1e9;
       nlohmann::json j = {{"kind", "overhead"},
                           {"task", task},
                           {"batch", b},
@@ -246,15 +275,18 @@ int Main(int argc, char** argv) {
                           {"engine_ms_per_step", 1000 * e},
                           {"forward_ms_per_step", 1000 * f},
                           {"overhead_us_per_step", 1e6 * (e - f)},
-                          {"overhead_share", (e - f) / e}};
+                          {"overhead_share", (e - f) / e},
+                          {"gflop_per_s", gflops},
+                          {"fast_kernels", served->model->net->last_step_fast()}};
       std::cout << j.dump() << std::endl;
       table.push_back(absl::StrFormat(
-          "| overhead, %d steps | %d | %.3f (forward %.3f) | %.2f | overhead %.0f us = %.1f%% |",
-          steps, b, 1000 * e, 1000 * f, b / (e * steps), 1e6 * (e - f), 100 * (e - f) / e));
+          "| overhead, %d steps | %d | %.3f (forward %.3f) | %.2f | %.1f | overhead %.0f us = "
+          "%.1f%% |",
+          steps, b, 1000 * e, 1000 * f, b / (e * steps), gflops, 1e6 * (e - f), 100 * (e - f) / e));
     }
   }
-  std::cout
-      << "\n| run | batch | ms/ACT step | puzzles/s | note |\n| --- | --- | --- | --- | --- |\n";
+  std::cout << "\n| run | batch | ms/ACT step | puzzles/s | GFLOP/s | note |\n"
+            << "| --- | --- | --- | --- | --- | --- |\n";
   for (const auto& line : table) std::cout << line << "\n";
   return 0;
 }

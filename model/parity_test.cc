@@ -3,6 +3,9 @@
 // outputs NAME.expected.pt for every ACT step. We load the checkpoint exactly as a user would
 // (LoadCheckpoint on the .pt, its config found beside it), run the same steps and compare
 // within the tolerances of shared/parity/README.md. Nothing is special-cased by name.
+// Every vector runs on each CPU implementation of the step (model/trm_net.h CpuKernels): the
+// libtorch reference, the fast kernels, and for bfloat16 vectors the fast kernels without
+// bfloat16 dot instructions; a fast variant this CPU cannot run is reported and skipped.
 //
 // Environment: TRM_PARITY_DIR (vectors), TRM_PARITY_DEVICE (cpu | cuda),
 // TRM_PARITY_DTYPE (override the forward dtype, e.g. bfloat16 on CUDA; tolerances follow it).
@@ -64,6 +67,45 @@ std::vector<StepOutputs> RunSteps(TrmNet& net, const torch::Tensor& inputs,
   return out;
 }
 
+struct Variant {
+  const char* name;
+  CpuKernels kernels;
+  bool fast;  // Must run on the fast kernels where the CPU has them.
+};
+constexpr Variant kVariants[] = {{"reference", CpuKernels::kReference, false},
+                                 {"fast", CpuKernels::kFast, true},
+                                 {"fast-no-bf16-dot", CpuKernels::kFastNoBf16Dot, true}};
+
+void CheckSteps(const std::string& name, const torch::Device& device, bool bf16,
+                const char* variant, const std::vector<StepOutputs>& outs, const StateDict& want,
+                int steps) {
+  for (int k = 1; k <= steps; ++k) {
+    const auto& o = outs[k - 1];
+    const std::string s = std::to_string(k);
+    const Errors logits = Compare(o.logits, want.at("logits_" + s));
+    const Errors q_halt = Compare(o.q_halt, want.at("q_halt_logits_" + s));
+    const Errors q_cont = Compare(o.q_continue, want.at("q_continue_logits_" + s));
+    std::printf(
+        "parity %-32s %s %-16s %-8s step %d: logits rel_l2 %.2e max_abs %.2e argmax %.4f | "
+        "q_halt rel_l2 %.2e max_abs %.2e | q_continue rel_l2 %.2e max_abs %.2e\n",
+        name.c_str(), device.str().c_str(), variant, bf16 ? "bfloat16" : "float32", k,
+        logits.rel_l2, logits.max_abs, logits.argmax_agree, q_halt.rel_l2, q_halt.max_abs,
+        q_cont.rel_l2, q_cont.max_abs);
+    if (bf16) {
+      EXPECT_LE(logits.rel_l2, 3e-2) << "step " << k;
+      EXPECT_GE(logits.argmax_agree, 0.95) << "step " << k;
+      EXPECT_LE(q_halt.rel_l2, 3e-2) << "step " << k;
+      EXPECT_LE(q_cont.rel_l2, 3e-2) << "step " << k;
+    } else {
+      for (const auto& [what, e] : {std::pair{"logits", logits}, std::pair{"q_halt", q_halt},
+                                    std::pair{"q_continue", q_cont}}) {
+        EXPECT_LE(e.rel_l2, 1e-3) << what << " step " << k;
+        EXPECT_LE(e.max_abs, 2e-3) << what << " step " << k;
+      }
+    }
+  }
+}
+
 TEST(Parity, EveryVectorEveryStep) {
   const fs::path dir = Env("TRM_PARITY_DIR", Env("TRM_DEFAULT_PARITY_DIR", "../shared/parity"));
   ASSERT_TRUE(fs::is_directory(dir)) << "parity directory " << dir << " not found";
@@ -98,32 +140,20 @@ TEST(Parity, EveryVectorEveryStep) {
     auto& want = *expected;
     auto inputs = want.at("inputs").to(device);
     auto ids = want.at("puzzle_identifiers").to(device);
-    auto outs = RunSteps(loaded->net, inputs, ids, steps);
-
-    for (int k = 1; k <= steps; ++k) {
-      const auto& o = outs[k - 1];
-      const std::string s = std::to_string(k);
-      const Errors logits = Compare(o.logits, want.at("logits_" + s));
-      const Errors q_halt = Compare(o.q_halt, want.at("q_halt_logits_" + s));
-      const Errors q_cont = Compare(o.q_continue, want.at("q_continue_logits_" + s));
-      std::printf(
-          "parity %-32s %s %-8s step %d: logits rel_l2 %.2e max_abs %.2e argmax %.4f | q_halt "
-          "rel_l2 %.2e max_abs %.2e | q_continue rel_l2 %.2e max_abs %.2e\n",
-          name.c_str(), device.str().c_str(), bf16 ? "bfloat16" : "float32", k, logits.rel_l2,
-          logits.max_abs, logits.argmax_agree, q_halt.rel_l2, q_halt.max_abs, q_cont.rel_l2,
-          q_cont.max_abs);
-      if (bf16) {
-        EXPECT_LE(logits.rel_l2, 3e-2) << "step " << k;
-        EXPECT_GE(logits.argmax_agree, 0.95) << "step " << k;
-        EXPECT_LE(q_halt.rel_l2, 3e-2) << "step " << k;
-        EXPECT_LE(q_cont.rel_l2, 3e-2) << "step " << k;
-      } else {
-        for (const auto& [what, e] : {std::pair{"logits", logits}, std::pair{"q_halt", q_halt},
-                                      std::pair{"q_continue", q_cont}}) {
-          EXPECT_LE(e.rel_l2, 1e-3) << what << " step " << k;
-          EXPECT_LE(e.max_abs, 2e-3) << what << " step " << k;
-        }
+    for (const Variant& variant : kVariants) {
+      // The no-bf16-dot variant differs from "fast" only for bfloat16 models.
+      if (variant.kernels == CpuKernels::kFastNoBf16Dot && !bf16) continue;
+      SCOPED_TRACE(variant.name);
+      loaded->net->set_cpu_kernels(variant.kernels);
+      auto outs = RunSteps(loaded->net, inputs, ids, steps);
+      const bool fast = loaded->net->last_step_fast();
+      if (variant.fast && !fast) {
+        std::printf("parity %-32s %s %-16s: not available here (needs AVX-512 on the CPU)\n",
+                    name.c_str(), device.str().c_str(), variant.name);
+        continue;
       }
+      EXPECT_EQ(fast, variant.fast);
+      CheckSteps(name, device, bf16, variant.name, outs, want, steps);
     }
   }
 }

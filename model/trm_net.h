@@ -8,6 +8,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <memory>
 #include <utility>
 
 #include "model/config.h"
@@ -28,7 +29,20 @@ struct StepOutputs {
   torch::Tensor q_continue;  // [batch] float32.
 };
 
+// How ActStep computes on the CPU when no gradient is recorded (serving, evaluation).
+enum class CpuKernels {
+  // The fused kernels of model/fast_step.h where the CPU has AVX-512 (bfloat16 models dot
+  // bfloat16 pairs where it also has AVX512_BF16); elsewhere kReference.
+  kFast,
+  // libtorch ops, one per official op: the reference the fast path is tested against, and the
+  // path with autograd, off the CPU, and on CPUs without AVX-512.
+  kReference,
+  // kFast without bfloat16 dot instructions, as on AVX-512 CPUs without AVX512_BF16 (tests).
+  kFastNoBf16Dot,
+};
+
 class TrmInnerImpl;
+class FastNet;
 
 class TrmNetImpl : public torch::nn::Module {
  public:
@@ -55,6 +69,21 @@ class TrmNetImpl : public torch::nn::Module {
   std::pair<Carry, StepOutputs> ActStep(const Carry& carry, const torch::Tensor& inputs,
                                         const torch::Tensor& puzzle_ids);
 
+  // ActStep in place, for a caller that keeps its batch in preallocated tensors (fixed slots,
+  // rows [0, n) of each): `carry` ([n, FullSeqLen, hidden] in the forward dtype) is overwritten
+  // with the new carry, and each tensor of `out` that is defined with its ActStep shape
+  // (logits [n, seq_len, vocab], q_halt and q_continue [n], float32) is written rather than
+  // allocated (others are assigned new tensors). On the fast CPU path with contiguous float32
+  // tensors a step allocates only its input embeddings; elsewhere it runs ActStep and copies.
+  void ActStepInto(Carry& carry, const torch::Tensor& inputs, const torch::Tensor& puzzle_ids,
+                   StepOutputs& out);
+
+  // Default kFast. Takes effect at the next step.
+  void set_cpu_kernels(CpuKernels kernels);
+  CpuKernels cpu_kernels() const;
+  // Whether the last ActStep ran on the fast kernels.
+  bool last_step_fast() const;
+
   // The input embedding x = scale * (tokens (+ puzzle prefix) (+ learned positions)).
   torch::Tensor InputEmbeddings(const torch::Tensor& inputs, const torch::Tensor& puzzle_ids);
 
@@ -65,6 +94,16 @@ class TrmNetImpl : public torch::nn::Module {
   TrmConfig config_;
   torch::ScalarType forward_dtype_;
   std::shared_ptr<TrmInnerImpl> inner_;
+
+  // The fast path's packed weights and buffers (model/fast_net.h), built at the first step
+  // that can use them.
+  struct FastState;
+  std::shared_ptr<FastState> fast_;
+  std::pair<Carry, StepOutputs> ReferenceActStep(const Carry& carry, const torch::Tensor& inputs,
+                                                 const torch::Tensor& puzzle_ids);
+  // The fast path when it applies (no autograd, CPU, AVX-512), built or repacked as needed;
+  // null when the step must take the reference path. Caller holds fast_->mu.
+  FastNet* FastPathLocked();
 };
 TORCH_MODULE(TrmNet);
 

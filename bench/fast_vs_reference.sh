@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The fast CPU ACT step against the libtorch reference on checkpoints, side by side: for each
+# round and checkpoint, trm-bench --mode=fixed with --cpu_kernels=fast and then =reference,
+# alternating, with the same threads, batches and inputs. Prints one line per run with the
+# 1-minute load before it, then per checkpoint and batch the ratio reference / fast of every
+# round and their median.
+#
+#   bench/fast_vs_reference.sh checkpoints/sudoku checkpoints/maze
+#
+# ROUNDS (default 3), THREADS (2), BATCHES (1,8), STEPS (5 timed steps per run), TRM_BUILD_DIR
+# (build).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[[ $# -gt 0 ]] || { sed -n '2,11p' "$0" >&2; exit 2; }
+rounds=${ROUNDS:-3}
+threads=${THREADS:-2}
+batches=${BATCHES:-1,8}
+bench="${TRM_BUILD_DIR:-build}/bench/trm-bench"
+[[ -x $bench ]] || { echo "fast_vs_reference: $bench is missing; run scripts/build.sh" >&2; exit 1; }
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+echo "# $(date -u '+%F %T UTC'), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)," \
+  "$(nproc) cores, threads $threads, rounds $rounds"
+for round in $(seq "$rounds"); do
+  for ckpt in "$@"; do
+    for k in fast reference; do
+      load=$(cut -d' ' -f1 /proc/loadavg)
+      "$bench" --checkpoint="$ckpt" --threads="$threads" --mode=fixed --steps="${STEPS:-5}" \
+        --warmup_steps=1 --batches="$batches" --cpu_kernels="$k" 2>/dev/null |
+        grep '"kind":"fixed"' | while read -r line; do
+        python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print(sys.argv[2], r["batch"], sys.argv[3], sys.argv[4], sys.argv[5], "%.2f" % r["ms_per_step"], "%.1f" % r["gflop_per_s"])' \
+          "$line" "$ckpt" "$k" "$round" "$load"
+      done | tee -a "$log"
+    done
+  done
+done
+
+echo
+echo "| checkpoint | batch | reference ms/step (median) | fast ms/step (median) | fast GFLOP/s (median) | reference / fast, per round | median |"
+echo "| --- | --- | --- | --- | --- | --- | --- |"
+python3 - "$log" <<'EOF'
+import collections, statistics, sys
+ms = collections.defaultdict(dict)  # (checkpoint, batch, kernels) -> round -> ms
+gf = collections.defaultdict(list)
+for line in open(sys.argv[1]):
+    ckpt, batch, kernels, rnd, load, step_ms, gflops = line.split()
+    ms[(ckpt, int(batch), kernels)][rnd] = float(step_ms)
+    gf[(ckpt, int(batch), kernels)].append(float(gflops))
+for (ckpt, batch, kernels), fast in sorted(ms.items()):
+    if kernels != "fast":
+        continue
+    ref = ms.get((ckpt, batch, "reference"), {})
+    ratios = [ref[r] / m for r, m in sorted(fast.items()) if r in ref]
+    if not ratios:
+        continue
+    print(f"| {ckpt} | {batch} | {statistics.median(ref.values()):.2f} | "
+          f"{statistics.median(fast.values()):.2f} | {statistics.median(gf[(ckpt, batch, 'fast')]):.1f} | "
+          f"{', '.join(f'{x:.1f}' for x in ratios)} | **{statistics.median(ratios):.1f}x** |")
+EOF

@@ -1,0 +1,52 @@
+// FastNet: TrmNet's ACT step on the fused CPU kernels of model/fast_step.h. It packs the
+// module's weights once, checks before every step that they have not changed since (training
+// updates them in place between evaluations; a changed weight repacks), and moves tensors in and
+// out. TrmNet::ActStep uses it on the CPU when no gradient is recorded.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "model/fast_step.h"
+#include "model/trm_net.h"
+
+namespace trm::model {
+
+// ActStepInto's rule for an output: `into` is written when it already has value's shape and
+// dtype (the caller's preallocated tensor, or a view of one), else it becomes `value`.
+void StoreOutput(torch::Tensor& into, const torch::Tensor& value);
+
+class FastNet {
+ public:
+  // Null when the fast path cannot run this network here: a CPU without AVX-512, weights off
+  // the CPU, or kernels == kReference.
+  static std::unique_ptr<FastNet> Create(TrmNetImpl& net, CpuKernels kernels);
+
+  // Whether every parameter and buffer is still the tensor, at the version, it was packed from.
+  bool UpToDate(TrmNetImpl& net) const;
+
+  // TrmNet::ActStepInto's contract: the carry ([n, FullSeqLen, hidden] on the CPU) is updated
+  // in place, `out`'s tensors are written when they have their shapes, else assigned.
+  // `threads`: the OpenMP team (torch's intra-op count).
+  void ActStepInto(TrmNetImpl& net, Carry& carry, const torch::Tensor& inputs,
+                   const torch::Tensor& puzzle_ids, StepOutputs& out, int threads);
+
+  // The weights' format: float32, bfloat16 values in float32 dots, or bfloat16 pairs.
+  fast::PackedWeight::Format format() const { return format_; }
+
+ private:
+  struct Stamp {
+    const void* data;
+    int64_t version;
+  };
+  static std::vector<Stamp> Stamps(TrmNetImpl& net);
+
+  std::vector<Stamp> stamps_;
+  fast::PackedWeight::Format format_ = fast::PackedWeight::Format::kFloat32;
+  std::unique_ptr<fast::FastStep> step_;
+};
+
+}  // namespace trm::model
