@@ -291,11 +291,13 @@ class ServerImpl final : public Server {
     metrics_.SetServing(false);
     const absl::Time start = absl::Now();
     if (watchdog_) watchdog_->Stop();
-    // The engine gets the drain timeout less a reserve in which the answers of the requests it
-    // stopped are written; HTTP and gRPC then end what is still open at the deadline.
     const absl::Time deadline = start + options_.drain_timeout;
-    engine_->Drain(options_.drain_timeout - DrainReserve(options_.drain_timeout));
-    // gRPC's Shutdown and Wait return once it has destroyed every call. After a flood of reset
+    // gRPC's Shutdown first: it sends GOAWAY at once, so a client that gets one of the last
+    // answers already knows this connection takes no new calls and sees UNAVAILABLE for its next
+    // one. (Shut down after the engine's drain instead, a caller's next call raced the GOAWAY,
+    // and one arriving once Shutdown had begun was killed by gRPC as CANCELLED.) Calls in flight
+    // go on until the deadline, answered by the engine meanwhile.
+    // Shutdown and Wait return once gRPC has destroyed every call. After a flood of reset
     // streams gRPC 1.51 works through the calls it queued at its own pace (45 s after 100,000
     // resets, issue 22), so they run on a thread of their own and are waited for until the
     // deadline plus kShutdownGrace; past that the caller exits without them.
@@ -305,6 +307,9 @@ class ServerImpl final : public Server {
       server->Wait();
       done->Notify();
     }).detach();
+    // The engine gets the drain timeout less a reserve in which the answers of the requests it
+    // stopped are written; gRPC and HTTP then end what is still open at the deadline.
+    engine_->Drain(options_.drain_timeout - DrainReserve(options_.drain_timeout));
     // Meanwhile HTTP: every HTTP connection closes by the deadline, however slow its client.
     if (http_) http_->Stop(std::max(deadline - absl::Now(), absl::ZeroDuration()));
     const bool finished =
