@@ -237,6 +237,8 @@ class ServerImpl final : public Server {
   // How long past the drain deadline gRPC may take to finish its calls (it cancels them at the
   // deadline; a healthy server is done in milliseconds).
   static constexpr absl::Duration kShutdownGrace = absl::Seconds(1);
+  // How long no call may have been refused before gRPC's Shutdown (see Drain).
+  static constexpr absl::Duration kRefusalQuiet = absl::Milliseconds(300);
   // The part of the drain timeout kept for writing the last answers when the engine needs all
   // the rest (when it finishes early, they get everything left): a quarter, at most 2 s, so the
   // answers of the requests it stopped still reach their callers on a loaded machine.
@@ -292,12 +294,20 @@ class ServerImpl final : public Server {
     const absl::Time start = absl::Now();
     if (watchdog_) watchdog_->Stop();
     const absl::Time deadline = start + options_.drain_timeout;
-    // gRPC's Shutdown first: it sends GOAWAY at once, so a client that gets one of the last
-    // answers already knows this connection takes no new calls and sees UNAVAILABLE for its next
-    // one. (Shut down after the engine's drain instead, a caller's next call raced the GOAWAY,
-    // and one arriving once Shutdown had begun was killed by gRPC as CANCELLED.) Calls in flight
-    // go on until the deadline, answered by the engine meanwhile.
-    // Shutdown and Wait return once gRPC has destroyed every call. After a flood of reset
+    // The engine gets the drain timeout less a reserve in which the answers of the requests it
+    // stopped are written; HTTP and gRPC then end what is still open at the deadline.
+    engine_->Drain(options_.drain_timeout - DrainReserve(options_.drain_timeout));
+    // gRPC 1.51 kills a call that arrives once Shutdown has begun as CANCELLED, not UNAVAILABLE,
+    // and a caller that just got one of the last answers sends its next call at once (2 in 12 runs
+    // of FaultsTest.SigtermUnderLoad on a loaded machine). Until Shutdown such calls are refused
+    // UNAVAILABLE by the service, so Shutdown waits until none has been refused for kRefusalQuiet,
+    // within the engine's share of the drain. (Shutdown first, before the engine's drain, was
+    // worse: every call still on its way in at the signal was CANCELLED.)
+    const absl::Time quiet_until = deadline - DrainReserve(options_.drain_timeout);
+    while (absl::Now() < quiet_until && absl::Now() - solver_->LastRefusal() < kRefusalQuiet) {
+      absl::SleepFor(kRefusalQuiet / 4);
+    }
+    // gRPC's Shutdown and Wait return once it has destroyed every call. After a flood of reset
     // streams gRPC 1.51 works through the calls it queued at its own pace (45 s after 100,000
     // resets, issue 22), so they run on a thread of their own and are waited for until the
     // deadline plus kShutdownGrace; past that the caller exits without them.
@@ -307,9 +317,6 @@ class ServerImpl final : public Server {
       server->Wait();
       done->Notify();
     }).detach();
-    // The engine gets the drain timeout less a reserve in which the answers of the requests it
-    // stopped are written; gRPC and HTTP then end what is still open at the deadline.
-    engine_->Drain(options_.drain_timeout - DrainReserve(options_.drain_timeout));
     // Meanwhile HTTP: every HTTP connection closes by the deadline, however slow its client.
     if (http_) http_->Stop(std::max(deadline - absl::Now(), absl::ZeroDuration()));
     const bool finished =

@@ -213,8 +213,14 @@ void SolverService::SetAccepting(bool accepting, std::string reason) {
 
 absl::Status SolverService::CheckAccepting() const {
   if (accepting_.load()) return absl::OkStatus();
+  last_refusal_unix_ns_.store(absl::ToUnixNanos(absl::Now()));
   MutexLock lock(&reason_mu_);
   return absl::UnavailableError(not_accepting_reason_);
+}
+
+absl::Time SolverService::LastRefusal() const {
+  const int64_t ns = last_refusal_unix_ns_.load();
+  return ns == 0 ? absl::InfinitePast() : absl::FromUnixNanos(ns);
 }
 
 std::string SolverService::NextRequestId() {

@@ -52,8 +52,11 @@ class SolverService final : public trm::v1::Solver::CallbackService {
   engine::Engine* engine() const { return engine_; }
   Metrics* metrics() const { return metrics_; }
   const SolverServiceOptions& options() const { return options_; }
-  // OK while accepting, else UNAVAILABLE with the reason.
+  // OK while accepting, else UNAVAILABLE with the reason (and the refusal's time noted).
   absl::Status CheckAccepting() const;
+  // When a call was last refused by CheckAccepting (InfinitePast if never): the drain waits for
+  // the refusals to stop before gRPC's Shutdown, which kills calls arriving after it CANCELLED.
+  absl::Time LastRefusal() const;
   // "trm-N" for a request that names no id.
   std::string NextRequestId();
   // SolveSteps' stall checks; null when stream_stall_timeout is zero.
@@ -64,6 +67,7 @@ class SolverService final : public trm::v1::Solver::CallbackService {
   Metrics* const metrics_;
   const SolverServiceOptions options_;
   std::atomic<bool> accepting_{false};
+  mutable std::atomic<int64_t> last_refusal_unix_ns_{0};
   std::atomic<uint64_t> next_request_id_{1};
   mutable Mutex reason_mu_;
   std::string not_accepting_reason_ ABSL_GUARDED_BY(reason_mu_) = "server is starting";
