@@ -5,6 +5,8 @@
 #include <chrono>
 #include <memory>
 
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
 #include "server/health_service.h"
 
@@ -40,7 +42,16 @@ TEST(GrpcCallCountsTest, CountsARealServersCalls) {
     grpc::health::v1::HealthCheckResponse resp;
     stub->Check(&c, req, &resp);
   }
-  const auto after = GrpcServerCallCounts();
+  // The client has its status before the server's channelz has counted the call (the count
+  // moves when the server side of the call completes): wait for the counts, bounded only
+  // against a hang.
+  auto after = GrpcServerCallCounts();
+  const absl::Time give_up = absl::Now() + absl::Seconds(30);
+  while ((after.first - before.first < 3 || after.second - before.second < 1) &&
+         absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(10));
+    after = GrpcServerCallCounts();
+  }
   EXPECT_EQ(after.first - before.first, 3);
   EXPECT_EQ(after.second - before.second, 1);  // NOT_FOUND.
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
