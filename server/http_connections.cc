@@ -156,13 +156,19 @@ int HttpConnections::CloseSlow(absl::Duration deadline) {
   ScanLocked();
   const absl::Time now = absl::Now();
   int closed = 0;
-  for (const auto& [inode, c] : connections_) {
-    if (c.busy > 0 || now - c.since <= deadline) continue;
+  for (auto& [inode, c] : connections_) {
+    if (c.busy > 0) continue;
     // Bytes the server has not read yet mean the connection waits for a worker, not the other
-    // way round: that is no fault of the client's.
+    // way round: that is no fault of the client's, and its deadline starts again. Only from the
+    // last time it was seen waiting does it run, so a request a worker has just read is not cut
+    // off before its handler marks it busy (on a loaded machine that gap has been long enough to
+    // lose a scrape queued behind 66 silent connections).
     pollfd p{.fd = c.fd, .events = POLLIN, .revents = 0};
-    if (poll(&p, 1, 0) > 0 && (p.revents & POLLIN) != 0 && (p.revents & POLLRDHUP) == 0) continue;
-    if (ShutdownIfSame(c.fd, inode)) ++closed;
+    if (poll(&p, 1, 0) > 0 && (p.revents & POLLIN) != 0 && (p.revents & POLLRDHUP) == 0) {
+      c.since = now;
+      continue;
+    }
+    if (now - c.since > deadline && ShutdownIfSame(c.fd, inode)) ++closed;
   }
   return closed;
 }

@@ -41,7 +41,8 @@ class HttpConnections {
 
   // Shuts down (both directions) every connection that is not busy, has been open, or idle since
   // its last response, for longer than `deadline`, and has no unread bytes waiting (which would
-  // mean it waits for a worker). Returns how many.
+  // mean it waits for a worker; the deadline of such a connection counts from the last call that
+  // saw it waiting). Returns how many.
   int CloseSlow(absl::Duration deadline);
   // Shuts down every connection that is not busy; with `busy_too`, all of them. Returns how many.
   int CloseIdle(bool busy_too = false);
@@ -52,7 +53,7 @@ class HttpConnections {
   struct Connection {
     int fd = -1;
     std::string peer;  // "addr:port", as httplib writes it.
-    absl::Time since;  // When first seen, or when its last busy token went.
+    absl::Time since;  // First seen, its last busy token gone, or last seen waiting.
     int busy = 0;
   };
   // Brings connections_ up to date with the process's sockets.
