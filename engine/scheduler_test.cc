@@ -2,6 +2,7 @@
 // overload, reload under load, ARC expansion and voting, batch invariance, exactly-once answers.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <map>
@@ -514,13 +515,16 @@ TEST_F(EngineTest, ReloadUnderLoadFinishesInFlightOnOldWeights) {
   auto engine = MakeEngine(/*max_batch=*/4);
   ASSERT_TRUE(engine->LoadModel("sudoku", old_path).ok());
   Collector c;
-  StepLatch started;
+  // Each of the first three requests is in flight (has stepped) before the reload. Waiting on the
+  // first one alone is not enough: on a busy machine the scheduler can step it twice before the
+  // test thread submits the other two, which then queue and rightly start on the new weights.
+  std::array<StepLatch, 3> started;
   for (int i = 0; i < 3; ++i) {
     Request r = MakeRequest(p[i], std::to_string(i), c, {.max_steps = 12});
-    if (i == 0) r.on_step = started.OnStep();
+    r.on_step = started[i].OnStep();
     ASSERT_TRUE(engine->Submit("sudoku", std::move(r)).ok());
   }
-  ASSERT_TRUE(started.WaitForStep(2));
+  for (StepLatch& latch : started) ASSERT_TRUE(latch.WaitForStep(1));
   ASSERT_TRUE(engine->ReloadModel("sudoku", new_path).ok());
   EXPECT_EQ(engine->ResolveModel("sudoku", TaskKind::kSudoku)->version, new_ref[0].model_version);
   for (int i = 3; i < 6; ++i) {
