@@ -60,7 +60,7 @@ absl::StatusOr<ServedModel> Serve(const std::string& checkpoint_path, const TrmC
   if (!dev.ok()) return dev.status();
   absl::StatusOr<std::shared_ptr<const engine::ServingModel>> model;
   if (!checkpoint_path.empty()) {
-    model = engine::LoadServingModel("bench", checkpoint_path, *dev);
+    model = engine::LoadServingModel("bench", checkpoint_path, *dev, kernels);
   } else {
     torch::manual_seed(seed);
     model::TrmNet net(config);
@@ -70,10 +70,9 @@ absl::StatusOr<ServedModel> Serve(const std::string& checkpoint_path, const TrmC
     info.task = {{"kind", task}};
     info.version = "random-init";
     info.source_path = "(random init)";
-    model = engine::MakeServingModel("bench", net, info, *dev);
+    model = engine::MakeServingModel("bench", net, info, *dev, kernels);
   }
   if (!model.ok()) return model.status();
-  (*model)->net->set_cpu_kernels(kernels);
   engine::SchedulerConfig sc;
   sc.static_batching = static_batching;
   ServedModel out;
@@ -82,14 +81,6 @@ absl::StatusOr<ServedModel> Serve(const std::string& checkpoint_path, const TrmC
   if (absl::Status s = (*engine)->AddModel("bench", *model, true, sc); !s.ok()) return s;
   out.engine = *std::move(engine);
   return out;
-}
-
-absl::StatusOr<model::CpuKernels> ParseCpuKernels(const std::string& name) {
-  if (name == "fast") return model::CpuKernels::kFast;
-  if (name == "reference") return model::CpuKernels::kReference;
-  if (name == "fast_no_bf16_dot") return model::CpuKernels::kFastNoBf16Dot;
-  return absl::InvalidArgumentError(
-      absl::StrCat("cpu kernels \"", name, "\": expected fast, reference or fast_no_bf16_dot"));
 }
 
 double FlopsPerPuzzleStep(const TrmConfig& config) {
@@ -181,11 +172,14 @@ double ForwardAloneSecondsPerStep(const engine::ServingModel& model,
   }
   tokens = tokens.to(model.device);
   const auto ids = torch::zeros({b}, torch::TensorOptions(torch::kInt32).device(model.device));
+  // Preallocated and written in place, as the engine's fixed slots are.
   model::Carry carry = model.net->InitialCarry(b);
+  const auto f32 = torch::TensorOptions(torch::kFloat32).device(model.device);
+  model::StepOutputs out{torch::empty({b, seq, model.config.vocab_size}, f32),
+                         torch::empty({b}, f32), torch::empty({b}, f32)};
   const absl::Time start = absl::Now();
   for (int s = 0; s < steps; ++s) {
-    auto [next, out] = model.net->ActStep(carry, tokens, ids);
-    carry = std::move(next);
+    model.ActStepInto(carry, tokens, ids, out);
     // The engine's one host copy per step, so the two sides do the same work but the engine's.
     auto y = out.logits.argmax(-1).to(torch::kCPU, torch::kInt32);
     auto q = out.q_halt.to(torch::kCPU, torch::kFloat32);

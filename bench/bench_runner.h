@@ -48,9 +48,6 @@ absl::StatusOr<ServedModel> Serve(const std::string& checkpoint_path, const TrmC
                                   int max_queue, bool static_batching, uint64_t seed,
                                   model::CpuKernels kernels = model::CpuKernels::kFast);
 
-// "fast" | "reference" | "fast_no_bf16_dot" (model::CpuKernels).
-absl::StatusOr<model::CpuKernels> ParseCpuKernels(const std::string& name);
-
 // Floating-point operations of one ACT step for one puzzle of `config` (multiply-add = 2): the
 // matrix products and attention, not the elementwise passes. For achieved GFLOP/s.
 double FlopsPerPuzzleStep(const TrmConfig& config);

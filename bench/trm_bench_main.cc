@@ -99,7 +99,7 @@ int Main(int argc, char** argv) {
     std::cerr << "trm-bench: --mode \"" << mode << "\" is not fixed, mixed, overhead or all\n";
     return 2;
   }
-  const auto kernels = ParseCpuKernels(absl::GetFlag(FLAGS_cpu_kernels));
+  const auto kernels = model::ParseCpuKernels(absl::GetFlag(FLAGS_cpu_kernels));
   if (!kernels.ok()) {
     std::cerr << "trm-bench: --cpu_kernels: " << kernels.status() << "\n";
     return 2;

@@ -24,8 +24,11 @@ namespace {
 
 class EngineImpl : public EngineInternal {
  public:
-  EngineImpl(const EngineOptions& options, torch::Device device)
-      : options_(options), device_(device), completions_(options.completion_threads) {}
+  EngineImpl(const EngineOptions& options, torch::Device device, model::CpuKernels kernels)
+      : options_(options),
+        device_(device),
+        kernels_(kernels),
+        completions_(options.completion_threads) {}
   ~EngineImpl() override {
     std::map<std::string, Model> models;
     {
@@ -49,7 +52,7 @@ class EngineImpl : public EngineInternal {
             absl::StrCat("model ", name, " is already loaded; use ReloadModel to replace it"));
       }
     }
-    auto model = LoadServingModel(name, path, device_);
+    auto model = LoadServingModel(name, path, device_, kernels_);
     if (!model.ok()) return model.status();
     return AddModel(name, *std::move(model), make_default, SchedulerConfig{});
   }
@@ -84,7 +87,7 @@ class EngineImpl : public EngineInternal {
       scheduler = it->second.scheduler.get();
       task = scheduler->model()->info.task;
     }
-    auto model = LoadServingModel(name, path, device_);
+    auto model = LoadServingModel(name, path, device_, kernels_);
     if (!model.ok()) return model.status();
     if ((*model)->info.task != task) {
       return absl::FailedPreconditionError(absl::StrCat(
@@ -284,6 +287,7 @@ class EngineImpl : public EngineInternal {
 
   const EngineOptions options_;
   const torch::Device device_;
+  const model::CpuKernels kernels_;
   // Declared before the models: destroyed after them, so their last answers can still run.
   CompletionExecutor completions_;
   std::atomic<EngineObserver*> observer_{nullptr};
@@ -299,6 +303,9 @@ class EngineImpl : public EngineInternal {
 absl::StatusOr<std::unique_ptr<EngineInternal>> CreateEngineInternal(const EngineOptions& options) {
   auto device = ParseDevice(options.device);
   if (!device.ok()) return device.status();
+  auto kernels = model::ParseCpuKernels(options.cpu_kernels);
+  if (!kernels.ok())
+    return absl::InvalidArgumentError(absl::StrCat("engine: ", kernels.status().message()));
   if (options.num_threads < 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("engine: num_threads ", options.num_threads, " is negative"));
@@ -323,7 +330,7 @@ absl::StatusOr<std::unique_ptr<EngineInternal>> CreateEngineInternal(const Engin
   }
   // Intra-op threads are process-wide in torch; 0 keeps torch's default (the machine's cores).
   if (options.num_threads > 0) torch::set_num_threads(options.num_threads);
-  return std::unique_ptr<EngineInternal>(new EngineImpl(options, *device));
+  return std::unique_ptr<EngineInternal>(new EngineImpl(options, *device, *kernels));
 }
 
 absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const EngineOptions& options) {

@@ -163,6 +163,10 @@ struct SchedulerOptions {
 struct EngineOptions {
   std::string device = "auto";  // auto | cpu | cuda | cuda:N
   int num_threads = 0;          // 0: torch's default (the machine's cores).
+  // How an ACT step computes on the CPU: "fast" (fused AVX-512 kernels where the CPU has them,
+  // else the reference) or "reference" (one libtorch op per official op: for checking answers
+  // against the fast path, or where it misbehaves). Also "fast_no_bf16_dot" (tests).
+  std::string cpu_kernels = "fast";
   // Threads that turn step results into answers (decode, vote, the caller's callbacks), so the
   // schedulers only run tensors. A request's events all run on one of them, in order.
   int completion_threads = 2;

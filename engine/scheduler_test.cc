@@ -11,6 +11,7 @@
 #include <set>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "engine/dihedral_views.h"
 #include "engine/engine.h"
 #include "engine/engine_internal.h"
@@ -867,6 +868,14 @@ TEST(EngineCreate, RejectsBadOptions) {
   o.scheduler.max_batch_size = 1;
   o.completion_threads = 0;
   EXPECT_TRUE(absl::IsInvalidArgument(Engine::Create(o).status()));
+  o.completion_threads = 1;
+  o.cpu_kernels = "turbo";
+  const absl::Status kernels = Engine::Create(o).status();
+  EXPECT_TRUE(absl::IsInvalidArgument(kernels));
+  EXPECT_TRUE(absl::StrContains(kernels.message(), "\"turbo\": expected fast, reference"))
+      << kernels;
+  o.cpu_kernels = "reference";
+  EXPECT_TRUE(Engine::Create(o).ok());
 }
 
 }  // namespace

@@ -36,9 +36,9 @@ void ServingModel::ResetRows(model::Carry& carry, int64_t begin, int64_t count) 
   net->ResetCarryRows(carry, begin, count);
 }
 
-std::pair<model::Carry, model::StepOutputs> ServingModel::ActStep(
-    const model::Carry& carry, const torch::Tensor& inputs, const torch::Tensor& puzzle_ids) const {
-  return net->ActStep(carry, inputs, puzzle_ids);
+void ServingModel::ActStepInto(model::Carry& carry, const torch::Tensor& inputs,
+                               const torch::Tensor& puzzle_ids, model::StepOutputs& out) const {
+  net->ActStepInto(carry, inputs, puzzle_ids, out);
 }
 
 TaskKind TaskKindFromJson(const nlohmann::json& task) {
@@ -54,22 +54,24 @@ TaskKind TaskKindFromJson(const nlohmann::json& task) {
 
 absl::StatusOr<std::shared_ptr<const ServingModel>> LoadServingModel(const std::string& name,
                                                                      const std::string& path,
-                                                                     torch::Device device) {
+                                                                     torch::Device device,
+                                                                     model::CpuKernels kernels) {
   model::LoadOptions options;
   options.device = device;
   absl::StatusOr<model::LoadedCheckpoint> loaded = model::LoadCheckpoint(path, options);
   if (!loaded.ok()) return loaded.status();
-  return MakeServingModel(name, loaded->net, loaded->info, device);
+  return MakeServingModel(name, loaded->net, loaded->info, device, kernels);
 }
 
 absl::StatusOr<std::shared_ptr<const ServingModel>> MakeServingModel(
     const std::string& name, model::TrmNet net, const model::CheckpointInfo& ci,
-    torch::Device device) {
+    torch::Device device, model::CpuKernels kernels) {
   auto m = std::make_shared<ServingModel>();
   try {
     m->net = net;
     m->net->eval();
     m->net->to(device);
+    m->net->set_cpu_kernels(kernels);
   } catch (const std::exception& e) {
     return absl::InternalError(absl::StrCat("model ", name, ": ", e.what()));
   }

@@ -20,7 +20,7 @@ struct ServingModel {
   ModelInfo info;  // is_default is filled by the registry, not here.
   TrmConfig config;
   std::vector<std::string> puzzle_identifiers;  // Index = puzzle id (ARC expansion).
-  // Mutable only because ActStep is non-const (lazy rotary tables); used by one scheduler
+  // Mutable only because ActStepInto is non-const (lazy rotary tables); used by one scheduler
   // thread at a time.
   mutable model::TrmNet net{nullptr};
   torch::Device device = torch::kCPU;
@@ -30,26 +30,26 @@ struct ServingModel {
   //
   // Rows [begin, begin + count) of `carry` back at H_init / L_init (official reset_carry).
   virtual void ResetRows(model::Carry& carry, int64_t begin, int64_t count) const;
-  // One ACT step (model::TrmNetImpl::ActStep).
-  virtual std::pair<model::Carry, model::StepOutputs> ActStep(
-      const model::Carry& carry, const torch::Tensor& inputs,
-      const torch::Tensor& puzzle_ids) const;
+  // One ACT step in place (model::TrmNetImpl::ActStepInto): `carry` becomes the next carry and
+  // the tensors of `out` that are defined with the step's shapes are written, not reallocated.
+  virtual void ActStepInto(model::Carry& carry, const torch::Tensor& inputs,
+                           const torch::Tensor& puzzle_ids, model::StepOutputs& out) const;
 };
 
 // Parses "auto" | "cpu" | "cuda" | "cuda:N". auto: the first CUDA device when one is present.
 absl::StatusOr<torch::Device> ParseDevice(const std::string& device);
 
-// Loads `path` (own checkpoint directory or official .pt) onto `device` in eval mode and fills
-// ModelInfo. Errors name the path.
-absl::StatusOr<std::shared_ptr<const ServingModel>> LoadServingModel(const std::string& name,
-                                                                     const std::string& path,
-                                                                     torch::Device device);
+// Loads `path` (own checkpoint directory or official .pt) onto `device` in eval mode, its CPU
+// steps on `kernels`, and fills ModelInfo. Errors name the path.
+absl::StatusOr<std::shared_ptr<const ServingModel>> LoadServingModel(
+    const std::string& name, const std::string& path, torch::Device device,
+    model::CpuKernels kernels = model::CpuKernels::kFast);
 
 // Wraps a network already in memory (trm-bench's random-init shapes, tests) the way
 // LoadServingModel wraps a checkpoint; moves it to `device` in eval mode.
 absl::StatusOr<std::shared_ptr<const ServingModel>> MakeServingModel(
     const std::string& name, model::TrmNet net, const model::CheckpointInfo& checkpoint,
-    torch::Device device);
+    torch::Device device, model::CpuKernels kernels = model::CpuKernels::kFast);
 
 // TaskKind from a checkpoint's task json ({"kind": ...}); unknown kinds are kTokens.
 TaskKind TaskKindFromJson(const nlohmann::json& task);

@@ -26,6 +26,9 @@ void SlotBatch::Allocate() {
   // values (token 0 is the pad token, puzzle id 0 exists in every model).
   carry_ = {torch::zeros({capacity_, c.FullSeqLen(), c.hidden_size}, on_device.dtype(dtype)),
             torch::zeros({capacity_, c.FullSeqLen(), c.hidden_size}, on_device.dtype(dtype))};
+  outputs_ = {torch::empty({capacity_, c.seq_len, c.vocab_size}, on_device.dtype(torch::kFloat32)),
+              torch::empty({capacity_}, on_device.dtype(torch::kFloat32)),
+              torch::empty({capacity_}, on_device.dtype(torch::kFloat32))};
   inputs_ = torch::zeros({capacity_, c.seq_len}, on_device.dtype(torch::kInt32));
   puzzle_ids_ = torch::zeros({capacity_}, on_device.dtype(torch::kInt32));
   const bool pinned = model_->device.is_cuda();
@@ -84,11 +87,11 @@ void SlotBatch::Compact() {
 
 SlotBatch::Output SlotBatch::Step() {
   const int64_t rows = StepRows(occupied(), capacity_, model_->device.is_cuda());
+  // Views of the first rows (contiguous, as rows lead): the step writes them in place.
   model::Carry carry{carry_.z_h.narrow(0, 0, rows), carry_.z_l.narrow(0, 0, rows)};
-  auto [next, out] =
-      model_->ActStep(carry, inputs_.narrow(0, 0, rows), puzzle_ids_.narrow(0, 0, rows));
-  carry.z_h.copy_(next.z_h);
-  carry.z_l.copy_(next.z_l);
+  model::StepOutputs out{outputs_.logits.narrow(0, 0, rows), outputs_.q_halt.narrow(0, 0, rows),
+                         outputs_.q_continue.narrow(0, 0, rows)};
+  model_->ActStepInto(carry, inputs_.narrow(0, 0, rows), puzzle_ids_.narrow(0, 0, rows), out);
   // The one device-to-host copy per step: y and the halting logits.
   auto y = std::make_shared<torch::Tensor>(
       out.logits.argmax(-1).to(torch::kCPU, torch::kInt32).contiguous());

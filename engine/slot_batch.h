@@ -71,10 +71,13 @@ class SlotBatch {
 
   const std::shared_ptr<const ServingModel> model_;
   const int capacity_;
-  std::vector<Slot> slots_;   // slots_[i] is tensor row i.
-  model::Carry carry_;        // [capacity, FullSeqLen, hidden], the forward dtype.
-  torch::Tensor inputs_;      // [capacity, seq_len] int32.
-  torch::Tensor puzzle_ids_;  // [capacity] int32.
+  std::vector<Slot> slots_;  // slots_[i] is tensor row i.
+  model::Carry carry_;       // [capacity, FullSeqLen, hidden], the forward dtype.
+  // logits [capacity, seq_len, vocab], q_halt and q_continue [capacity], float32: a step writes
+  // the first rows in place.
+  model::StepOutputs outputs_;
+  torch::Tensor inputs_;                        // [capacity, seq_len] int32.
+  torch::Tensor puzzle_ids_;                    // [capacity] int32.
   torch::Tensor staging_inputs_, staging_ids_;  // Host rows for an admission (pinned on CUDA).
 };
 

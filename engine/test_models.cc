@@ -89,8 +89,8 @@ void ScriptedModel::ResetRows(model::Carry& carry, int64_t begin, int64_t count)
   ServingModel::ResetRows(carry, begin, count);
 }
 
-std::pair<model::Carry, model::StepOutputs> ScriptedModel::ActStep(
-    const model::Carry& carry, const torch::Tensor& inputs, const torch::Tensor& puzzle_ids) const {
+void ScriptedModel::ActStepInto(model::Carry& carry, const torch::Tensor& inputs,
+                                const torch::Tensor& puzzle_ids, model::StepOutputs& out) const {
   bool echo = false;
   std::set<int32_t> halting;
   {
@@ -108,18 +108,16 @@ std::pair<model::Carry, model::StepOutputs> ScriptedModel::ActStep(
     echo = echo_;
     halting = halting_first_tokens_;
   }
-  auto result = ServingModel::ActStep(carry, inputs, puzzle_ids);
-  if (echo) {
-    auto& out = result.second;
-    out.logits = torch::one_hot(inputs.to(torch::kLong), config.vocab_size).to(torch::kFloat32);
+  ServingModel::ActStepInto(carry, inputs, puzzle_ids, out);
+  if (echo) {  // Written in place, as the step writes its outputs.
+    out.logits.copy_(torch::one_hot(inputs.to(torch::kLong), config.vocab_size));
     auto first = inputs.select(1, 0).to(torch::kCPU, torch::kInt32).contiguous();
     std::vector<float> q(first.size(0));
     for (int64_t i = 0; i < first.size(0); ++i) {
       q[i] = halting.count(first.data_ptr<int32_t>()[i]) ? 10.0f : -10.0f;
     }
-    out.q_halt = torch::tensor(q).to(inputs.device());
+    out.q_halt.copy_(torch::tensor(q));
   }
-  return result;
 }
 
 void ScriptedModel::EchoInputsAndHaltOnFirstToken(std::set<int32_t> halting_first_tokens) {

@@ -39,18 +39,18 @@ std::vector<std::vector<int32_t>> RandomPuzzles(int count, int seq_len, int voca
                                                 uint64_t seed);
 
 // A tiny real network whose step and admission a test steers (engine/serving_model.h's virtual
-// ResetRows / ActStep): it can answer every row with its own input tokens and halt rows by their
-// first token (so dihedral views, whose first cell differs, halt at different steps while agreeing
-// on the answer), throw from a step or an admission, and hold a step until the test lets it go.
+// ResetRows / ActStepInto): it can answer every row with its own input tokens and halt rows by
+// their first token (so dihedral views, whose first cell differs, halt at different steps while
+// agreeing on the answer), throw from a step or an admission, and hold a step until the test lets
+// it go.
 class ScriptedModel : public ServingModel {
  public:
   // Wraps `model` (its network, config and info).
   explicit ScriptedModel(const ServingModel& model) : ServingModel(model) {}
 
   void ResetRows(model::Carry& carry, int64_t begin, int64_t count) const override;
-  std::pair<model::Carry, model::StepOutputs> ActStep(
-      const model::Carry& carry, const torch::Tensor& inputs,
-      const torch::Tensor& puzzle_ids) const override;
+  void ActStepInto(model::Carry& carry, const torch::Tensor& inputs,
+                   const torch::Tensor& puzzle_ids, model::StepOutputs& out) const override;
 
   // Answer each row with its input tokens; halt (q_halt +10) the rows whose first token is in
   // the set, never (-10) the others. Until called, the network's own logits and Q head decide.

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <mutex>
 
+#include "absl/strings/str_cat.h"
 #include "model/fast_net.h"
 #include "model/layers.h"
 
@@ -136,6 +137,14 @@ torch::Tensor TrmNetImpl::InputEmbeddings(const torch::Tensor& inputs,
     embedding = 0.707106781 * (embedding + in.embed_pos->embedding_weight.to(forward_dtype_));
   }
   return std::sqrt(static_cast<double>(config_.hidden_size)) * embedding;
+}
+
+absl::StatusOr<CpuKernels> ParseCpuKernels(const std::string& name) {
+  if (name == "fast") return CpuKernels::kFast;
+  if (name == "reference") return CpuKernels::kReference;
+  if (name == "fast_no_bf16_dot") return CpuKernels::kFastNoBf16Dot;
+  return absl::InvalidArgumentError(
+      absl::StrCat("cpu kernels \"", name, "\": expected fast, reference or fast_no_bf16_dot"));
 }
 
 void TrmNetImpl::set_cpu_kernels(CpuKernels kernels) {

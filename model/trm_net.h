@@ -9,8 +9,10 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <utility>
 
+#include "absl/status/statusor.h"
 #include "model/config.h"
 
 namespace trm::model {
@@ -40,6 +42,8 @@ enum class CpuKernels {
   // kFast without bfloat16 dot instructions, as on AVX-512 CPUs without AVX512_BF16 (tests).
   kFastNoBf16Dot,
 };
+// "fast" | "reference" | "fast_no_bf16_dot"; an error names the value and the choices.
+absl::StatusOr<CpuKernels> ParseCpuKernels(const std::string& name);
 
 class TrmInnerImpl;
 class FastNet;

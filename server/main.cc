@@ -39,6 +39,9 @@ ABSL_FLAG(std::vector<std::string>, checkpoint_roots, {},
           "parent folder and each folder of models");
 ABSL_FLAG(std::string, device, "auto", "auto (CUDA if present, else CPU), cpu, cuda or cuda:N");
 ABSL_FLAG(int, threads, 0, "Torch intra-op threads; 0: torch's default");
+ABSL_FLAG(std::string, cpu_kernels, "fast",
+          "The ACT step on the CPU: fast (fused kernels where the CPU has AVX-512, else the "
+          "reference) or reference (one libtorch op per official op, to check answers against)");
 ABSL_FLAG(int, batch_size, 64, "Batch slots per model (requests run together per ACT step)");
 ABSL_FLAG(int, queue_size, 256, "Requests waiting per model; more get RESOURCE_EXHAUSTED");
 ABSL_FLAG(int, max_steps, 0, "Default ACT max steps when a request says 0; 0: the model's");
@@ -90,6 +93,7 @@ absl::StatusOr<trm::server::ServerOptions> OptionsFromFlags() {
   o.checkpoint_roots = absl::GetFlag(FLAGS_checkpoint_roots);
   o.engine.device = absl::GetFlag(FLAGS_device);
   o.engine.num_threads = absl::GetFlag(FLAGS_threads);
+  o.engine.cpu_kernels = absl::GetFlag(FLAGS_cpu_kernels);
   o.engine.scheduler.max_batch_size = absl::GetFlag(FLAGS_batch_size);
   o.engine.scheduler.max_queue_size = absl::GetFlag(FLAGS_queue_size);
   o.engine.scheduler.default_halt_threshold =
