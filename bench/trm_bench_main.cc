@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <iostream>
 #include <numeric>
+#include <optional>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/usage.h"
@@ -124,24 +125,36 @@ int Main(int argc, char** argv) {
             << header.dump() << "\n";
   std::vector<std::string> table;
   const std::string task = shape.task;
+  // The fixed-step modes' setup: `b` slots under continuous batching and `b` random requests;
+  // nullopt (the error printed) when the model cannot be served.
+  struct FixedBatch {
+    ServedModel served;
+    std::vector<std::vector<int32_t>> inputs;
+  };
+  auto serve_fixed_batch = [&](int b) -> std::optional<FixedBatch> {
+    auto served = Serve(checkpoint, *config, task, device, b, b, false, seed, *kernels);
+    if (!served.ok()) {
+      std::cerr << "trm-bench: " << served.status() << "\n";
+      return std::nullopt;
+    }
+    auto inputs = RandomInputs(b, served->info.seq_len, served->info.vocab_size, seed + b);
+    return FixedBatch{*std::move(served), std::move(inputs)};
+  };
 
   if (mode == "fixed" || mode == "all") {
     const int steps = absl::GetFlag(FLAGS_steps);
     for (int b : batches) {
-      auto served = Serve(checkpoint, *config, task, device, b, b, false, seed, *kernels);
-      if (!served.ok()) {
-        std::cerr << "trm-bench: " << served.status() << "\n";
-        return 1;
-      }
-      const auto inputs = RandomInputs(b, served->info.seq_len, served->info.vocab_size, seed + b);
+      std::optional<FixedBatch> fixed = serve_fixed_batch(b);
+      if (!fixed) return 1;
+      auto& [served, inputs] = *fixed;
       if (int w = absl::GetFlag(FLAGS_warmup_steps); w > 0) {
-        auto warm = RunAll(*served->engine, inputs, std::vector<int>(b, w), true);
+        auto warm = RunAll(*served.engine, inputs, std::vector<int>(b, w), true);
         if (!warm.ok()) {
           std::cerr << "trm-bench: warm-up: " << warm.status() << "\n";
           return 1;
         }
       }
-      auto run = RunAll(*served->engine, inputs, std::vector<int>(b, steps), true);
+      auto run = RunAll(*served.engine, inputs, std::vector<int>(b, steps), true);
       if (!run.ok() || run->failed > 0) {
         std::cerr << "trm-bench: fixed run at batch " << b << " failed\n";
         return 1;
@@ -150,11 +163,11 @@ int Main(int argc, char** argv) {
       const int steps_run = static_cast<int>(run->total_steps / b);
       const double ms_per_step = 1000.0 * run->wall_s / steps_run;
       const double pps = b / run->wall_s;
-      const double gflops = FlopsPerPuzzleStep(served->model->config) *
+      const double gflops = FlopsPerPuzzleStep(served.model->config) *
                             static_cast<double>(run->total_steps) / run->wall_s / 1e9;
-      const bool fast = served->model->net->last_step_fast();
+      const bool fast = served.model->net->last_step_fast();
       nlohmann::json j = {{"kind", "fixed"},
-                          {"task", served->info.task == engine::TaskKind::kMaze ? "maze" : task},
+                          {"task", served.info.task == engine::TaskKind::kMaze ? "maze" : task},
                           {"batch", b},
                           {"steps", steps_run},
                           {"ms_per_step", ms_per_step},
@@ -244,30 +257,27 @@ int Main(int argc, char** argv) {
     // median of each.
     const int steps = absl::GetFlag(FLAGS_steps);
     for (int b : batches) {
-      auto served = Serve(checkpoint, *config, task, device, b, b, false, seed, *kernels);
-      if (!served.ok()) {
-        std::cerr << "trm-bench: " << served.status() << "\n";
-        return 1;
-      }
-      const auto inputs = RandomInputs(b, served->info.seq_len, served->info.vocab_size, seed + b);
-      (void)RunAll(*served->engine, inputs, std::vector<int>(b, 2), true);  // Warm-up.
-      (void)ForwardAloneSecondsPerStep(*served->model, inputs, 2);
+      std::optional<FixedBatch> fixed = serve_fixed_batch(b);
+      if (!fixed) return 1;
+      auto& [served, inputs] = *fixed;
+      (void)RunAll(*served.engine, inputs, std::vector<int>(b, 2), true);  // Warm-up.
+      (void)ForwardAloneSecondsPerStep(*served.model, inputs, 2);
       std::vector<double> engine_s, forward_s;
       for (int r = 0; r < std::max(1, absl::GetFlag(FLAGS_repeats)); ++r) {
-        auto run = RunAll(*served->engine, inputs, std::vector<int>(b, steps), true);
+        auto run = RunAll(*served.engine, inputs, std::vector<int>(b, steps), true);
         if (!run.ok() || run->failed > 0) {
           std::cerr << "trm-bench: overhead run at batch " << b << " failed\n";
           return 1;
         }
         engine_s.push_back(run->wall_s / steps);
-        forward_s.push_back(ForwardAloneSecondsPerStep(*served->model, inputs, steps));
+        forward_s.push_back(ForwardAloneSecondsPerStep(*served.model, inputs, steps));
       }
       auto median = [](std::vector<double> v) {
         std::sort(v.begin(), v.end());
         return v[v.size() / 2];
       };
       const double e = median(engine_s), f = median(forward_s);
-      const double gflops = FlopsPerPuzzleStep(served->model->config) * b / e / 1e9;
+      const double gflops = FlopsPerPuzzleStep(served.model->config) * b / e / 1e9;
       nlohmann::json j = {{"kind", "overhead"},
                           {"task", task},
                           {"batch", b},
@@ -277,7 +287,7 @@ int Main(int argc, char** argv) {
                           {"overhead_us_per_step", 1e6 * (e - f)},
                           {"overhead_share", (e - f) / e},
                           {"gflop_per_s", gflops},
-                          {"fast_kernels", served->model->net->last_step_fast()}};
+                          {"fast_kernels", served.model->net->last_step_fast()}};
       std::cout << j.dump() << std::endl;
       table.push_back(absl::StrFormat(
           "| overhead, %d steps | %d | %.3f (forward %.3f) | %.2f | %.1f | overhead %.0f us = "
