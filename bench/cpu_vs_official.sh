@@ -14,6 +14,7 @@
 # script's 3 timed steps instead of 16 (the maze shape), TRM_BUILD_DIR (build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/fixed_rows.sh
 : "${TRM_OFFICIAL:?set TRM_OFFICIAL to the folder holding the official models/}"
 shapes=("$@")
 [[ ${#shapes[@]} -gt 0 ]] || shapes=(sudoku:128)
@@ -49,13 +50,9 @@ for shape in "${shapes[@]}"; do
     for k in $kernels; do
       for dtype in $dtypes; do
         load=$(cut -d' ' -f1 /proc/loadavg)
-        "$bench" "${args[@]}" --hidden="$hidden" --heads=8 --layers=2 --h_cycles=3 \
-          --threads="$threads" --mode=fixed --steps="${STEPS:-3}" --warmup_steps=1 \
-          --batches="$batches" --cpu_kernels="$k" --dtype="$dtype" 2>/dev/null |
-          grep '"kind":"fixed"' | while read -r line; do
-          python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print(sys.argv[2], r["batch"], sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6], "%.1f" % r["ms_per_step"], "%.1f" % r["gflop_per_s"])' \
-            "$line" "$shape" "$k" "$dtype" "$round" "$load"
-        done | tee -a "$log"
+        fixed_rows "$shape" "$k $dtype $round $load" "${args[@]}" --hidden="$hidden" --heads=8 \
+          --layers=2 --h_cycles=3 --threads="$threads" --steps="${STEPS:-3}" --warmup_steps=1 \
+          --batches="$batches" --cpu_kernels="$k" --dtype="$dtype" | tee -a "$log"
       done
     done
   done

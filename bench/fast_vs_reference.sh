@@ -11,6 +11,7 @@
 # (build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/fixed_rows.sh
 [[ $# -gt 0 ]] || { sed -n '2,11p' "$0" >&2; exit 2; }
 rounds=${ROUNDS:-3}
 threads=${THREADS:-2}
@@ -26,12 +27,9 @@ for round in $(seq "$rounds"); do
   for ckpt in "$@"; do
     for k in fast reference; do
       load=$(cut -d' ' -f1 /proc/loadavg)
-      "$bench" --checkpoint="$ckpt" --threads="$threads" --mode=fixed --steps="${STEPS:-5}" \
-        --warmup_steps=1 --batches="$batches" --cpu_kernels="$k" 2>/dev/null |
-        grep '"kind":"fixed"' | while read -r line; do
-        python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print(sys.argv[2], r["batch"], sys.argv[3], sys.argv[4], sys.argv[5], "%.2f" % r["ms_per_step"], "%.1f" % r["gflop_per_s"])' \
-          "$line" "$ckpt" "$k" "$round" "$load"
-      done | tee -a "$log"
+      fixed_rows "$ckpt" "$k $round $load" --checkpoint="$ckpt" --threads="$threads" \
+        --steps="${STEPS:-5}" --warmup_steps=1 --batches="$batches" --cpu_kernels="$k" |
+        tee -a "$log"
     done
   done
 done
