@@ -14,7 +14,9 @@
 #   bench/serving_core_bench.sh fallback|overhead|views|all
 #
 # TRM_BUILD_DIR (default build), BASE_BUILD (optional), THREADS (default 2), OUT (default
-# /tmp/serving-core-bench).
+# /tmp/serving-core-bench), KERNELS (optional: --cpu_kernels for TRM_BUILD_DIR's trm-server,
+# trm-eval and trm-bench; "reference" compares the serving core alone with a base build that
+# predates the fast CPU kernels).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-all}
@@ -23,10 +25,15 @@ base=${BASE_BUILD:-}
 threads=${THREADS:-2}
 out=${OUT:-/tmp/serving-core-bench}
 shared=${TRM_SHARED_DIR:-../shared}
+kernels=${KERNELS:-}
 mkdir -p "$out"
 builds=("$build")
 [[ -n $base ]] && builds=("$base" "$build")
-echo "# $(date -u +%FT%TZ) $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg); builds: ${builds[*]}"
+echo "# $(date -u +%FT%TZ) $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg); builds: ${builds[*]}" \
+  "${kernels:+(--cpu_kernels=$kernels for $build)}"
+
+# kernel_flags BUILD: the --cpu_kernels flag for BUILD's programs, if any.
+kernel_flags() { [[ -n $kernels && $1 == "$build" ]] && echo "--cpu_kernels=$kernels" || true; }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
@@ -37,7 +44,7 @@ start_server() {
   port=$(free_port)
   mport=$(free_port)
   "$b/server/trm-server" --listen "127.0.0.1:$port" --metrics_listen "127.0.0.1:$mport" \
-    --threads "$threads" "$@" >"$out/server.log" 2>&1 &
+    --threads "$threads" $(kernel_flags "$b") "$@" >"$out/server.log" 2>&1 &
   server_pid=$!
   for _ in $(seq 300); do
     "$b/client/trm-client" health --target "127.0.0.1:$port" >/dev/null 2>&1 && return 0
@@ -98,7 +105,7 @@ overhead() {
       for b in "${builds[@]}"; do
         echo "overhead $shape round $round $b:"
         "$b/bench/trm-bench" "${args[@]}" --mode overhead --batches 1,8,64 --threads "$threads" \
-          --repeats 3 2>&1 | grep '^{"kind":"overhead"' | sed 's/^/    /'
+          $(kernel_flags "$b") --repeats 3 2>&1 | grep '^{"kind":"overhead"' | sed 's/^/    /'
       done
     done
   done
@@ -118,7 +125,7 @@ views() {
     fi
     for b in "${builds[@]}"; do
       echo "views $kind $b: $("$b/bench/trm-eval" --checkpoint "$ckpt" --puzzles "$cal" \
-        --halting act --dihedral_views 8 --threads "$threads" 2>&1 | grep '^{' |
+        --halting act --dihedral_views 8 --threads "$threads" $(kernel_flags "$b") 2>&1 | grep '^{' |
         python3 -c 'import json,sys; j=json.load(sys.stdin); print(f"exact {100*j[\"exact_accuracy\"]:.1f}% of {j[\"examples\"]}, mean steps {j[\"mean_steps\"]:.2f}")')"
     done
     for round in 1 2; do

@@ -37,6 +37,9 @@ ABSL_FLAG(int, dihedral_views, 0,
 ABSL_FLAG(int, max_batch, 64, "Batch slots");
 ABSL_FLAG(std::string, device, "auto", "auto | cpu | cuda | cuda:N");
 ABSL_FLAG(int, threads, 0, "torch intra-op threads (0: the machine's cores)");
+ABSL_FLAG(std::string, cpu_kernels, "fast",
+          "The ACT step on the CPU: fast (fused AVX-512 kernels where the CPU has them) or "
+          "reference (one libtorch op per official op), as trm-server's --cpu_kernels");
 
 namespace trm::bench {
 namespace {
@@ -59,6 +62,7 @@ int Main(int argc, char** argv) {
   engine::EngineOptions options;
   options.device = absl::GetFlag(FLAGS_device);
   options.num_threads = absl::GetFlag(FLAGS_threads);
+  options.cpu_kernels = absl::GetFlag(FLAGS_cpu_kernels);
   options.scheduler.max_batch_size = absl::GetFlag(FLAGS_max_batch);
   // Every puzzle is queued at once; the queue must hold them all.
   options.scheduler.max_queue_size = 1 << 30;
