@@ -14,7 +14,8 @@
 #   bench/serving_core_bench.sh fallback|overhead|views|all
 #
 # TRM_BUILD_DIR (default build), BASE_BUILD (optional), THREADS (default 2), OUT (default
-# /tmp/serving-core-bench), KERNELS (optional: --cpu_kernels for TRM_BUILD_DIR's trm-server,
+# /tmp/serving-core-bench), for overhead SHAPES ("tiny paper"), ROUNDS (2) and PAPER_STEPS (8
+# timed steps on the paper's shape), KERNELS (optional: --cpu_kernels for TRM_BUILD_DIR's trm-server,
 # trm-eval and trm-bench; "reference" compares the serving core alone with a base build that
 # predates the fast CPU kernels).
 set -euo pipefail
@@ -98,10 +99,11 @@ fallback() {
 overhead() {
   local tiny=(--task sudoku --hidden 32 --heads 2 --layers 2 --h_cycles 1 --l_cycles 1
               --puzzle_emb_len 0 --steps 200)
-  local paper=(--task sudoku --hidden 128 --heads 8 --layers 2 --h_cycles 3 --l_cycles 6 --steps 8)
-  for shape in tiny paper; do
+  local paper=(--task sudoku --hidden 128 --heads 8 --layers 2 --h_cycles 3 --l_cycles 6
+               --steps "${PAPER_STEPS:-8}")
+  for shape in ${SHAPES:-tiny paper}; do
     local -n args=$shape
-    for round in 1 2; do
+    for round in $(seq "${ROUNDS:-2}"); do
       for b in "${builds[@]}"; do
         echo "overhead $shape round $round $b:"
         "$b/bench/trm-bench" "${args[@]}" --mode overhead --batches 1,8,64 --threads "$threads" \
