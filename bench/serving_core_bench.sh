@@ -14,10 +14,10 @@
 #   bench/serving_core_bench.sh fallback|overhead|views|all
 #
 # TRM_BUILD_DIR (default build), BASE_BUILD (optional), THREADS (default 2), OUT (default
-# /tmp/serving-core-bench), for overhead SHAPES ("tiny paper"), ROUNDS (2) and PAPER_STEPS (8
-# timed steps on the paper's shape), KERNELS (optional: --cpu_kernels for TRM_BUILD_DIR's trm-server,
-# trm-eval and trm-bench; "reference" compares the serving core alone with a base build that
-# predates the fast CPU kernels).
+# /tmp/serving-core-bench), for overhead SHAPES ("tiny paper"), ROUNDS (2), REPEATS (3),
+# TINY_STEPS (200) and PAPER_STEPS (8), KERNELS (optional, e.g. "reference fast": TRM_BUILD_DIR's
+# programs run once with each --cpu_kernels; "reference" compares the serving core alone with a
+# base build that predates the fast CPU kernels).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-all}
@@ -26,15 +26,20 @@ base=${BASE_BUILD:-}
 threads=${THREADS:-2}
 out=${OUT:-/tmp/serving-core-bench}
 shared=${TRM_SHARED_DIR:-../shared}
-kernels=${KERNELS:-}
 mkdir -p "$out"
-builds=("$build")
-[[ -n $base ]] && builds=("$base" "$build")
-echo "# $(date -u +%FT%TZ) $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg); builds: ${builds[*]}" \
-  "${kernels:+(--cpu_kernels=$kernels for $build)}"
+# The variants measured, alternating: BUILD or BUILD:KERNELS (the new build once per KERNELS).
+builds=()
+[[ -n $base ]] && builds=("$base")
+if [[ -n ${KERNELS:-} ]]; then
+  for k in $KERNELS; do builds+=("$build:$k"); done
+else
+  builds+=("$build")
+fi
+echo "# $(date -u +%FT%TZ) $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg); builds: ${builds[*]}"
 
-# kernel_flags BUILD: the --cpu_kernels flag for BUILD's programs, if any.
-kernel_flags() { [[ -n $kernels && $1 == "$build" ]] && echo "--cpu_kernels=$kernels" || true; }
+# bin VARIANT: its build folder. kernel_flags VARIANT: its --cpu_kernels flag, if any.
+bin() { echo "${1%%:*}"; }
+kernel_flags() { [[ $1 == *:* ]] && echo "--cpu_kernels=${1#*:}" || true; }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
@@ -44,11 +49,11 @@ start_server() {
   shift
   port=$(free_port)
   mport=$(free_port)
-  "$b/server/trm-server" --listen "127.0.0.1:$port" --metrics_listen "127.0.0.1:$mport" \
+  "$(bin "$b")/server/trm-server" --listen "127.0.0.1:$port" --metrics_listen "127.0.0.1:$mport" \
     --threads "$threads" $(kernel_flags "$b") "$@" >"$out/server.log" 2>&1 &
   server_pid=$!
   for _ in $(seq 300); do
-    "$b/client/trm-client" health --target "127.0.0.1:$port" >/dev/null 2>&1 && return 0
+    "$(bin "$b")/client/trm-client" health --target "127.0.0.1:$port" >/dev/null 2>&1 && return 0
     sleep 0.1
   done
   echo "server did not start: $(tail -5 "$out/server.log")" >&2
@@ -75,13 +80,13 @@ fallback() {
       s0=$(metric trm_batch_steps_total)
       t0=$(date +%s.%N)
       if [[ $mode == none ]]; then
-        "$b/client/trm-client" "${common[@]}" --target "127.0.0.1:$port" --concurrency 8 \
+        "$(bin "$b")/client/trm-client" "${common[@]}" --target "127.0.0.1:$port" --concurrency 8 \
           >"$out/fallback.$mode.txt" 2>&1
       else
-        "$b/client/trm-client" "${common[@]}" --target "127.0.0.1:$port" --concurrency 4 \
+        "$(bin "$b")/client/trm-client" "${common[@]}" --target "127.0.0.1:$port" --concurrency 4 \
           >"$out/fallback.$mode.a.txt" 2>&1 &
         local other=$!
-        "$b/client/trm-client" "${common[@]}" --target "127.0.0.1:$port" --concurrency 4 \
+        "$(bin "$b")/client/trm-client" "${common[@]}" --target "127.0.0.1:$port" --concurrency 4 \
           --exact_fallback >"$out/fallback.$mode.b.txt" 2>&1
         wait $other
       fi
@@ -98,7 +103,7 @@ fallback() {
 
 overhead() {
   local tiny=(--task sudoku --hidden 32 --heads 2 --layers 2 --h_cycles 1 --l_cycles 1
-              --puzzle_emb_len 0 --steps 200)
+              --puzzle_emb_len 0 --steps "${TINY_STEPS:-200}")
   local paper=(--task sudoku --hidden 128 --heads 8 --layers 2 --h_cycles 3 --l_cycles 6
                --steps "${PAPER_STEPS:-8}")
   for shape in ${SHAPES:-tiny paper}; do
@@ -106,8 +111,8 @@ overhead() {
     for round in $(seq "${ROUNDS:-2}"); do
       for b in "${builds[@]}"; do
         echo "overhead $shape round $round $b:"
-        "$b/bench/trm-bench" "${args[@]}" --mode overhead --batches 1,8,64 --threads "$threads" \
-          $(kernel_flags "$b") --repeats 3 2>&1 | grep '^{"kind":"overhead"' | sed 's/^/    /'
+        "$(bin "$b")/bench/trm-bench" "${args[@]}" --mode overhead --batches 1,8,64 --threads "$threads" \
+          $(kernel_flags "$b") --repeats "${REPEATS:-3}" 2>&1 | grep '"kind":"overhead"' | sed 's/^/    /'
       done
     done
   done
@@ -126,7 +131,7 @@ views() {
       fi
     fi
     for b in "${builds[@]}"; do
-      echo "views $kind $b: $("$b/bench/trm-eval" --checkpoint "$ckpt" --puzzles "$cal" \
+      echo "views $kind $b: $("$(bin "$b")/bench/trm-eval" --checkpoint "$ckpt" --puzzles "$cal" \
         --halting act --dihedral_views 8 --threads "$threads" $(kernel_flags "$b") 2>&1 | grep '^{' |
         python3 -c 'import json,sys; j=json.load(sys.stdin); print(f"exact {100*j[\"exact_accuracy\"]:.1f}% of {j[\"examples\"]}, mean steps {j[\"mean_steps\"]:.2f}")')"
     done
@@ -134,7 +139,7 @@ views() {
       for b in "${builds[@]}"; do
         start_server "$b" --checkpoints "$ckpt"
         echo "views $kind latency round $round $b:"
-        "$b/client/trm-client" bench --task "$kind" --target "127.0.0.1:$port" --file "$cal" \
+        "$(bin "$b")/client/trm-client" bench --task "$kind" --target "127.0.0.1:$port" --file "$cal" \
           --requests 200 --concurrency 1 2>&1 | grep -E 'p50|latency|verified' | sed 's/^/    /'
         stop_server
       done
