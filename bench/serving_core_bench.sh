@@ -8,14 +8,15 @@
 #              batch 1, 8 and 64 (trm-bench --mode overhead), tiny model and the paper's sudoku shape.
 #   views      8-view requests on the model cards' calibration sets: exact accuracy (trm-eval) and
 #              p50 latency through the server (trm-client bench, one request at a time).
+#   cards      the model cards' latency through the server (scripts/eval-bundled.sh's bench bands).
 # With BASE_BUILD set (a build of an earlier commit), every figure is measured for it too,
-# alternating the two builds.
+# alternating the builds.
 #
-#   bench/serving_core_bench.sh fallback|overhead|views|all
+#   bench/serving_core_bench.sh fallback|overhead|views|cards|all
 #
 # TRM_BUILD_DIR (default build), BASE_BUILD (optional), THREADS (default 2), OUT (default
 # /tmp/serving-core-bench), for overhead SHAPES ("tiny paper"), ROUNDS (2), REPEATS (3),
-# TINY_STEPS (200) and PAPER_STEPS (8), KERNELS (optional, e.g. "reference fast": TRM_BUILD_DIR's
+# TINY_STEPS (200) and PAPER_STEPS (8), for views KINDS ("sudoku maze"), KERNELS (optional, e.g. "reference fast": TRM_BUILD_DIR's
 # programs run once with each --cpu_kernels; "reference" compares the serving core alone with a
 # base build that predates the fast CPU kernels).
 set -euo pipefail
@@ -119,7 +120,7 @@ overhead() {
 }
 
 views() {
-  for kind in sudoku maze; do
+  for kind in ${KINDS:-sudoku maze}; do
     local ckpt=checkpoints/$kind cal=$out/cal.$kind.txt
     if [[ ! -s $cal ]]; then
       if [[ $kind == sudoku ]]; then
@@ -127,13 +128,14 @@ views() {
           "$build/puzzle/trm-data" generate sudoku --count 250 --seed 9303 --min_givens 24 \
             --max_givens 40 --min_guesses 1; } >"$cal"
       else
-        "$build/puzzle/trm-data" generate maze --count 500 --seed 9302 --side 30 --min_path 4 >"$cal"
+        # The card's calibration mazes: the bundled model's 9x9 (seed 9302, as generated).
+        "$build/puzzle/trm-data" generate maze --count 500 --seed 9302 --side 9 --min_path 4 >"$cal"
       fi
     fi
     for b in "${builds[@]}"; do
       echo "views $kind $b: $("$(bin "$b")/bench/trm-eval" --checkpoint "$ckpt" --puzzles "$cal" \
         --halting act --dihedral_views 8 --threads "$threads" $(kernel_flags "$b") 2>&1 | grep '^{' |
-        python3 -c 'import json,sys; j=json.load(sys.stdin); print(f"exact {100*j[\"exact_accuracy\"]:.1f}% of {j[\"examples\"]}, mean steps {j[\"mean_steps\"]:.2f}")')"
+        python3 -c 'import json,sys; j=json.load(sys.stdin); print("exact %.1f%% of %d, mean steps %.2f" % (100*j["exact_accuracy"], j["examples"], j["mean_steps"]))')"
     done
     for round in 1 2; do
       for b in "${builds[@]}"; do
@@ -147,10 +149,38 @@ views() {
   done
 }
 
+cards() {
+  # The model cards' "Latency through the server": scripts/eval-bundled.sh's two bench bands per
+  # model (same generator seeds, 500 each), 100 requests one at a time, the serving defaults.
+  local data=$build/puzzle/trm-data
+  [[ -s $out/card.medium.txt ]] || "$data" generate sudoku --count 500 --seed 9102 --min_givens 42 \
+    --max_givens 49 >"$out/card.medium.txt"
+  [[ -s $out/card.guess4.txt ]] || "$data" generate sudoku --count 500 --seed 9107 --min_givens 24 \
+    --max_givens 40 --min_guesses 4 >"$out/card.guess4.txt"
+  [[ -s $out/card.p12.txt ]] || "$data" generate maze --count 500 --seed 9202 --side 9 \
+    --min_path 12 --max_path 15 >"$out/card.p12.txt"
+  [[ -s $out/card.p21.txt ]] || "$data" generate maze --count 500 --seed 9204 --side 9 \
+    --min_path 21 >"$out/card.p21.txt"
+  for round in $(seq "${ROUNDS:-2}"); do
+    for b in "${builds[@]}"; do
+      for band in sudoku:medium sudoku:guess4 maze:p12 maze:p21; do
+        local kind=${band%%:*} file=$out/card.${band#*:}.txt
+        start_server "$b" --checkpoints "checkpoints/$kind"
+        echo "card $band round $round $b:"
+        "$(bin "$b")/client/trm-client" bench --task "$kind" --target "127.0.0.1:$port" \
+          --file "$file" --requests 100 --concurrency 1 2>&1 | grep -E 'latency|ACT|verified' |
+          sed 's/^/    /'
+        stop_server
+      done
+    done
+  done
+}
+
 case $what in
   fallback) fallback ;;
   overhead) overhead ;;
   views) views ;;
-  all) fallback; overhead; views ;;
-  *) echo "usage: $0 fallback|overhead|views|all" >&2; exit 2 ;;
+  cards) cards ;;
+  all) fallback; overhead; views; cards ;;
+  *) echo "usage: $0 fallback|overhead|views|cards|all" >&2; exit 2 ;;
 esac
