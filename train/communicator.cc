@@ -1,10 +1,12 @@
 #include "train/communicator.h"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <map>
+#include <mutex>
 #include <set>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
@@ -114,8 +116,20 @@ std::vector<std::string> CompiledBackends() {
   return out;
 }
 
+// A rank that fails or dies closes its sockets while the others may still be writing to them
+// (Gloo's pairs and the store write without MSG_NOSIGNAL). That write must fail with EPIPE, so the
+// surviving rank reports which rank failed and why, instead of being killed by SIGPIPE without a
+// word (Communicator.ARankThatFailsIsNamedWithItsMessage was, once, in a whole-suite run).
+namespace {
+void IgnoreSigpipe() {
+  static std::once_flag once;
+  std::call_once(once, [] { signal(SIGPIPE, SIG_IGN); });
+}
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<Communicator>> Communicator::Connect(const DistEnv& env,
                                                                     const CommOptions& options) {
+  IgnoreSigpipe();
   ::c10d::TCPStoreOptions so;
   so.port = static_cast<uint16_t>(env.master_port);
   so.isServer = env.rank == 0;
@@ -147,6 +161,7 @@ absl::StatusOr<std::unique_ptr<Communicator>> Communicator::Connect(const DistEn
 absl::StatusOr<std::unique_ptr<Communicator>> Communicator::Create(
     c10::intrusive_ptr<::c10d::Store> store, int rank, int world_size, const CommOptions& options,
     const std::string& where) {
+  IgnoreSigpipe();
   std::unique_ptr<Communicator> c(new Communicator());
   c->store_ = store;
   c->where_ = where;
