@@ -143,6 +143,26 @@ TEST_F(FastNetTest, Bfloat16MatchesReferenceWithAndWithoutBf16Dots) {
   }
 }
 
+// The lm_head's left operand spans every answer position of a puzzle, many row tiles on a long
+// sequence; on the 30x30 maze shape (900 positions, hidden 128) it overran the bfloat16 GEMM's
+// one-tile scratch and crashed.
+TEST_F(FastNetTest, Bfloat16SequencesLongerThanARowTileMatchReference) {
+  const Shape shape{"rope, 2 heads of 64, 300 positions", 128, 2, "rope", false, 0, 0};
+  TrmConfig c = ConfigOf(shape, "bfloat16");
+  c.seq_len = 300;
+  c.H_cycles = 1;
+  c.L_cycles = 1;
+  c.L_layers = 1;
+  TrmNet net = RandomNet(c, 3);
+  const auto inputs = torch::randint(0, c.vocab_size, {2, c.seq_len}, torch::kInt32);
+  const auto ids = torch::randint(0, c.num_puzzle_identifiers, {2}, torch::kInt32);
+  const Outputs want = Steps(net, CpuKernels::kReference, inputs, ids, 1);
+  const Outputs got = Steps(net, CpuKernels::kFast, inputs, ids, 1);
+  ASSERT_TRUE(got.fast);
+  EXPECT_LT(RelL2(got.out.logits, want.out.logits), 3e-2);
+  EXPECT_LT(RelL2(got.carry.z_h, want.carry.z_h), 3e-2);
+}
+
 // Training updates weights in place between evaluations: the next fast step must see them.
 TEST_F(FastNetTest, ChangedWeightsAreRepacked) {
   const TrmConfig c = ConfigOf(kShapes[0], "float32");

@@ -143,7 +143,12 @@ void FastStep::Linear(const float* a, int64_t lda, int m, const PackedWeight& w,
                       int64_t ldc, ThreadBuffers& tb, bool round) const {
   if (m <= 0) return;
   if (w.format() == PackedWeight::Format::kBfloat16Pairs) {
-    avx512::GemmBf16(a, lda, m, w.bf16(), c, ldc, tb.pairs.data());
+    // The pairs scratch holds one row tile; longer operands (the lm_head over a 30x30 maze's 900
+    // answer positions, which overran it and crashed) go through a tile at a time.
+    for (int i0 = 0; i0 < m; i0 += tile_rows_) {
+      avx512::GemmBf16(a + i0 * lda, lda, std::min(tile_rows_, m - i0), w.bf16(), c + i0 * ldc, ldc,
+                       tb.pairs.data());
+    }
   } else {
     avx512::Gemm(a, lda, m, w.f32(), c, ldc);
   }
