@@ -62,6 +62,12 @@ Outputs Steps(TrmNet& net, CpuKernels kernels, const torch::Tensor& inputs,
   return {carry, out, net->last_step_fast()};
 }
 
+// `n` random puzzles (tokens and puzzle ids) for the model `c`.
+std::pair<torch::Tensor, torch::Tensor> RandomBatch(const TrmConfig& c, int64_t n) {
+  return {torch::randint(0, c.vocab_size, {n, c.seq_len}, torch::kInt32),
+          torch::randint(0, c.num_puzzle_identifiers, {n}, torch::kInt32)};
+}
+
 double RelL2(const torch::Tensor& got, const torch::Tensor& want) {
   auto g = got.to(torch::kFloat64), w = want.to(torch::kFloat64);
   return ((g - w).norm() / w.norm().clamp_min(1e-12)).item<double>();
@@ -126,8 +132,7 @@ TEST_F(FastNetTest, Bfloat16MatchesReferenceWithAndWithoutBf16Dots) {
     c.H_cycles = 1;
     c.L_cycles = 1;
     TrmNet net = RandomNet(c, 2);
-    const auto inputs = torch::randint(0, c.vocab_size, {3, c.seq_len}, torch::kInt32);
-    const auto ids = torch::randint(0, c.num_puzzle_identifiers, {3}, torch::kInt32);
+    const auto [inputs, ids] = RandomBatch(c, 3);
     const Outputs want = Steps(net, CpuKernels::kReference, inputs, ids, 1);
     for (CpuKernels kernels : {CpuKernels::kFast, CpuKernels::kFastNoBf16Dot}) {
       const Outputs got = Steps(net, kernels, inputs, ids, 1);
@@ -154,8 +159,7 @@ TEST_F(FastNetTest, Bfloat16SequencesLongerThanARowTileMatchReference) {
   c.L_cycles = 1;
   c.L_layers = 1;
   TrmNet net = RandomNet(c, 3);
-  const auto inputs = torch::randint(0, c.vocab_size, {2, c.seq_len}, torch::kInt32);
-  const auto ids = torch::randint(0, c.num_puzzle_identifiers, {2}, torch::kInt32);
+  const auto [inputs, ids] = RandomBatch(c, 2);
   const Outputs want = Steps(net, CpuKernels::kReference, inputs, ids, 1);
   const Outputs got = Steps(net, CpuKernels::kFast, inputs, ids, 1);
   ASSERT_TRUE(got.fast);
