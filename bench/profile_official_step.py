@@ -6,6 +6,10 @@
 #
 # SIDE: task:hidden:batch (sudoku: the paper's sudoku shape, 8 heads, H3 L6, 81 cells + 16
 # puzzle-embedding positions; maze: 30x30, L4). STEPS: profiled steps (default 2).
+# ARCH: a checkpoint's config.json (checkpoints/sudoku/config.json): its "arch" replaces the
+# shape (SIDE then gives only the batch). The official code builds a puzzle prefix only from a
+# puzzle embedding, so a prefix without one (puzzle_emb_ndim 0) gets a hidden-wide embedding: the
+# same sequence and step, one lookup more.
 import json
 import math
 import os
@@ -49,6 +53,18 @@ config = dict(batch_size=batch, seq_len=seq, puzzle_emb_ndim=hidden, num_puzzle_
               hidden_size=hidden, expansion=4, num_heads=8, pos_encodings="rope",
               halt_max_steps=16, halt_exploration_prob=0.1, forward_dtype="float32",
               mlp_t=False, puzzle_emb_len=16, no_ACT_continue=True)
+if os.environ.get("ARCH"):
+    with open(os.environ["ARCH"]) as f:
+        arch = json.load(f)["arch"]
+    for key in ("seq_len", "vocab_size", "H_cycles", "L_cycles", "L_layers", "hidden_size",
+                "expansion", "num_heads", "pos_encodings", "mlp_t", "puzzle_emb_len",
+                "puzzle_emb_ndim", "halt_max_steps"):
+        config[key] = arch[key]
+    if config["puzzle_emb_len"] > 0 and config["puzzle_emb_ndim"] == 0:
+        config["puzzle_emb_ndim"] = config["hidden_size"]
+    task, hidden = os.path.basename(os.path.dirname(os.path.abspath(os.environ["ARCH"]))), \
+        config["hidden_size"]
+    seq, vocab = config["seq_len"], config["vocab_size"]
 torch.manual_seed(0)
 model = TinyRecursiveReasoningModel_ACTV1(config).eval()
 g = torch.Generator().manual_seed(0)

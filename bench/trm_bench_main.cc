@@ -2,10 +2,14 @@
 // of the paper's shapes. Prints the command and machine, JSON lines (one per figure) and a short
 // table. Modes: fixed (ms per ACT step and puzzles/s at --steps fixed steps for each batch size
 // in --batches; the batch-1 row is the latency), mixed (requests that halt after different
-// numbers of steps, served with continuous batching and with static batches; their ratio), all.
+// numbers of steps, served with continuous batching and with static batches; their ratio),
+// overhead (the engine's step against the forward alone), profile (the fast CPU step's time per
+// op, model/step_profile.h), all (fixed and mixed). On the CPU the header also gives the cores'
+// measured float32 and bfloat16 peak, and GFLOP/s figures their share of it.
 //
 //   trm-bench --task=sudoku --hidden=512 --mode=fixed --steps=16 --batches=1,8,64
 //   trm-bench --task=sudoku --hidden=128 --mode=mixed --requests=256 --batches=32
+//   trm-bench --task=maze --hidden=128 --l_cycles=4 --mode=profile --steps=4 --batches=1,8
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -22,6 +26,8 @@
 #include "base/program_flags.h"
 #include "bench/bench_runner.h"
 #include "bench/machine.h"
+#include "model/cpu_peak.h"
+#include "model/step_profile.h"
 #include "nlohmann/json.hpp"
 
 ABSL_FLAG(std::string, checkpoint, "",
@@ -43,9 +49,11 @@ ABSL_FLAG(std::string, cpu_kernels, "fast",
           "The ACT step on the CPU: fast (fused kernels where the CPU has AVX-512) | reference "
           "(libtorch ops) | fast_no_bf16_dot");
 ABSL_FLAG(std::string, mode, "all",
-          "fixed | mixed | overhead (engine step minus the forward alone, per batch) | all");
+          "fixed | mixed | overhead (engine step minus the forward alone, per batch) | profile "
+          "(the fast CPU step per op) | all (fixed and mixed)");
 ABSL_FLAG(int, repeats, 5, "Overhead mode: alternating engine / forward-alone runs per batch");
-ABSL_FLAG(int, steps, 16, "Fixed mode: ACT steps per puzzle (ignore_halting)");
+ABSL_FLAG(int, steps, 16,
+          "Fixed, overhead and profile modes: ACT steps per puzzle (ignore_halting)");
 ABSL_FLAG(std::string, batches, "1,8,64",
           "Fixed mode: batch sizes; mixed mode: the last is the batch");
 ABSL_FLAG(int, requests, 256, "Mixed mode: requests");
@@ -62,6 +70,48 @@ struct Row {
   nlohmann::json json;
   std::string table;
 };
+
+// A profile's JSON lines (one per op) and its table: each op's time summed over the team, per
+// step, its share of the team's time in the step, and for the products their GFLOP/s per core
+// against the core's peak. `engine_s_per_step`: the engine's wall time per step around it.
+void PrintProfile(const model::fast::StepProfile& p, int batch, double engine_s_per_step,
+                  double peak_per_core) {
+  using model::fast::StepOp;
+  const double steps = static_cast<double>(p.steps);
+  const double team = p.thread_seconds / p.step_seconds;
+  std::cout << absl::StrFormat(
+      "\n### batch %d: %.3f ms per step in the fast step, %.3f ms through the engine, %.0f "
+      "threads\n\n| op | calls per step | thread-ms per step | share | GFLOP/s per core | of peak "
+      "|\n| --- | --- | --- | --- | --- | --- |\n",
+      batch, 1000 * p.step_seconds / steps, 1000 * engine_s_per_step, team);
+  double accounted = 0;
+  for (int i = 0; i < model::fast::kStepOpCount; ++i) {
+    if (p.calls[i] == 0) continue;
+    accounted += p.seconds[i];
+    const double share = p.seconds[i] / p.thread_seconds;
+    const double gflops = p.flops[i] > 0 ? p.flops[i] / p.seconds[i] / 1e9 : 0;
+    const char* name = model::fast::StepOpName(static_cast<StepOp>(i));
+    nlohmann::json j = {{"kind", "profile"},
+                        {"batch", batch},
+                        {"op", name},
+                        {"calls_per_step", p.calls[i] / steps},
+                        {"thread_ms_per_step", 1000 * p.seconds[i] / steps},
+                        {"share", share}};
+    if (gflops > 0) j["gflop_per_s_per_core"] = gflops;
+    std::cout << j.dump() << "\n";
+    std::cout << absl::StrFormat("| %s | %.0f | %.3f | %.1f%% | %s | %s |\n", name,
+                                 p.calls[i] / steps, 1000 * p.seconds[i] / steps, 100 * share,
+                                 gflops > 0 ? absl::StrFormat("%.1f", gflops) : "-",
+                                 gflops > 0 && peak_per_core > 0
+                                     ? absl::StrFormat("%.0f%%", 100 * gflops / peak_per_core)
+                                     : "-");
+  }
+  // Fork and join of the team, the wait for the slowest thread at the end, untimed code.
+  const double rest = p.thread_seconds - accounted;
+  std::cout << absl::StrFormat("| rest: fork, join, untimed | - | %.3f | %.1f%% | - | - |\n",
+                               1000 * rest / steps, 100 * rest / p.thread_seconds);
+  std::cout << std::flush;
+}
 
 int Main(int argc, char** argv) {
   if (absl::GetFlag(FLAGS_threads) > 0) torch::set_num_threads(absl::GetFlag(FLAGS_threads));
@@ -96,8 +146,10 @@ int Main(int argc, char** argv) {
     return 2;
   }
   const std::string mode = absl::GetFlag(FLAGS_mode);
-  if (mode != "fixed" && mode != "mixed" && mode != "overhead" && mode != "all") {
-    std::cerr << "trm-bench: --mode \"" << mode << "\" is not fixed, mixed, overhead or all\n";
+  if (mode != "fixed" && mode != "mixed" && mode != "overhead" && mode != "profile" &&
+      mode != "all") {
+    std::cerr << "trm-bench: --mode \"" << mode
+              << "\" is not fixed, mixed, overhead, profile or all\n";
     return 2;
   }
   const auto kernels = model::ParseCpuKernels(absl::GetFlag(FLAGS_cpu_kernels));
@@ -109,6 +161,21 @@ int Main(int argc, char** argv) {
   const std::string device = absl::GetFlag(FLAGS_device);
   const uint64_t seed = absl::GetFlag(FLAGS_seed);
 
+  // The cores' peak as they run now, what every GFLOP/s below is a share of (0: no AVX-512).
+  const bool on_cpu = device == "cpu" || device == "auto";
+  const int threads = torch::get_num_threads();
+  const double peak_f32 = on_cpu ? model::fast::MeasurePeakGflops(false, threads) : 0;
+  const double peak_bf16 = on_cpu ? model::fast::MeasurePeakGflops(true, threads) : 0;
+  // The peak a model's fast step can reach: bfloat16 pair dots only for bfloat16 models.
+  auto peak_for = [&](const TrmConfig& c) {
+    const bool bf16_dots = c.forward_dtype == "bfloat16" && *kernels == model::CpuKernels::kFast;
+    return bf16_dots && peak_bf16 > 0 ? peak_bf16 : peak_f32;
+  };
+  auto peak_note = [&](const TrmConfig& c, double gflops) -> std::string {
+    const double peak = peak_for(c);
+    return peak > 0 ? absl::StrFormat(", %.0f%% of peak", 100 * gflops / peak) : "";
+  };
+
   nlohmann::json header = {{"kind", "machine"},
                            {"command", CommandLine(argc, argv)},
                            {"cpu", machine.cpu},
@@ -117,11 +184,15 @@ int Main(int argc, char** argv) {
                            {"load_1m", machine.load_1m},
                            {"device", device},
                            {"cpu_kernels", absl::GetFlag(FLAGS_cpu_kernels)},
+                           {"peak_gflop_per_s_float32", peak_f32},
+                           {"peak_gflop_per_s_bfloat16", peak_bf16},
                            {"config", checkpoint.empty() ? config->ToJson() : nlohmann::json()},
                            {"checkpoint", checkpoint}};
   std::cout << "# command: " << CommandLine(argc, argv) << "\n"
             << "# machine: " << machine.cpu << ", " << machine.cores << " cores, torch threads "
             << torch::get_num_threads() << ", load " << machine.load_1m << "\n"
+            << absl::StrFormat("# peak on %d threads: float32 %.0f GFLOP/s, bfloat16 %.0f\n",
+                               threads, peak_f32, peak_bf16)
             << header.dump() << "\n";
   std::vector<std::string> table;
   const std::string task = shape.task;
@@ -131,29 +202,30 @@ int Main(int argc, char** argv) {
     ServedModel served;
     std::vector<std::vector<int32_t>> inputs;
   };
-  auto serve_fixed_batch = [&](int b) -> std::optional<FixedBatch> {
+  // `warmup` untimed steps through the engine first.
+  auto serve_fixed_batch = [&](int b, int warmup) -> std::optional<FixedBatch> {
     auto served = Serve(checkpoint, *config, task, device, b, b, false, seed, *kernels);
     if (!served.ok()) {
       std::cerr << "trm-bench: " << served.status() << "\n";
       return std::nullopt;
     }
     auto inputs = RandomInputs(b, served->info.seq_len, served->info.vocab_size, seed + b);
+    if (warmup > 0) {
+      auto warm = RunAll(*served->engine, inputs, std::vector<int>(b, warmup), true);
+      if (!warm.ok()) {
+        std::cerr << "trm-bench: warm-up: " << warm.status() << "\n";
+        return std::nullopt;
+      }
+    }
     return FixedBatch{*std::move(served), std::move(inputs)};
   };
 
   if (mode == "fixed" || mode == "all") {
     const int steps = absl::GetFlag(FLAGS_steps);
     for (int b : batches) {
-      std::optional<FixedBatch> fixed = serve_fixed_batch(b);
+      std::optional<FixedBatch> fixed = serve_fixed_batch(b, absl::GetFlag(FLAGS_warmup_steps));
       if (!fixed) return 1;
       auto& [served, inputs] = *fixed;
-      if (int w = absl::GetFlag(FLAGS_warmup_steps); w > 0) {
-        auto warm = RunAll(*served.engine, inputs, std::vector<int>(b, w), true);
-        if (!warm.ok()) {
-          std::cerr << "trm-bench: warm-up: " << warm.status() << "\n";
-          return 1;
-        }
-      }
       auto run = RunAll(*served.engine, inputs, std::vector<int>(b, steps), true);
       if (!run.ok() || run->failed > 0) {
         std::cerr << "trm-bench: fixed run at batch " << b << " failed\n";
@@ -175,11 +247,14 @@ int Main(int argc, char** argv) {
                           {"gflop_per_s", gflops},
                           {"fast_kernels", fast},
                           {"wall_s", run->wall_s}};
+      if (const double peak = peak_for(served.model->config); peak > 0) {
+        j["peak_share"] = gflops / peak;
+      }
       if (b == 1) j["latency_ms"] = 1000.0 * run->wall_s;
       std::cout << j.dump() << std::endl;
       table.push_back(absl::StrFormat(
-          "| fixed %d steps | %d | %.1f | %.2f | %.1f | %s%s |", steps_run, b, ms_per_step, pps,
-          gflops, fast ? "fast kernels" : "libtorch ops",
+          "| fixed %d steps | %d | %.1f | %.2f | %.1f | %s%s%s |", steps_run, b, ms_per_step, pps,
+          gflops, fast ? "fast kernels" : "libtorch ops", peak_note(served.model->config, gflops),
           b == 1 ? absl::StrFormat(", latency %.0f ms", 1000.0 * run->wall_s) : ""));
     }
   }
@@ -257,10 +332,9 @@ int Main(int argc, char** argv) {
     // median of each.
     const int steps = absl::GetFlag(FLAGS_steps);
     for (int b : batches) {
-      std::optional<FixedBatch> fixed = serve_fixed_batch(b);
+      std::optional<FixedBatch> fixed = serve_fixed_batch(b, 2);
       if (!fixed) return 1;
       auto& [served, inputs] = *fixed;
-      (void)RunAll(*served.engine, inputs, std::vector<int>(b, 2), true);  // Warm-up.
       (void)ForwardAloneSecondsPerStep(*served.model, inputs, 2);
       std::vector<double> engine_s, forward_s;
       for (int r = 0; r < std::max(1, absl::GetFlag(FLAGS_repeats)); ++r) {
@@ -294,6 +368,29 @@ int Main(int argc, char** argv) {
           "%.1f%% |",
           steps, b, 1000 * e, 1000 * f, b / (e * steps), gflops, 1e6 * (e - f), 100 * (e - f) / e));
     }
+  }
+  if (mode == "profile") {
+    const int steps = absl::GetFlag(FLAGS_steps);
+    for (int b : batches) {
+      std::optional<FixedBatch> fixed = serve_fixed_batch(b, 2);
+      if (!fixed) return 1;
+      auto& [served, inputs] = *fixed;
+      model::fast::StepProfile profile;
+      served.model->net->set_step_profile(&profile);
+      auto run = RunAll(*served.engine, inputs, std::vector<int>(b, steps), true);
+      served.model->net->set_step_profile(nullptr);  // waits for a running step
+      if (!run.ok() || run->failed > 0) {
+        std::cerr << "trm-bench: profile run at batch " << b << " failed\n";
+        return 1;
+      }
+      if (profile.steps == 0) {
+        std::cerr << "trm-bench: --mode=profile times the fast CPU step; this model's steps ran "
+                     "on libtorch ops (--cpu_kernels, the device or the CPU)\n";
+        return 1;
+      }
+      PrintProfile(profile, b, run->wall_s / steps, peak_for(served.model->config) / threads);
+    }
+    return 0;
   }
   std::cout << "\n| run | batch | ms/ACT step | puzzles/s | GFLOP/s | note |\n"
             << "| --- | --- | --- | --- | --- | --- |\n";

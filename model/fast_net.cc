@@ -130,7 +130,8 @@ void StoreOutput(torch::Tensor& into, const torch::Tensor& value) {
 }
 
 void FastNet::ActStepInto(TrmNetImpl& net, Carry& carry, const torch::Tensor& inputs,
-                          const torch::Tensor& puzzle_ids, StepOutputs& out, int threads) {
+                          const torch::Tensor& puzzle_ids, StepOutputs& out, int threads,
+                          fast::StepProfile* profile) {
   const TrmConfig& c = net.config();
   const int64_t n = inputs.size(0);
   const std::vector<int64_t> shape = {n, c.FullSeqLen(), c.hidden_size};
@@ -145,7 +146,7 @@ void FastNet::ActStepInto(TrmNetImpl& net, Carry& carry, const torch::Tensor& in
   torch::Tensor logits = Float32Target(out.logits, {n, c.seq_len, c.vocab_size});
   torch::Tensor q = torch::empty({n, 2}, torch::kFloat32);
   step_->Run(static_cast<int>(n), z_h.data_ptr<float>(), z_l.data_ptr<float>(), x.data_ptr<float>(),
-             logits.data_ptr<float>(), q.data_ptr<float>(), threads);
+             logits.data_ptr<float>(), q.data_ptr<float>(), threads, profile);
   // bfloat16 carries were rounded at every update, so the conversion back is exact.
   if (!z_h.is_same(carry.z_h)) carry.z_h.copy_(z_h);
   if (!z_l.is_same(carry.z_l)) carry.z_l.copy_(z_l);

@@ -30,9 +30,10 @@ class FastNet {
 
   // TrmNet::ActStepInto's contract: the carry ([n, FullSeqLen, hidden] on the CPU) is updated
   // in place, `out`'s tensors are written when they have their shapes, else assigned.
-  // `threads`: the OpenMP team (torch's intra-op count).
+  // `threads`: the OpenMP team (torch's intra-op count); `profile`: see FastStep::Run.
   void ActStepInto(TrmNetImpl& net, Carry& carry, const torch::Tensor& inputs,
-                   const torch::Tensor& puzzle_ids, StepOutputs& out, int threads);
+                   const torch::Tensor& puzzle_ids, StepOutputs& out, int threads,
+                   fast::StepProfile* profile);
 
   // The weights' format: float32, bfloat16 values in float32 dots, or bfloat16 pairs.
   fast::PackedWeight::Format format() const { return format_; }

@@ -167,6 +167,36 @@ TEST_F(FastNetTest, Bfloat16SequencesLongerThanARowTileMatchReference) {
   EXPECT_LT(RelL2(got.carry.z_h, want.carry.z_h), 3e-2);
 }
 
+// The profile's products, counted from the GEMMs the step actually ran, are FlopsPerPuzzle's
+// formula (what every GFLOP/s figure divides by); every op's time lies within the team's time.
+TEST_F(FastNetTest, StepProfileCountsTheFormulasFlopsAndFitsInTheStep) {
+  for (const Shape& shape : {kShapes[0], kShapes[3]}) {
+    SCOPED_TRACE(shape.name);
+    const TrmConfig c = ConfigOf(shape, "float32");
+    TrmNet net = RandomNet(c, 4);
+    const auto [inputs, ids] = RandomBatch(c, 3);
+    torch::set_num_threads(2);
+    fast::StepProfile profile;
+    net->set_step_profile(&profile);
+    ASSERT_TRUE(Steps(net, CpuKernels::kFast, inputs, ids, 2).fast);
+    net->set_step_profile(nullptr);
+    Steps(net, CpuKernels::kFast, inputs, ids, 1);  // unprofiled: adds nothing
+    ASSERT_EQ(profile.steps, 2);
+    double flops = 0, seconds = 0;
+    for (int i = 0; i < fast::kStepOpCount; ++i) {
+      flops += profile.flops[i];
+      seconds += profile.seconds[i];
+    }
+    EXPECT_DOUBLE_EQ(flops, 2 * 3 * fast::FastStep::FlopsPerPuzzle(c));
+    EXPECT_GT(profile.calls[static_cast<int>(shape.mlp_t ? fast::StepOp::kMixGateUp
+                                                         : fast::StepOp::kSoftmax)],
+              0);
+    EXPECT_GT(seconds, 0);
+    EXPECT_LE(seconds, profile.thread_seconds);
+    EXPECT_DOUBLE_EQ(profile.thread_seconds, 2 * profile.step_seconds);
+  }
+}
+
 // Training updates weights in place between evaluations: the next fast step must see them.
 TEST_F(FastNetTest, ChangedWeightsAreRepacked) {
   const TrmConfig c = ConfigOf(kShapes[0], "float32");

@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 
@@ -19,6 +20,7 @@ struct FastStep::ThreadBuffers {
   AlignedArray<float> inv_sum;   // [tile]
   AlignedArray<float> seq_in;    // [tile, seq] mlp_t: hidden channels as rows
   AlignedArray<uint32_t> pairs;  // bfloat16 pairs of a GEMM's left operand
+  StepProfile profile;           // this thread's share of a profiled step
 };
 
 namespace {
@@ -103,16 +105,31 @@ void FastStep::Reserve(int n, int threads) {
 }
 
 void FastStep::Run(int n, float* z_h, float* z_l, const float* x, float* logits, float* q,
-                   int threads) {
+                   int threads, StepProfile* profile) {
   threads = std::max(1, threads);
   Reserve(n, threads);
+  profiling_ = profile != nullptr;
+  const auto start = std::chrono::steady_clock::now();
   if (threads == 1) {
     RunThread(0, 1, n, z_h, z_l, x, logits, q);
-    return;
-  }
+  } else {
 #pragma omp parallel num_threads(threads)
-  RunThread(omp_get_thread_num(), omp_get_num_threads(), n, z_h, z_l, x, logits, q);
+    RunThread(omp_get_thread_num(), omp_get_num_threads(), n, z_h, z_l, x, logits, q);
+  }
+  if (!profiling_) return;
+  profiling_ = false;
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  for (int t = 0; t < threads; ++t) {
+    profile->Add(threads_[t].profile);
+    threads_[t].profile = StepProfile();
+  }
+  profile->step_seconds += seconds;
+  profile->thread_seconds += seconds * threads;
+  ++profile->steps;
 }
+
+StepProfile* FastStep::Prof(ThreadBuffers& tb) const { return profiling_ ? &tb.profile : nullptr; }
 
 void FastStep::RunThread(int t, int threads, int n, float* z_h, float* z_l, const float* x,
                          float* logits, float* q) {
@@ -139,9 +156,10 @@ void FastStep::RunThread(int t, int threads, int n, float* z_h, float* z_l, cons
   Heads(t, r0, r1, z_h, logits, q);
 }
 
-void FastStep::Linear(const float* a, int64_t lda, int m, const PackedWeight& w, float* c,
-                      int64_t ldc, ThreadBuffers& tb, bool round) const {
+void FastStep::Linear(StepOp op, const float* a, int64_t lda, int m, const PackedWeight& w,
+                      float* c, int64_t ldc, ThreadBuffers& tb, bool round) const {
   if (m <= 0) return;
+  OpTimer timer(Prof(tb), op, 2.0 * m * w.n() * w.k());
   if (w.format() == PackedWeight::Format::kBfloat16Pairs) {
     // The pairs scratch holds one row tile; longer operands (the lm_head over a 30x30 maze's 900
     // answer positions, which overran it and crashed) go through a tile at a time.
@@ -161,6 +179,7 @@ void FastStep::Linear(const float* a, int64_t lda, int m, const PackedWeight& w,
 void FastStep::Inject(ThreadBuffers& tb, int64_t r0, int64_t r1, float* hidden, const float* a,
                       const float* b) const {
   const int64_t d = hidden_;
+  OpTimer timer(Prof(tb), StepOp::kInject);
   if (b == nullptr) {
     if (r1 > r0)
       avx512::Add(hidden + r0 * d, a + r0 * d, hidden + r0 * d, (r1 - r0) * d, bf16_math_);
@@ -190,7 +209,8 @@ void FastStep::AttentionBlock(int t, int64_t r0, int64_t r1, float* h, const Blo
 
   // 1. q, k, v of this thread's rows; k and v go where every thread's attention reads them.
   ForEachTile(r0, r1, tile_rows_, [&](int64_t i0, int rows) {
-    Linear(h + i0 * d, d, rows, w.qkv, tb.qkv.data(), 3 * d, tb, bf16_math_);
+    Linear(StepOp::kQkv, h + i0 * d, d, rows, w.qkv, tb.qkv.data(), 3 * d, tb, bf16_math_);
+    OpTimer timer(Prof(tb), StepOp::kRotary);
     for (int i = 0; i < rows; ++i) {
       const int64_t row = i0 + i, p = row / s_len;
       const int s = static_cast<int>(row % s_len);
@@ -220,7 +240,10 @@ void FastStep::AttentionBlock(int t, int64_t r0, int64_t r1, float* h, const Blo
       }
     }
   });
+  {
+    OpTimer timer(Prof(tb), StepOp::kBarrier);
 #pragma omp barrier
+  }
 
   // 2. Per row tile: attention, o_proj, residual + norm, MLP, residual + norm.
   ForEachTile(r0, r1, tile_rows_, [&](int64_t i0, int rows) {
@@ -229,11 +252,19 @@ void FastStep::AttentionBlock(int t, int64_t r0, int64_t r1, float* h, const Blo
       const int64_t b = std::min<int64_t>(i0 + rows, (p + 1) * s_len);
       const int cnt = static_cast<int>(b - a);
       float* out = tb.att.data() + (a - i0) * d;
+      const double head_flops = 2.0 * cnt * s_len * hd;
       for (int head = 0; head < heads_; ++head) {
-        const Panels k_panels{keys(p, head), hd, s_len, 64, int64_t{hd} * 64};
-        avx512::Gemm(queries_.data() + a * d + head * hd, d, cnt, k_panels, tb.scores.data(),
-                     seq_pad);
-        avx512::SoftmaxRows(tb.scores.data(), seq_pad, cnt, s_len, tb.inv_sum.data());
+        {
+          OpTimer timer(Prof(tb), StepOp::kScores, head_flops);
+          const Panels k_panels{keys(p, head), hd, s_len, 64, int64_t{hd} * 64};
+          avx512::Gemm(queries_.data() + a * d + head * hd, d, cnt, k_panels, tb.scores.data(),
+                       seq_pad);
+        }
+        {
+          OpTimer timer(Prof(tb), StepOp::kSoftmax);
+          avx512::SoftmaxRows(tb.scores.data(), seq_pad, cnt, s_len, tb.inv_sum.data());
+        }
+        OpTimer timer(Prof(tb), StepOp::kValues, head_flops);
         const Panels v_panels{values(p, head), s_len, hd, value_width_,
                               int64_t{s_len} * value_width_};
         avx512::Gemm(tb.scores.data(), seq_pad, cnt, v_panels, out + head * hd, d);
@@ -241,18 +272,28 @@ void FastStep::AttentionBlock(int t, int64_t r0, int64_t r1, float* h, const Blo
       }
       a = b;
     }
-    if (bf16_math_) avx512::RoundBf16Inplace(tb.att.data(), int64_t{rows} * d);
-    Linear(tb.att.data(), d, rows, w.o, tb.tmp.data(), d, tb, bf16_math_);
-    avx512::AddRmsNorm(h + i0 * d, d, tb.tmp.data(), d, rows, d, eps(), bf16_math_);
+    if (bf16_math_) {
+      OpTimer timer(Prof(tb), StepOp::kValues);
+      avx512::RoundBf16Inplace(tb.att.data(), int64_t{rows} * d);
+    }
+    Linear(StepOp::kOutProj, tb.att.data(), d, rows, w.o, tb.tmp.data(), d, tb, bf16_math_);
+    {
+      OpTimer timer(Prof(tb), StepOp::kAddNorm);
+      avx512::AddRmsNorm(h + i0 * d, d, tb.tmp.data(), d, rows, d, eps(), bf16_math_);
+    }
     Mlp(tb, h + i0 * d, rows, w);
   });
 }
 
 void FastStep::Mlp(ThreadBuffers& tb, float* h, int rows, const BlockWeights& w) const {
   const int d = hidden_;
-  Linear(h, d, rows, w.gate_up, tb.gate_up.data(), 2 * inner_, tb, bf16_math_);
-  avx512::SwiGlu(tb.gate_up.data(), 2 * inner_, rows, inner_, tb.act.data(), inner_, bf16_math_);
-  Linear(tb.act.data(), inner_, rows, w.down, tb.tmp.data(), d, tb, bf16_math_);
+  Linear(StepOp::kGateUp, h, d, rows, w.gate_up, tb.gate_up.data(), 2 * inner_, tb, bf16_math_);
+  {
+    OpTimer timer(Prof(tb), StepOp::kSwiGlu);
+    avx512::SwiGlu(tb.gate_up.data(), 2 * inner_, rows, inner_, tb.act.data(), inner_, bf16_math_);
+  }
+  Linear(StepOp::kDown, tb.act.data(), inner_, rows, w.down, tb.tmp.data(), d, tb, bf16_math_);
+  OpTimer timer(Prof(tb), StepOp::kAddNorm);
   avx512::AddRmsNorm(h, d, tb.tmp.data(), d, rows, d, eps(), bf16_math_);
 }
 
@@ -262,7 +303,10 @@ void FastStep::MlpTBlock(int t, int threads, int n, int64_t r0, int64_t r1, floa
   const int d = hidden_, s_len = seq_;
   // 1. Across the sequence, per hidden channel (official: the block transposes to [B, D, S]);
   //    channels are split between threads, so every row must be complete first.
+  {
+    OpTimer timer(Prof(tb), StepOp::kBarrier);
 #pragma omp barrier
+  }
   const int64_t units = int64_t{n} * d;
   const int64_t u0 = units * t / threads, u1 = units * (t + 1) / threads;
   for (int64_t u = u0; u < u1;) {
@@ -271,20 +315,35 @@ void FastStep::MlpTBlock(int t, int threads, int n, int64_t r0, int64_t r1, floa
     const int nc = NextTile(c0, std::min<int64_t>(d, c0 + u1 - u), tile_rows_);
     float* in = tb.seq_in.data();
     float* base = h + p * s_len * d + c0;
-    for (int s = 0; s < s_len; ++s) {
-      for (int c = 0; c < nc; ++c) in[int64_t{c} * s_len + s] = base[int64_t{s} * d + c];
+    {
+      OpTimer timer(Prof(tb), StepOp::kMixTranspose);
+      for (int s = 0; s < s_len; ++s) {
+        for (int c = 0; c < nc; ++c) in[int64_t{c} * s_len + s] = base[int64_t{s} * d + c];
+      }
     }
-    Linear(in, s_len, nc, w.mlp_t_gate_up, tb.gate_up.data(), 2 * inner_t_, tb, bf16_math_);
-    avx512::SwiGlu(tb.gate_up.data(), 2 * inner_t_, nc, inner_t_, tb.act.data(), inner_t_,
-                   bf16_math_);
-    Linear(tb.act.data(), inner_t_, nc, w.mlp_t_down, tb.tmp.data(), s_len, tb, bf16_math_);
-    avx512::AddRmsNorm(in, s_len, tb.tmp.data(), s_len, nc, s_len, eps(), bf16_math_);
+    Linear(StepOp::kMixGateUp, in, s_len, nc, w.mlp_t_gate_up, tb.gate_up.data(), 2 * inner_t_, tb,
+           bf16_math_);
+    {
+      OpTimer timer(Prof(tb), StepOp::kSwiGlu);
+      avx512::SwiGlu(tb.gate_up.data(), 2 * inner_t_, nc, inner_t_, tb.act.data(), inner_t_,
+                     bf16_math_);
+    }
+    Linear(StepOp::kMixDown, tb.act.data(), inner_t_, nc, w.mlp_t_down, tb.tmp.data(), s_len, tb,
+           bf16_math_);
+    {
+      OpTimer timer(Prof(tb), StepOp::kAddNorm);
+      avx512::AddRmsNorm(in, s_len, tb.tmp.data(), s_len, nc, s_len, eps(), bf16_math_);
+    }
+    OpTimer timer(Prof(tb), StepOp::kMixTranspose);
     for (int s = 0; s < s_len; ++s) {
       for (int c = 0; c < nc; ++c) base[int64_t{s} * d + c] = in[int64_t{c} * s_len + s];
     }
     u += nc;
   }
+  {
+    OpTimer timer(Prof(tb), StepOp::kBarrier);
 #pragma omp barrier
+  }
   // 2. The MLP over hidden, per row.
   ForEachTile(r0, r1, tile_rows_, [&](int64_t i0, int rows) { Mlp(tb, h + i0 * d, rows, w); });
 }
@@ -299,13 +358,14 @@ void FastStep::Heads(int t, int64_t r0, int64_t r1, const float* z_h, float* log
     // lm_head on the answer positions (official: logits[:, puzzle_emb_len:]).
     const int64_t first = std::max<int64_t>(s0, prefix_);
     if (s1 > first) {
-      Linear(z_h + (p * s_len + first) * d, d, static_cast<int>(s1 - first), w_.lm_head,
-             logits + (p * config_.seq_len + first - prefix_) * vocab, vocab, tb, bf16_math_);
+      Linear(StepOp::kHeads, z_h + (p * s_len + first) * d, d, static_cast<int>(s1 - first),
+             w_.lm_head, logits + (p * config_.seq_len + first - prefix_) * vocab, vocab, tb,
+             bf16_math_);
     }
     // q_head on position 0, with its bias (one rounding in bfloat16, as a fused linear).
     if (s0 == 0) {
       float out[2];
-      Linear(z_h + p * s_len * d, d, 1, w_.q_head, out, 2, tb, false);
+      Linear(StepOp::kHeads, z_h + p * s_len * d, d, 1, w_.q_head, out, 2, tb, false);
       for (int j = 0; j < 2; ++j) {
         const float bias = bf16_math_ ? RoundBf16(w_.q_bias[j]) : w_.q_bias[j];
         q[p * 2 + j] = bf16_math_ ? RoundBf16(out[j] + bias) : out[j] + bias;

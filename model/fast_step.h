@@ -21,6 +21,7 @@
 
 #include "model/config.h"
 #include "model/fast_kernels.h"
+#include "model/step_profile.h"
 
 namespace trm::model::fast {
 
@@ -46,8 +47,10 @@ class FastStep {
 
   // One ACT step for n puzzles. z_h, z_l: [n, FullSeqLen, hidden] float32, updated in place;
   // x: the input embeddings, same shape. Writes logits [n, seq_len, vocab] (puzzle prefix
-  // dropped) and q [n, 2] (halt, continue). threads: the OpenMP team size (>= 1).
-  void Run(int n, float* z_h, float* z_l, const float* x, float* logits, float* q, int threads);
+  // dropped) and q [n, 2] (halt, continue). threads: the OpenMP team size (>= 1). profile:
+  // when not null, the step's time per op is added to it.
+  void Run(int n, float* z_h, float* z_l, const float* x, float* logits, float* q, int threads,
+           StepProfile* profile = nullptr);
 
   // Floating-point operations of one step for one puzzle (multiply-add = 2), for GFLOP/s.
   static double FlopsPerPuzzle(const TrmConfig& config);
@@ -57,9 +60,11 @@ class FastStep {
   void Reserve(int n, int threads);
   void RunThread(int t, int threads, int n, float* z_h, float* z_l, const float* x, float* logits,
                  float* q);
-  // c = a w^T, rounded to bfloat16 when `round`.
-  void Linear(const float* a, int64_t lda, int m, const PackedWeight& w, float* c, int64_t ldc,
-              ThreadBuffers& tb, bool round) const;
+  // c = a w^T, rounded to bfloat16 when `round`; timed as `op`.
+  void Linear(StepOp op, const float* a, int64_t lda, int m, const PackedWeight& w, float* c,
+              int64_t ldc, ThreadBuffers& tb, bool round) const;
+  // This thread's profile while Run profiles, else null.
+  StepProfile* Prof(ThreadBuffers& tb) const;
   void Inject(ThreadBuffers& tb, int64_t r0, int64_t r1, float* hidden, const float* a,
               const float* b) const;
   float eps() const { return static_cast<float>(config_.rms_norm_eps); }
@@ -81,6 +86,7 @@ class FastStep {
   AlignedArray<float> keys_, values_, queries_;
   int capacity_ = 0;
   std::vector<ThreadBuffers> threads_;
+  bool profiling_ = false;  // set by Run for its step
 };
 
 }  // namespace trm::model::fast

@@ -92,6 +92,7 @@ struct TrmNetImpl::FastState {
   CpuKernels kernels = CpuKernels::kFast;
   bool unsupported = false;  // Create found no fast path for these kernels: stop asking.
   bool last_fast = false;
+  fast::StepProfile* profile = nullptr;
   std::unique_ptr<FastNet> net;
 };
 
@@ -159,6 +160,11 @@ CpuKernels TrmNetImpl::cpu_kernels() const {
   return fast_->kernels;
 }
 
+void TrmNetImpl::set_step_profile(fast::StepProfile* profile) {
+  std::lock_guard<std::mutex> lock(fast_->mu);
+  fast_->profile = profile;
+}
+
 bool TrmNetImpl::last_step_fast() const {
   std::lock_guard<std::mutex> lock(fast_->mu);
   return fast_->last_fast;
@@ -187,7 +193,8 @@ std::pair<Carry, StepOutputs> TrmNetImpl::ActStep(const Carry& carry, const torc
       Carry next{carry.z_h.clone(torch::MemoryFormat::Contiguous),
                  carry.z_l.clone(torch::MemoryFormat::Contiguous)};
       StepOutputs out;
-      fast->ActStepInto(*this, next, inputs, puzzle_ids, out, at::get_num_threads());
+      fast->ActStepInto(*this, next, inputs, puzzle_ids, out, at::get_num_threads(),
+                        fast_->profile);
       return {std::move(next), std::move(out)};
     }
   }
@@ -199,7 +206,8 @@ void TrmNetImpl::ActStepInto(Carry& carry, const torch::Tensor& inputs,
   {
     std::lock_guard<std::mutex> lock(fast_->mu);
     if (FastNet* fast = FastPathLocked()) {
-      fast->ActStepInto(*this, carry, inputs, puzzle_ids, out, at::get_num_threads());
+      fast->ActStepInto(*this, carry, inputs, puzzle_ids, out, at::get_num_threads(),
+                        fast_->profile);
       return;
     }
   }

@@ -47,6 +47,9 @@ absl::StatusOr<CpuKernels> ParseCpuKernels(const std::string& name);
 
 class TrmInnerImpl;
 class FastNet;
+namespace fast {
+struct StepProfile;
+}
 
 class TrmNetImpl : public torch::nn::Module {
  public:
@@ -85,6 +88,9 @@ class TrmNetImpl : public torch::nn::Module {
   // Default kFast. Takes effect at the next step.
   void set_cpu_kernels(CpuKernels kernels);
   CpuKernels cpu_kernels() const;
+  // While set, every step on the fast kernels adds its time per op to `profile` (the caller's,
+  // alive until it is unset; read it after unsetting, which waits for a running step).
+  void set_step_profile(fast::StepProfile* profile);
   // Whether the last ActStep ran on the fast kernels.
   bool last_step_fast() const;
 
