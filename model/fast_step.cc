@@ -131,6 +131,11 @@ void FastStep::Run(int n, float* z_h, float* z_l, const float* x, float* logits,
 
 StepProfile* FastStep::Prof(ThreadBuffers& tb) const { return profiling_ ? &tb.profile : nullptr; }
 
+void FastStep::Barrier(ThreadBuffers& tb, int threads) {
+  OpTimer timer(Prof(tb), StepOp::kBarrier);
+  barrier_.Wait(threads);
+}
+
 void FastStep::RunThread(int t, int threads, int n, float* z_h, float* z_l, const float* x,
                          float* logits, float* q) {
   const int64_t rows = int64_t{n} * seq_;
@@ -145,7 +150,7 @@ void FastStep::RunThread(int t, int threads, int n, float* z_h, float* z_l, cons
         MlpTBlock(t, threads, n, r0, r1, hidden, w);
       } else {
         parity ^= 1;
-        AttentionBlock(t, r0, r1, hidden, w, parity);
+        AttentionBlock(t, threads, r0, r1, hidden, w, parity);
       }
     }
   };
@@ -193,8 +198,8 @@ void FastStep::Inject(ThreadBuffers& tb, int64_t r0, int64_t r1, float* hidden, 
   });
 }
 
-void FastStep::AttentionBlock(int t, int64_t r0, int64_t r1, float* h, const BlockWeights& w,
-                              int parity) {
+void FastStep::AttentionBlock(int t, int threads, int64_t r0, int64_t r1, float* h,
+                              const BlockWeights& w, int parity) {
   ThreadBuffers& tb = threads_[t];
   const int d = hidden_, hd = head_dim_, s_len = seq_;
   const int seq_pad = RoundUp(seq_, 16);
@@ -240,10 +245,7 @@ void FastStep::AttentionBlock(int t, int64_t r0, int64_t r1, float* h, const Blo
       }
     }
   });
-  {
-    OpTimer timer(Prof(tb), StepOp::kBarrier);
-#pragma omp barrier
-  }
+  Barrier(tb, threads);
 
   // 2. Per row tile: attention, o_proj, residual + norm, MLP, residual + norm.
   ForEachTile(r0, r1, tile_rows_, [&](int64_t i0, int rows) {
@@ -303,10 +305,7 @@ void FastStep::MlpTBlock(int t, int threads, int n, int64_t r0, int64_t r1, floa
   const int d = hidden_, s_len = seq_;
   // 1. Across the sequence, per hidden channel (official: the block transposes to [B, D, S]);
   //    channels are split between threads, so every row must be complete first.
-  {
-    OpTimer timer(Prof(tb), StepOp::kBarrier);
-#pragma omp barrier
-  }
+  Barrier(tb, threads);
   const int64_t units = int64_t{n} * d;
   const int64_t u0 = units * t / threads, u1 = units * (t + 1) / threads;
   for (int64_t u = u0; u < u1;) {
@@ -340,10 +339,7 @@ void FastStep::MlpTBlock(int t, int threads, int n, int64_t r0, int64_t r1, floa
     }
     u += nc;
   }
-  {
-    OpTimer timer(Prof(tb), StepOp::kBarrier);
-#pragma omp barrier
-  }
+  Barrier(tb, threads);
   // 2. The MLP over hidden, per row.
   ForEachTile(r0, r1, tile_rows_, [&](int64_t i0, int rows) { Mlp(tb, h + i0 * d, rows, w); });
 }

@@ -21,6 +21,7 @@
 
 #include "model/config.h"
 #include "model/fast_kernels.h"
+#include "model/spin_barrier.h"
 #include "model/step_profile.h"
 
 namespace trm::model::fast {
@@ -65,10 +66,13 @@ class FastStep {
               int64_t ldc, ThreadBuffers& tb, bool round) const;
   // This thread's profile while Run profiles, else null.
   StepProfile* Prof(ThreadBuffers& tb) const;
+  // Waits for the team's other threads (SpinBarrier, not libgomp's: see model/spin_barrier.h).
+  void Barrier(ThreadBuffers& tb, int threads);
   void Inject(ThreadBuffers& tb, int64_t r0, int64_t r1, float* hidden, const float* a,
               const float* b) const;
   float eps() const { return static_cast<float>(config_.rms_norm_eps); }
-  void AttentionBlock(int t, int64_t r0, int64_t r1, float* h, const BlockWeights& w, int parity);
+  void AttentionBlock(int t, int threads, int64_t r0, int64_t r1, float* h, const BlockWeights& w,
+                      int parity);
   void MlpTBlock(int t, int threads, int n, int64_t r0, int64_t r1, float* h,
                  const BlockWeights& w);
   void Mlp(ThreadBuffers& tb, float* h, int rows, const BlockWeights& w) const;
@@ -87,6 +91,7 @@ class FastStep {
   int capacity_ = 0;
   std::vector<ThreadBuffers> threads_;
   bool profiling_ = false;  // set by Run for its step
+  SpinBarrier barrier_;
 };
 
 }  // namespace trm::model::fast
