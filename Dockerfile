@@ -67,7 +67,7 @@ FROM ${DEBIAN_IMAGE} AS runtime-cuda
 RUN apt-get update && apt-get install -y --no-install-recommends \
       libgrpc++1.51 libgrpc29 libprotobuf32 libabsl20220623 libre2-9 libc-ares2 \
       libprometheus-cpp-core1.0 libcpp-httplib0.11 \
-      libyaml-cpp0.7 libssl3 zlib1g libgomp1 ca-certificates \
+      libyaml-cpp0.7 libssl3 zlib1g libgomp1 libtcmalloc-minimal4 ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build-cuda /out/libs/ /
 COPY --from=build-cuda /out/torch-cuda.conf /etc/ld.so.conf.d/torch-cuda.conf
@@ -95,7 +95,7 @@ CMD ["--listen=0.0.0.0:50051", "--http_listen=0.0.0.0:8080", "--metrics_listen=0
 #   gRPC 1.51 (libgrpc++1.51, libgrpc29), protobuf 3.21 (libprotobuf32), abseil
 #   (libabsl20220623), re2 and c-ares (gRPC's), prometheus-cpp 1.0 core (the server serves
 #   /metrics itself), cpp-httplib 0.11 (HTTP API, web page, /metrics), yaml-cpp 0.7, OpenSSL 3
-#   (TLS), zlib.
+#   (TLS), zlib, tcmalloc (the programs' malloc: CMakeLists.txt, TRM_TCMALLOC).
 # ctest deploy.runtime_libs (deploy/tests/runtime_libs_test.py) checks this list against what
 # the built programs load.
 FROM ${DEBIAN_IMAGE} AS runtime
@@ -103,7 +103,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends \
       libtorch1.13 libopenblas0-openmp \
       libgrpc++1.51 libgrpc29 libprotobuf32 libabsl20220623 libre2-9 libc-ares2 \
       libprometheus-cpp-core1.0 libcpp-httplib0.11 \
-      libyaml-cpp0.7 libssl3 zlib1g libgomp1 ca-certificates \
+      libyaml-cpp0.7 libssl3 zlib1g libgomp1 libtcmalloc-minimal4 ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 RUN useradd --system --uid 10001 --user-group --home-dir /var/lib/trm --create-home trm \
  && mkdir -p /var/lib/trm/trained && chown trm:trm /var/lib/trm/trained
