@@ -95,7 +95,7 @@ CMD ["--listen=0.0.0.0:50051", "--http_listen=0.0.0.0:8080", "--metrics_listen=0
 #   gRPC 1.51 (libgrpc++1.51, libgrpc29), protobuf 3.21 (libprotobuf32), abseil
 #   (libabsl20220623), re2 and c-ares (gRPC's), prometheus-cpp 1.0 core (the server serves
 #   /metrics itself), cpp-httplib 0.11 (HTTP API, web page, /metrics), yaml-cpp 0.7, OpenSSL 3
-#   (TLS), zlib, tcmalloc (the programs' malloc: CMakeLists.txt, TRM_TCMALLOC).
+#   (TLS), zlib, tcmalloc (trm-train's malloc: CMakeLists.txt, TRM_TCMALLOC).
 # ctest deploy.runtime_libs (deploy/tests/runtime_libs_test.py) checks this list against what
 # the built programs load.
 FROM ${DEBIAN_IMAGE} AS runtime

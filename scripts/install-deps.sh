@@ -12,7 +12,7 @@ PACKAGES=(
   # the network: Debian's libtorch 1.13 (CPU). Without an optimised BLAS it falls back to the
   # reference libblas, about 20x slower; libopenblas0-openmp replaces it through alternatives.
   libtorch-dev libopenblas0-openmp
-  # tcmalloc for the programs that run libtorch ops: glibc's malloc hands a step's freed tensors
+  # tcmalloc for trm-train, trm-bench and trm-eval: glibc's malloc hands a step's freed tensors
   # back to the kernel and faults them in again the next step (the libtorch step 4-6x slower)
   libgoogle-perftools-dev
   # torch.distributed for data-parallel trm-train: c10d::ProcessGroupGloo (in libtorch_cpu) needs
