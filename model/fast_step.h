@@ -10,7 +10,7 @@
 //  - one OpenMP team runs the whole step: each thread owns a contiguous range of the batch's
 //    rows and carries them through every op, meeting the others at one barrier per block
 //    (before attention reads every row's keys; mlp_t blocks need two, their mixing runs across
-//    the sequence per hidden channel).
+//    the sequence per hidden channel), a spinning one (model/spin_barrier.h).
 // bfloat16 models round to bfloat16 wherever the official bfloat16 forward does (every op's
 // output), in float32 buffers; their GEMMs use vdpbf16ps where the CPU has AVX512_BF16.
 // Torch-free: model/fast_net.h feeds it from TrmNet's tensors.
