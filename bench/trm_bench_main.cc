@@ -162,7 +162,7 @@ int Main(int argc, char** argv) {
   const uint64_t seed = absl::GetFlag(FLAGS_seed);
 
   // The cores' peak as they run now, what every GFLOP/s below is a share of (0: no AVX-512).
-  const bool on_cpu = device == "cpu" || device == "auto";
+  const bool on_cpu = device == "cpu" || (device == "auto" && !torch::cuda::is_available());
   const int threads = torch::get_num_threads();
   const double peak_f32 = on_cpu ? model::fast::MeasurePeakGflops(false, threads) : 0;
   const double peak_bf16 = on_cpu ? model::fast::MeasurePeakGflops(true, threads) : 0;
