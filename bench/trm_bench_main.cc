@@ -21,6 +21,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "base/program_flags.h"
@@ -219,6 +220,21 @@ int Main(int argc, char** argv) {
     }
     return FixedBatch{*std::move(served), std::move(inputs)};
   };
+  // Every request of `fixed` for exactly `steps` ACT steps; nullopt (the error printed) when the
+  // run or any request failed.
+  auto run_fixed_steps = [](FixedBatch& fixed, int steps,
+                            const char* what) -> std::optional<RunStats> {
+    const int b = static_cast<int>(fixed.inputs.size());
+    auto run = RunAll(*fixed.served.engine, fixed.inputs, std::vector<int>(b, steps), true);
+    if (!run.ok() || run->failed > 0) {
+      std::cerr << "trm-bench: " << what << " run at batch " << b << " failed: "
+                << (run.ok() ? absl::StrCat(run->failed, " requests failed")
+                             : run.status().ToString())
+                << "\n";
+      return std::nullopt;
+    }
+    return *std::move(run);
+  };
 
   if (mode == "fixed" || mode == "all") {
     const int steps = absl::GetFlag(FLAGS_steps);
@@ -226,11 +242,8 @@ int Main(int argc, char** argv) {
       std::optional<FixedBatch> fixed = serve_fixed_batch(b, absl::GetFlag(FLAGS_warmup_steps));
       if (!fixed) return 1;
       auto& [served, inputs] = *fixed;
-      auto run = RunAll(*served.engine, inputs, std::vector<int>(b, steps), true);
-      if (!run.ok() || run->failed > 0) {
-        std::cerr << "trm-bench: fixed run at batch " << b << " failed\n";
-        return 1;
-      }
+      std::optional<RunStats> run = run_fixed_steps(*fixed, steps, "fixed");
+      if (!run) return 1;
       // A checkpoint's halt_max_steps caps --steps: count the steps each request ran.
       const int steps_run = static_cast<int>(run->total_steps / b);
       const double ms_per_step = 1000.0 * run->wall_s / steps_run;
@@ -338,11 +351,8 @@ int Main(int argc, char** argv) {
       (void)ForwardAloneSecondsPerStep(*served.model, inputs, 2);
       std::vector<double> engine_s, forward_s;
       for (int r = 0; r < std::max(1, absl::GetFlag(FLAGS_repeats)); ++r) {
-        auto run = RunAll(*served.engine, inputs, std::vector<int>(b, steps), true);
-        if (!run.ok() || run->failed > 0) {
-          std::cerr << "trm-bench: overhead run at batch " << b << " failed\n";
-          return 1;
-        }
+        std::optional<RunStats> run = run_fixed_steps(*fixed, steps, "overhead");
+        if (!run) return 1;
         engine_s.push_back(run->wall_s / steps);
         forward_s.push_back(ForwardAloneSecondsPerStep(*served.model, inputs, steps));
       }
@@ -374,21 +384,19 @@ int Main(int argc, char** argv) {
     for (int b : batches) {
       std::optional<FixedBatch> fixed = serve_fixed_batch(b, 2);
       if (!fixed) return 1;
-      auto& [served, inputs] = *fixed;
+      const ServedModel& served = fixed->served;
       model::fast::StepProfile profile;
       served.model->net->set_step_profile(&profile);
-      auto run = RunAll(*served.engine, inputs, std::vector<int>(b, steps), true);
+      std::optional<RunStats> run = run_fixed_steps(*fixed, steps, "profile");
       served.model->net->set_step_profile(nullptr);  // waits for a running step
-      if (!run.ok() || run->failed > 0) {
-        std::cerr << "trm-bench: profile run at batch " << b << " failed\n";
-        return 1;
-      }
+      if (!run) return 1;
       if (profile.steps == 0) {
         std::cerr << "trm-bench: --mode=profile times the fast CPU step; this model's steps ran "
                      "on libtorch ops (--cpu_kernels, the device or the CPU)\n";
         return 1;
       }
-      PrintProfile(profile, b, run->wall_s / steps, peak_for(served.model->config) / threads);
+      PrintProfile(profile, b, run->wall_s * b / run->total_steps,
+                   peak_for(served.model->config) / threads);
     }
     return 0;
   }

@@ -109,7 +109,8 @@ void FastStep::Run(int n, float* z_h, float* z_l, const float* x, float* logits,
   threads = std::max(1, threads);
   Reserve(n, threads);
   profiling_ = profile != nullptr;
-  const auto start = std::chrono::steady_clock::now();
+  const auto start =
+      profiling_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
   if (threads == 1) {
     RunThread(0, 1, n, z_h, z_l, x, logits, q);
   } else {

@@ -55,6 +55,16 @@ std::string Seconds(Clock::duration d) {
   return absl::StrFormat("%.1f s", std::chrono::duration<double>(d).count());
 }
 
+// A rank that fails or dies closes its sockets while the others may still be writing to them
+// (Gloo's pairs and the store write without MSG_NOSIGNAL). That write must fail with EPIPE, so the
+// surviving rank reports which rank failed and why, instead of being killed by SIGPIPE without a
+// word (Communicator.ARankThatFailsIsNamedWithItsMessage was, once, in a whole-suite run). Connect
+// calls it before its store, Create for stores made elsewhere.
+void IgnoreSigpipe() {
+  static std::once_flag once;
+  std::call_once(once, [] { signal(SIGPIPE, SIG_IGN); });
+}
+
 }  // namespace
 
 #ifndef TRM_HAVE_NCCL
@@ -115,17 +125,6 @@ std::vector<std::string> CompiledBackends() {
 #endif
   return out;
 }
-
-// A rank that fails or dies closes its sockets while the others may still be writing to them
-// (Gloo's pairs and the store write without MSG_NOSIGNAL). That write must fail with EPIPE, so the
-// surviving rank reports which rank failed and why, instead of being killed by SIGPIPE without a
-// word (Communicator.ARankThatFailsIsNamedWithItsMessage was, once, in a whole-suite run).
-namespace {
-void IgnoreSigpipe() {
-  static std::once_flag once;
-  std::call_once(once, [] { signal(SIGPIPE, SIG_IGN); });
-}
-}  // namespace
 
 absl::StatusOr<std::unique_ptr<Communicator>> Communicator::Connect(const DistEnv& env,
                                                                     const CommOptions& options) {
