@@ -7,16 +7,12 @@
 #include <cstdlib>
 #include <memory>
 
+#include "base/test_data.h"
 #include "puzzle/arc_json.h"
 #include "puzzle/dihedral.h"
 
 namespace trm::puzzle {
 namespace {
-
-std::string SharedDir() {
-  const char* dir = std::getenv("TRM_SHARED_DIR");
-  return dir ? dir : "../shared";
-}
 
 // The transform numbering must be numpy's: ask numpy itself (dataset/common.py semantics).
 TEST(Dihedral, MatchesNumpy) {
@@ -136,14 +132,14 @@ TEST(ArcAugmentation, RandomDrawsKeepBlackAndCoverAllTransforms) {
   for (int n : seen) EXPECT_GT(n, 20);
 }
 
-// Augmentation then inverse is the identity on every grid of all 400 ARC-AGI-1 evaluation tasks,
-// for all 8 transforms (each with a random colour permutation).
-TEST(ArcAugmentation, InverseIsExactOnAllEvaluationTasks) {
+// Augmentation then inverse is the identity on every grid of a folder's evaluation tasks, for all
+// 8 transforms (each with a random colour permutation).
+void ExpectInverseExactOnEvaluationTasks(const std::filesystem::path& dir, size_t num_tasks) {
   auto start = std::chrono::steady_clock::now();
-  auto tasks = ReadArcTasks(SharedDir() + "/data/arc/arc-agi_evaluation_challenges.json",
-                            SharedDir() + "/data/arc/arc-agi_evaluation_solutions.json");
+  auto tasks = ReadArcTasks((dir / "arc-agi_evaluation_challenges.json").string(),
+                            (dir / "arc-agi_evaluation_solutions.json").string());
   ASSERT_TRUE(tasks.ok()) << tasks.error().message;
-  ASSERT_EQ(tasks->size(), 400u);
+  ASSERT_EQ(tasks->size(), num_tasks);
   std::mt19937_64 rng(1);
   int64_t grids = 0;
   for (const ArcTask& task : *tasks) {
@@ -173,6 +169,18 @@ TEST(ArcAugmentation, InverseIsExactOnAllEvaluationTasks) {
   }
   double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("%lld augmented grids inverted in %.2f s\n", static_cast<long long>(grids), s);
+}
+
+// All 400 ARC-AGI-1 evaluation tasks.
+TEST(ArcAugmentation, InverseIsExactOnAllEvaluationTasks) {
+  const auto dir = test_data::SharedDir() / "data" / "arc";
+  TRM_SKIP_WITHOUT_SHARED(dir / "arc-agi_evaluation_challenges.json");
+  ExpectInverseExactOnEvaluationTasks(dir, 400);
+}
+
+// tests/data/arc's generated tasks, a full 30x30 grid among them.
+TEST(ArcAugmentation, InverseIsExactOnGeneratedTasks) {
+  ExpectInverseExactOnEvaluationTasks(test_data::TestDataDir() / "arc", 5);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <set>
 
+#include "base/test_data.h"
 #include "puzzle/arc_augment.h"
 #include "puzzle/arc_json.h"
 #include "puzzle/maze_generator.h"
@@ -17,9 +18,23 @@
 namespace trm::puzzle {
 namespace {
 
-std::string SharedDir() {
-  const char* dir = std::getenv("TRM_SHARED_DIR");
-  return dir ? dir : "../shared";
+// The ARC dataset tests run on the real tasks (../shared/data/arc) where they are, and always on
+// tests/data/arc's generated ones, which have the same files.
+class ArcTasksIn : public ::testing::TestWithParam<bool> {
+ protected:
+  void SetUp() override {
+    if (GetParam()) TRM_SKIP_WITHOUT_SHARED(Dir() / "arc-agi_evaluation_challenges.json");
+  }
+  std::filesystem::path Dir() const {
+    return GetParam() ? test_data::SharedDir() / "data" / "arc" : test_data::TestDataDir() / "arc";
+  }
+  Expected<std::vector<ArcTask>> Read(const std::string& subset) const {
+    return ReadArcTasks((Dir() / ("arc-agi_" + subset + "_challenges.json")).string(),
+                        (Dir() / ("arc-agi_" + subset + "_solutions.json")).string());
+  }
+};
+std::string SourceName(const ::testing::TestParamInfo<bool>& info) {
+  return info.param ? "Shared" : "Generated";
 }
 
 std::span<const int32_t> Row(const std::vector<int32_t>& v, int64_t i, int seq_len) {
@@ -82,11 +97,9 @@ TEST(MazeSplit, DihedralCopiesStillVerify) {
             "maze dataset: maze 1 is 11x11 (answer 5x11); mazes must be square and match");
 }
 
-TEST(ArcDataset, OfficialLayoutOnRealTasks) {
-  auto train = ReadArcTasks(SharedDir() + "/data/arc/arc-agi_training_challenges.json",
-                            SharedDir() + "/data/arc/arc-agi_training_solutions.json");
-  auto eval = ReadArcTasks(SharedDir() + "/data/arc/arc-agi_evaluation_challenges.json",
-                           SharedDir() + "/data/arc/arc-agi_evaluation_solutions.json");
+TEST_P(ArcTasksIn, ArcDatasetHasTheOfficialLayout) {
+  auto train = Read("training");
+  auto eval = Read("evaluation");
   ASSERT_TRUE(train.ok() && eval.ok());
   train->resize(5);
   eval->resize(4);
@@ -127,9 +140,8 @@ TEST(ArcDataset, OfficialLayoutOnRealTasks) {
   }
 }
 
-TEST(ArcDataset, WrittenThenReadBack) {
-  auto eval = ReadArcTasks(SharedDir() + "/data/arc/arc-agi_evaluation_challenges.json",
-                           SharedDir() + "/data/arc/arc-agi_evaluation_solutions.json");
+TEST_P(ArcTasksIn, ArcDatasetIsWrittenThenReadBack) {
+  auto eval = Read("evaluation");
   ASSERT_TRUE(eval.ok());
   eval->resize(3);
   auto ds = BuildArcDataset({}, *eval, {.num_aug = 2});
@@ -152,14 +164,12 @@ TEST(ArcDataset, WrittenThenReadBack) {
 }
 
 // The streaming writers produce exactly what the in-memory builders do.
-TEST(StreamingWriters, SameFilesAsInMemory) {
+TEST_P(ArcTasksIn, StreamingWritersWriteTheSameFilesAsInMemory) {
   auto dir =
       (std::filesystem::temp_directory_path() / ("streaming_test_" + std::to_string(::getpid())))
           .string();
-  auto eval = ReadArcTasks(SharedDir() + "/data/arc/arc-agi_evaluation_challenges.json",
-                           SharedDir() + "/data/arc/arc-agi_evaluation_solutions.json");
-  auto train = ReadArcTasks(SharedDir() + "/data/arc/arc-agi_training_challenges.json",
-                            SharedDir() + "/data/arc/arc-agi_training_solutions.json");
+  auto eval = Read("evaluation");
+  auto train = Read("training");
   ASSERT_TRUE(eval.ok() && train.ok());
   eval->resize(5);
   train->resize(5);
@@ -209,6 +219,8 @@ TEST(StreamingWriters, SameFilesAsInMemory) {
   EXPECT_EQ(ReadDatasetSplit(dir + "/maze", "train")->set.labels, maze_memory->set.labels);
   std::filesystem::remove_all(dir);
 }
+
+INSTANTIATE_TEST_SUITE_P(Data, ArcTasksIn, ::testing::Bool(), SourceName);
 
 TEST(StreamingWriters, WriterErrors) {
   auto dir =

@@ -8,15 +8,12 @@
 #include <fstream>
 #include <string>
 
+#include "base/test_data.h"
+#include "puzzle/puzzle_file.h"
 #include "puzzle/sudoku.h"
 
 namespace trm::puzzle {
 namespace {
-
-std::string SharedDir() {
-  const char* dir = std::getenv("TRM_SHARED_DIR");
-  return dir ? dir : "../shared";
-}
 
 TEST(SudokuSolver, SolvesAKnownPuzzleUniquely) {
   auto puzzle = *ParseSudoku(
@@ -62,20 +59,32 @@ TEST(SudokuSolver, MaxGuessesAborts) {
   EXPECT_FALSE(result.unique());
 }
 
-// Every puzzle of every shared collection: solved and verified; unique where the collection is
-// made of proper puzzles (the serg benchmark is a speed benchmark and holds many puzzles with
-// several solutions, which an independent counter confirms: its first puzzle has two).
+// Every puzzle of every collection: solved and verified; unique where the collection is made of
+// proper puzzles (the serg benchmark is a speed benchmark and holds many puzzles with several
+// solutions, which an independent counter confirms: its first puzzle has two). The shared
+// collections are the real ones; tests/data's is made by `trm-data generate` and holds its
+// solutions beside it, so a clone without ../shared still checks the solver on hard puzzles.
 struct Collection {
+  bool shared;  // ../shared/data/sudoku, else tests/data/sudoku.
   const char* file;
   bool all_unique;
+  int min_count;
 };
 void PrintTo(const Collection& c, std::ostream* os) { *os << c.file; }
-class SharedCollection : public ::testing::TestWithParam<Collection> {};
 
-TEST_P(SharedCollection, SolvesVerifiesAndFindsUnique) {
-  std::string path = SharedDir() + "/data/sudoku/" + GetParam().file;
+void SolveVerifyAndFindUnique(const Collection& c) {
+  const std::filesystem::path path =
+      (c.shared ? test_data::SharedDir() / "data" : test_data::TestDataDir()) / "sudoku" / c.file;
+  if (c.shared) TRM_SKIP_WITHOUT_SHARED(path);
   std::ifstream in(path);
   ASSERT_TRUE(in) << "cannot open " << path;
+  // A collection of our own has FILE.solutions.txt: one solution per puzzle, in order.
+  std::vector<PuzzleRecord> known;
+  if (!c.shared) {
+    auto solutions = ReadTextFile(path.string() + ".solutions.txt");
+    ASSERT_TRUE(solutions.ok()) << solutions.error().message;
+    known = SplitSudokuFile(*solutions);
+  }
   std::string line;
   int count = 0, line_no = 0, unique = 0;
   int64_t guesses = 0, max_guesses = 0;
@@ -87,37 +96,54 @@ TEST_P(SharedCollection, SolvesVerifiesAndFindsUnique) {
     ASSERT_TRUE(puzzle.ok()) << path << ":" << line_no << ": " << puzzle.error().message;
     auto result = SolveSudoku(*puzzle);
     ASSERT_TRUE(result.solved()) << path << ":" << line_no;
-    if (GetParam().all_unique) {
+    if (c.all_unique) {
       ASSERT_TRUE(result.unique())
           << path << ":" << line_no << " solutions " << result.num_solutions;
     }
     unique += result.unique();
     auto verdict = VerifySudokuAnswer(*puzzle, result.solution);
     ASSERT_TRUE(verdict.ok()) << path << ":" << line_no << ": " << verdict.error().message;
+    if (!c.shared) {
+      ASSERT_LT(count, static_cast<int>(known.size())) << "more puzzles than solutions";
+      auto solution = ParseSudoku(known[count].text);
+      ASSERT_TRUE(solution.ok()) << solution.error().message;
+      EXPECT_EQ(result.solution, *solution) << path << ":" << line_no;
+    }
     guesses += result.guesses;
     max_guesses = std::max(max_guesses, result.guesses);
     ++count;
   }
+  if (!c.shared) EXPECT_EQ(count, static_cast<int>(known.size())) << "fewer puzzles than solutions";
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  EXPECT_GT(count, 300);
+  EXPECT_GE(count, c.min_count);
   std::printf(
       "%s: %d puzzles (%d unique) in %.3f s (%.0f/s, unique-check solves), mean guesses %.1f, "
       "max %lld\n",
-      GetParam().file, count, unique, seconds, count / seconds, double(guesses) / count,
+      c.file, count, unique, seconds, count / seconds, double(guesses) / count,
       static_cast<long long>(max_guesses));
 }
 
-INSTANTIATE_TEST_SUITE_P(Data, SharedCollection,
-                         ::testing::Values(Collection{"puzzles3_magictour_top1465.txt", true},
-                                           Collection{"puzzles6_forum_hardest_1106.txt", true},
-                                           Collection{"puzzles7_serg_benchmark.txt", false}),
-                         [](const ::testing::TestParamInfo<Collection>& info) {
-                           std::string name = info.param.file;
-                           name = name.substr(0, name.find('.'));
-                           for (char& c : name)
-                             c = std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
-                           return name;
-                         });
+std::string CollectionName(const ::testing::TestParamInfo<Collection>& info) {
+  std::string name = info.param.file;
+  name = name.substr(0, name.find('.'));
+  for (char& c : name) c = std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+  return name;
+}
+
+class SharedCollection : public ::testing::TestWithParam<Collection> {};
+TEST_P(SharedCollection, SolvesVerifiesAndFindsUnique) { SolveVerifyAndFindUnique(GetParam()); }
+INSTANTIATE_TEST_SUITE_P(
+    Data, SharedCollection,
+    ::testing::Values(Collection{true, "puzzles3_magictour_top1465.txt", true, 300},
+                      Collection{true, "puzzles6_forum_hardest_1106.txt", true, 300},
+                      Collection{true, "puzzles7_serg_benchmark.txt", false, 300}),
+    CollectionName);
+
+class BundledCollection : public ::testing::TestWithParam<Collection> {};
+TEST_P(BundledCollection, SolvesVerifiesAndFindsUnique) { SolveVerifyAndFindUnique(GetParam()); }
+INSTANTIATE_TEST_SUITE_P(Data, BundledCollection,
+                         ::testing::Values(Collection{false, "generated_hard.txt", true, 30}),
+                         CollectionName);
 
 }  // namespace
 }  // namespace trm::puzzle

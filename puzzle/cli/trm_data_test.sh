@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# End-to-end tests of trm-data: runs the built binary on real and generated puzzles.
-# Usage: trm_data_test.sh TRM_DATA SHARED_DIR
+# End-to-end tests of trm-data: runs the built binary on tests/data's puzzles and ARC tasks (any
+# clone has them) and on puzzles it generates.
+# Usage: trm_data_test.sh TRM_DATA TEST_DATA_DIR
 set -uo pipefail
 BIN="$1"
-SHARED="$2"
+DATA="$2"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 cd "$WORK"
@@ -30,9 +31,9 @@ check "missing file is named" grep -q "cannot read /nonexistent.txt" err.txt
 # solve sudoku: a bad line gets an error naming it, the rest are still solved, in order.
 {
   echo "# two good puzzles around a bad one"
-  head -3 "$SHARED/data/sudoku/puzzles3_magictour_top1465.txt" | tail -1
+  sed -n 3p "$DATA/sudoku/generated_hard.txt"
   echo "4...3.......6..8..........1....5..9..8....6...7.2..x.....1.27..5.3....4.9........"
-  sed -n 5p "$SHARED/data/sudoku/puzzles6_forum_hardest_1106.txt"
+  sed -n 5p "$DATA/sudoku/generated_hard.txt"
 } > mixed.txt
 "$BIN" solve sudoku mixed.txt > solved.txt 2> err.txt; rc=$?
 check "solve with a bad line exits 1" test $rc -eq 1
@@ -81,7 +82,7 @@ check "bad maze character named" grep -q "bad_mazes.txt:5: maze: bad character '
 check "build sudoku" test $? -eq 0
 "$BIN" build maze --out ds_maze --count 3 --test_count 1 --side 13 --seed 2 2> err.txt
 check "build maze" test $? -eq 0
-"$BIN" build arc --out ds_arc --arc_dir "$SHARED/data/arc" --subsets evaluation --num_aug 1 2> err.txt
+"$BIN" build arc --out ds_arc --arc_dir "$DATA/arc" --subsets evaluation --num_aug 1 2> err.txt
 check "build arc" test $? -eq 0
 /usr/bin/python3 - > py.txt 2>&1 <<'PY'
 import json, numpy as np
@@ -101,7 +102,7 @@ for d, n_train, seq in [("ds_sudoku", 20, 81), ("ds_maze", 24, 900), ("ds_arc", 
     ids = json.load(open(f"{d}/identifiers.json"))
     assert ids[0] == "<blank>"
 t = json.load(open("ds_arc/test_puzzles.json"))
-assert len(t) == 400 and all("output" in p for task in t.values() for p in task["test"])
+assert len(t) == 5 and all("output" in p for task in t.values() for p in task["test"])
 print("datasets ok")
 PY
 check "numpy reads the built datasets" grep -q "datasets ok" py.txt || cat py.txt

@@ -2,7 +2,7 @@
 # Builds the puzzle fuzzers with clang++ (libFuzzer + ASan + UBSan) straight from the sources and
 # runs them for a bounded time; a crash or sanitizer report fails.
 #   fuzz_smoke.sh build OUT_DIR SOURCE_ROOT       compile all fuzzers into OUT_DIR
-#   fuzz_smoke.sh run OUT_DIR NAME SECONDS SHARED  run OUT_DIR/NAME on a seed corpus
+#   fuzz_smoke.sh run OUT_DIR NAME SECONDS DATA    run OUT_DIR/NAME on a seed corpus
 # Longer runs by hand: fuzz_smoke.sh build /tmp/f . && /tmp/f/maze_fuzzer -max_total_time=600
 set -euo pipefail
 mode="$1"
@@ -35,7 +35,7 @@ if [ "$mode" = build ]; then
 fi
 name="$3"
 seconds="$4"
-shared="$5"
+data="$5"  # tests/data
 if [ ! -x "$out/$name" ]; then
   echo "$out/$name was not built"
   exit 1
@@ -44,7 +44,7 @@ corpus="$out/corpus_$name"
 rm -rf "$corpus" && mkdir -p "$corpus"
 case "$name" in
   sudoku_fuzzer)
-    sed -n 3,6p "$shared/data/sudoku/puzzles3_magictour_top1465.txt" | split -l 1 - "$corpus/seed_" ;;
+    sed -n 3,6p "$data/sudoku/generated_hard.txt" | split -l 1 - "$corpus/seed_" ;;
   maze_fuzzer)
     printf '#######\n#S   G#\n# ### #\n#     #\n#######\n' > "$corpus/seed_maze"
     printf 'SoG\n' > "$corpus/seed_path" ;;
