@@ -1,11 +1,11 @@
-// Parity with the official implementation: every NAME.config.json in $TRM_PARITY_DIR
-// (default ../shared/parity) names an official checkpoint NAME.pt and the official model's
-// outputs NAME.expected.pt for every ACT step. We load the checkpoint exactly as a user would
-// (LoadCheckpoint on the .pt, its config found beside it), run the same steps and compare
-// within the tolerances of shared/parity/README.md. Nothing is special-cased by name.
-// Every vector runs on each CPU implementation of the step (model/trm_net.h CpuKernels): the
-// libtorch reference, the fast kernels, and for bfloat16 vectors the fast kernels without
-// bfloat16 dot instructions; a fast variant this CPU cannot run is reported and skipped.
+// Parity with the official implementation: every NAME.config.json in $TRM_PARITY_DIR (default
+// $TRM_SHARED_DIR/parity, base/test_data.h; skipped where there is none) names an official
+// checkpoint NAME.pt and the official model's outputs NAME.expected.pt for every ACT step. We load
+// the checkpoint exactly as a user would (LoadCheckpoint on the .pt, its config found beside it),
+// run the same steps and compare within the tolerances of shared/parity/README.md. Nothing is
+// special-cased by name. Every vector runs on each CPU implementation of the step (model/trm_net.h
+// CpuKernels): the libtorch reference, the fast kernels, and for bfloat16 vectors the fast kernels
+// without bfloat16 dot instructions; a fast variant this CPU cannot run is reported and skipped.
 //
 // Environment: TRM_PARITY_DIR (vectors), TRM_PARITY_DEVICE (cpu | cuda),
 // TRM_PARITY_DTYPE (override the forward dtype, e.g. bfloat16 on CUDA; tolerances follow it).
@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "base/test_data.h"
 #include "model/checkpoint.h"
 #include "nlohmann/json.hpp"
 
@@ -106,8 +107,15 @@ void CheckSteps(const std::string& name, const torch::Device& device, bool bf16,
   }
 }
 
+// $TRM_PARITY_DIR where it is set (bench/gpu/run.sh carries the vectors), else shared/parity.
+fs::path ParityDir() {
+  const std::string dir = Env("TRM_PARITY_DIR", "");
+  return dir.empty() ? test_data::SharedDir() / "parity" : fs::path(dir);
+}
+
 TEST(Parity, EveryVectorEveryStep) {
-  const fs::path dir = Env("TRM_PARITY_DIR", Env("TRM_DEFAULT_PARITY_DIR", "../shared/parity"));
+  if (Env("TRM_PARITY_DIR", "").empty()) TRM_SKIP_WITHOUT_SHARED(test_data::SharedDir() / "parity");
+  const fs::path dir = ParityDir();
   ASSERT_TRUE(fs::is_directory(dir)) << "parity directory " << dir << " not found";
   const auto configs = ParityConfigs(dir);
   ASSERT_FALSE(configs.empty()) << "no *.config.json in " << dir;
@@ -160,8 +168,9 @@ TEST(Parity, EveryVectorEveryStep) {
 
 // Official checkpoint -> own format -> identical outputs; own save -> load -> identical.
 TEST(Parity, RoundTripsThroughOwnFormat) {
-  const fs::path dir = Env("TRM_PARITY_DIR", Env("TRM_DEFAULT_PARITY_DIR", "../shared/parity"));
-  ASSERT_TRUE(fs::is_directory(dir));
+  if (Env("TRM_PARITY_DIR", "").empty()) TRM_SKIP_WITHOUT_SHARED(test_data::SharedDir() / "parity");
+  const fs::path dir = ParityDir();
+  ASSERT_TRUE(fs::is_directory(dir)) << "parity directory " << dir << " not found";
   for (const auto& config_path : ParityConfigs(dir)) {
     const std::string base = config_path.string().substr(0, config_path.string().size() - 12);
     SCOPED_TRACE(base);
