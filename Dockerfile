@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
 # TRM Serve container image. Multi-stage on Debian 12 (bookworm):
-#   build         scripts/install-deps.sh + scripts/build.sh, exactly as the README builds it
+#   build         scripts/install-deps.sh --build-only + scripts/build.sh, as the README builds,
+#                 of the shipped programs only
 #   runtime       (default target) the binaries, checkpoints/ and only the runtime libraries;
 #                 CPU inference on Debian's libtorch 1.13
 #   build-cuda    the same build against PyTorch's CUDA libtorch (pip wheel) and NVIDIA's CUDA
@@ -19,9 +20,11 @@ FROM ${DEBIAN_IMAGE} AS build
 WORKDIR /src
 # The dependency step first, alone, so it is cached across source changes.
 COPY scripts/install-deps.sh scripts/install-deps.sh
-RUN scripts/install-deps.sh && rm -rf /var/lib/apt/lists/*
+RUN scripts/install-deps.sh --build-only && rm -rf /var/lib/apt/lists/*
 COPY . .
-RUN scripts/build.sh
+# Only the programs the images ship: the tests are built and run by scripts/test.sh, not here.
+ARG TRM_BUILD_TARGETS="trm-server trm-client trm-train trm-init-checkpoint"
+RUN TRM_BUILD_TARGETS="${TRM_BUILD_TARGETS}" scripts/build.sh
 # Collect the programs the images ship (trm-server and trm-client must exist) and the bundled
 # checkpoints/ (an empty folder when the checkout has none: mount models there instead).
 RUN mkdir -p /out/bin /out/checkpoints && for b in trm-server trm-client trm-train trm-init-checkpoint; do \
