@@ -94,23 +94,30 @@ void SetError(const absl::Status& status, httplib::Response& res) {
 HttpApi::HttpApi(SolverService* solver, HttpServer* http)
     : solver_(solver), connections_(&http->connections()) {
   auto& routes = http->routes();
-  routes.Post("/v1/solve", [this](const auto& req, auto& res) { Solve(req, res); });
-  routes.Post("/v1/solve:stream", [this](const auto& req, auto& res) { SolveStream(req, res); });
+  http->PostWithBody("/v1/solve", [this](const auto& req, auto& res) { Solve(req, res); });
+  http->PostWithBody("/v1/solve:stream",
+                     [this](const auto& req, auto& res) { SolveStream(req, res); });
   routes.Get("/v1/models", [this](const auto& req, auto& res) { Models(req, res); });
   routes.Get("/v1/example", [this](const auto& req, auto& res) { Example(req, res); });
   routes.Get("/healthz",
              [](const auto&, auto& res) { res.set_content("{\"status\":\"ok\"}", kJson); });
   routes.Get("/readyz", [this](const auto& req, auto& res) { Ready(req, res); });
-  routes.set_error_handler(
-      httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
-        // Our handlers' errors already have a body; the library's (no route, 413, ...) get one
-        // here.
-        if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-        const int status = res.status;
-        SetError(LibraryError(req, status), res);
-        res.status = status;
-        return httplib::Server::HandlerResponse::Handled;
-      }));
+  routes.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& req,
+                                                                   httplib::Response& res) {
+    // Our handlers' errors already have a JSON body; the library's (no route, 413, ...) and
+    // HttpServer's (plain text saying what was wrong) get one here.
+    if (res.get_header_value("Content-Type") == kJson) {
+      return httplib::Server::HandlerResponse::Unhandled;
+    }
+    const int status = res.status;
+    SetError(res.body.empty() ? LibraryError(req, status)
+                              : absl::Status(status == 413 ? absl::StatusCode::kResourceExhausted
+                                                           : absl::StatusCode::kInvalidArgument,
+                                             res.body),
+             res);
+    res.status = status;
+    return httplib::Server::HandlerResponse::Handled;
+  }));
   routes.set_exception_handler(
       [](const httplib::Request&, httplib::Response& res, std::exception_ptr error) {
         std::string what = "unknown error";

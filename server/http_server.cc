@@ -30,6 +30,12 @@ class Listener final : public httplib::Server {
 // its response is written (a worker serves one request at a time).
 thread_local std::shared_ptr<void> current_request;
 
+// Whether a body follows the headers (httplib reads it after routing, inside the handler).
+bool ExpectsBody(const httplib::Request& req) {
+  return req.has_header("Transfer-Encoding") ||
+         (req.has_header("Content-Length") && req.get_header_value("Content-Length") != "0");
+}
+
 std::pair<time_t, time_t> SecondsAndMicros(absl::Duration d) {
   const int64_t us = absl::ToInt64Microseconds(d);
   return {static_cast<time_t>(us / 1000000), static_cast<time_t>(us % 1000000)};
@@ -100,16 +106,67 @@ HttpServer::HttpServer(std::unique_ptr<httplib::Server> http, int port,
   // A request inside a handler or being answered is never a slow client's, however long its
   // connection waited for a worker before: CloseSlowClients must leave it alone. httplib calls
   // the logger once the response is written.
-  http_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response&) {
+  http_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     current_request.reset();
-    current_request = connections_.Busy(req.remote_addr, req.remote_port);
+    // Two lengths, or a length beside chunked coding, frame the body two ways: a proxy in front
+    // may read it one way and this server the other (request smuggling, RFC 9112 6.3).
+    const size_t lengths = req.get_header_value_count("Content-Length");
+    if (lengths > 1 || (lengths == 1 && req.has_header("Transfer-Encoding"))) {
+      res.status = 400;
+      res.set_header("Connection", "close");
+      res.set_content(lengths > 1 ? "request framing: more than one Content-Length header"
+                                  : "request framing: both Content-Length and Transfer-Encoding",
+                      "text/plain");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    // A request with a body is busy from when its handler has the body (PostWithBody); until
+    // then the deadlines apply to it as to slow headers.
+    if (!ExpectsBody(req)) current_request = connections_.Busy(req.remote_addr, req.remote_port);
     return httplib::Server::HandlerResponse::Unhandled;
   });
-  http_->set_logger(
-      [](const httplib::Request&, const httplib::Response&) { current_request.reset(); });
+  http_->set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+    current_request.reset();
+    // The response is written. One that says Connection: close (a refused or cut-short body, bad
+    // framing) must end the connection, or httplib reads what follows as the next request.
+    if (res.get_header_value("Connection") == "close") {
+      connections_.Shutdown(req.remote_addr, req.remote_port);
+    }
+  });
 }
 
 HttpServer::~HttpServer() { Stop(absl::ZeroDuration()); }
+
+void HttpServer::PostWithBody(const std::string& pattern, BodyHandler handler) {
+  const size_t limit = options_.max_body_bytes;
+  http_->Post(pattern, [limit, handler = std::move(handler)](const httplib::Request& req,
+                                                             httplib::Response& res,
+                                                             const httplib::ContentReader& read) {
+    std::string body;
+    bool over = false;
+    // httplib hands over the body as it arrives, de-chunked and inflated, a piece at a time.
+    const bool whole = read([&](const char* data, size_t size) {
+      over = size > limit - body.size();
+      if (!over) body.append(data, size);
+      return !over;
+    });
+    if (!whole) {
+      res.set_header("Connection", "close");  // The rest of the body is still on the wire.
+      if (over || res.status == 413) {
+        res.status = 413;
+        res.set_content(absl::StrCat("request body: larger than the server's limit of ", limit,
+                                     " bytes (counted after Content-Encoding and chunking)"),
+                        "text/plain");
+      } else {
+        res.status = 400;
+        res.set_content("request body: cut short or badly encoded", "text/plain");
+      }
+      return;
+    }
+    httplib::Request complete = req;
+    complete.body = std::move(body);
+    handler(complete, res);
+  });
+}
 
 void HttpServer::Start() {
   {

@@ -7,11 +7,14 @@
 // count, and the worker pool (one worker per open connection, up to max_threads; more connections
 // wait, and while they do, connections without a request in a handler get only `busy_deadline`).
 // A request is busy (HttpConnections) from routing until its response is written, so the
-// deadlines never cut off one being answered. Stop() never waits on a client: what is still open
-// after the grace period is shut down.
+// deadlines never cut off one being answered; a request with a body becomes busy only once its
+// handler has the whole body (PostWithBody), so a body trickled in slower than the deadline is cut
+// there like slow headers are. Stop() never waits on a client: what is still open after the grace
+// period is shut down.
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -23,7 +26,9 @@
 
 namespace httplib {
 class Server;
-}
+struct Request;
+struct Response;
+}  // namespace httplib
 
 namespace trm::server {
 
@@ -56,8 +61,14 @@ class HttpServer {
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
-  // Register handlers here before Start().
+  // Register handlers here before Start(); POST routes through PostWithBody.
   httplib::Server& routes() { return *http_; }
+  // A POST route whose handler sees the whole body, read here within max_body_bytes counted after
+  // decoding: httplib bounds only a plain Content-Length, and would inflate a gzip body or buffer
+  // a chunked one without limit. Over the limit: 413, and the connection closes (the rest of the
+  // body is never read).
+  using BodyHandler = std::function<void(const httplib::Request&, httplib::Response&)>;
+  void PostWithBody(const std::string& pattern, BodyHandler handler);
   HttpConnections& connections() { return connections_; }
   int port() const { return port_; }
 

@@ -67,7 +67,7 @@ std::unique_ptr<HttpServer> Serve(const HttpServerOptions& options) {
   (*http)->routes().Get("/hi", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("hi", "text/plain");
   });
-  (*http)->routes().Post("/echo", [](const httplib::Request& req, httplib::Response& res) {
+  (*http)->PostWithBody("/echo", [](const httplib::Request& req, httplib::Response& res) {
     res.set_content(req.body, "text/plain");
   });
   return std::move(*http);
