@@ -215,6 +215,7 @@ void HttpApi::SolveStream(const httplib::Request& req, httplib::Response& res) {
     // Refused (bad input, unknown model, full queue, not serving): a plain error, no stream.
     MutexLock lock(&stream->mu);
     if (stream->done && !stream->status.ok() && stream->steps.empty()) {
+      stream->call.StreamEnded(stream->status);
       return SetError(ToAbsl(stream->status), res);
     }
   }
@@ -254,14 +255,18 @@ void HttpApi::SolveStream(const httplib::Request& req, httplib::Response& res) {
         if (!sink.write(out.data(), out.size())) return false;
         if (done) {
           stream->finished = true;
+          stream->call.StreamEnded(status);
           sink.done();
         }
         return true;
       },
       [stream](bool /*success*/) {
-        // The response is gone, written or not: an unfinished call must free its batch slot
-        // (the engine then answers CANCELLED, which SolveCall counts).
-        if (!stream->finished) stream->call.Cancel();
+        // The response is gone, written or not: an unfinished call must free its batch slot,
+        // and counts as the client saw it end.
+        if (!stream->finished) {
+          stream->call.Cancel();
+          stream->call.StreamEnded(grpc::Status(grpc::StatusCode::CANCELLED, "client gone"));
+        }
         stream->busy.reset();
       });
 }

@@ -17,6 +17,7 @@ SolveCall::SolveCall(SolverService* service, std::string method)
 
 void SolveCall::Start(const SolveRequest& request, absl::Time deadline, StepHandler on_step,
                       DoneHandler on_done, const absl::Status& admitted) {
+  streaming_ = static_cast<bool>(on_step);
   absl::StatusOr<Prepared> prepared = Prepare(request, deadline, admitted);
   absl::Status submitted =
       prepared.ok() ? (prepared_ = *std::move(prepared), Submit(std::move(on_step), on_done))
@@ -137,7 +138,7 @@ void SolveCall::OnEngineDone(const engine::Result& result, const DoneHandler& on
       }
     }
   }
-  Record(status);
+  if (!streaming_) Record(status);
   on_done(status, std::move(response));
 }
 
@@ -199,6 +200,7 @@ grpc::Status SolveCall::FillResponse(const engine::Result& result, SolveResponse
 }
 
 void SolveCall::Record(const grpc::Status& status) {
+  if (recorded_.exchange(true)) return;
   service_->metrics()->RecordRequest(method_, model_label_, GrpcCodeName(status.error_code()),
                                      absl::ToDoubleSeconds(absl::Now() - start_));
 }

@@ -8,6 +8,7 @@
 // verified, the exact fallback when asked for) and the call counted in the metrics.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -47,6 +48,11 @@ class SolveCall {
              DoneHandler on_done, const absl::Status& admitted = absl::OkStatus());
   // Cancels: safe before, during and after Start, from any thread, more than once.
   void Cancel() { cancel_->Cancel(); }
+  // A stream (Start with an on_step) is counted in the metrics when its carrier ends it, with
+  // what the client gets: one the client stopped reading or left is CANCELLED, whatever the
+  // engine answered. Call it once, just before the stream's status or last event goes out. A
+  // call refused at Start, or a unary one, is counted here already (later calls do nothing).
+  void StreamEnded(const grpc::Status& status) { Record(status); }
 
   // The last stream message: the response as a step, with the cells changed since the last step
   // sent. Call from the done handler.
@@ -68,12 +74,14 @@ class SolveCall {
   void OnEngineStep(const engine::StepEvent& event, const StepHandler& on_step);
   void OnEngineDone(const engine::Result& result, const DoneHandler& on_done);
   grpc::Status FillResponse(const engine::Result& result, trm::v1::SolveResponse* response);
-  void Record(const grpc::Status& status);
+  void Record(const grpc::Status& status);  // Once; later calls do nothing.
 
   SolverService* const service_;
   const std::string method_;
   const absl::Time start_;
   const std::shared_ptr<engine::CancelToken> cancel_ = std::make_shared<engine::CancelToken>();
+  bool streaming_ = false;  // Start had an on_step: the carrier counts it (StreamEnded).
+  std::atomic<bool> recorded_{false};
   std::string model_label_;  // The resolved model, or empty (request text never becomes a label).
   Prepared prepared_;
   // The completion thread's: the engine tokens of the last step sent, and the cells the answer

@@ -1,7 +1,8 @@
 #include "server/solver_service.h"
 
+#include <grpc/support/time.h>
+
 #include <algorithm>
-#include <chrono>
 #include <memory>
 #include <optional>
 
@@ -18,12 +19,14 @@ using trm::v1::SolveRequest;
 using trm::v1::SolveResponse;
 using trm::v1::SolveStep;
 
-// gRPC's deadline as absl::Time; "no deadline" is time_point::max(), which would overflow.
+// gRPC's deadline as absl::Time, from the raw timespec: deadline() converts it to a nanosecond
+// system_clock, which wraps around for a grpc-timeout beyond about 2262 (the wire allows
+// 99,999,999 hours) and would make such a call look expired. A year away or more is no deadline.
 absl::Time DeadlineOf(const grpc::CallbackServerContext& context) {
-  const auto deadline = context.deadline();
-  const auto now = std::chrono::system_clock::now();
-  if (deadline >= now + std::chrono::hours(24 * 365)) return absl::InfiniteFuture();
-  return absl::FromChrono(deadline);
+  const gpr_timespec raw = gpr_convert_clock_type(context.raw_deadline(), GPR_CLOCK_REALTIME);
+  const absl::Time deadline = absl::FromUnixSeconds(raw.tv_sec) + absl::Nanoseconds(raw.tv_nsec);
+  if (deadline >= absl::Now() + absl::Hours(24 * 365)) return absl::InfiniteFuture();
+  return deadline;
 }
 
 // Solve. The reactor owns itself through `self_` until gRPC's OnDone, and the engine's done
@@ -148,8 +151,14 @@ class StepsReactor final : public grpc::ServerWriteReactor<SolveStep>,
     } else if (call_done_) {
       finished_ = true;
       if (queue_.merged() > 0) service_->metrics()->RecordMergedSteps(queue_.merged());
-      Finish(broken_ ? grpc::Status(grpc::StatusCode::CANCELLED, "stream closed by the client")
-                     : finish_status_);
+      const grpc::Status status =
+          broken_ ? grpc::Status(grpc::StatusCode::CANCELLED,
+                                 stalled_ ? "stream stalled: the client took no message for the "
+                                            "stall timeout"
+                                          : "stream closed by the client")
+                  : finish_status_;
+      call_.StreamEnded(status);
+      Finish(status);
     }
   }
 

@@ -206,18 +206,18 @@ TEST(HostileRequestsTest, NeverReadStreamHoldsABoundedQueue) {
   const int mport = server.process->metrics_port();
   NeverReadStream stream = OpenNeverReadStream(server.process->port(), Long(1024));
   ASSERT_TRUE(stream.connection.has_value());
-  // The engine finishes the request (counted when its result is in) and frees the slot...
-  ASSERT_TRUE(WaitUntil(
-      [&] {
-        return MetricSumWith(server.Metrics(), "trm_requests_total", "method=\"SolveSteps\"") == 1;
-      },
-      absl::Seconds(60)))
+  // The engine finishes the request (its answer counted when the result is in; the request is
+  // counted when the stream ends) and frees the slot...
+  ASSERT_TRUE(WaitUntil([&] { return MetricSum(server.Metrics(), "trm_answers_total") == 1; },
+                        absl::Seconds(60)))
       << server.Metrics();
   EXPECT_TRUE(WaitMetric(mport, "trm_active_requests", 0));
   // ... while the stream keeps at most 8 messages besides the one in flight: of the 1,024
   // (1,023 steps and the final), 1,015 were merged, counted when the stream ends.
   stream.connection.reset();
   EXPECT_TRUE(WaitMetric(mport, "trm_stream_steps_merged_total", 1024 - 1 - 8)) << server.Metrics();
+  EXPECT_TRUE(WaitMetric(mport, "trm_requests_total{code=\"CANCELLED\",method=\"SolveSteps\"", 1))
+      << server.Metrics();
   trm::v1::SolveResponse r;
   EXPECT_TRUE(Solve(Channel(server.process->address()), Sudoku("ok"), &r).ok());
   std::printf("never-read stream: 1,024 messages made, %.0f merged, 9 held at most\n",
@@ -239,6 +239,12 @@ TEST(HostileRequestsTest, StalledStreamIsCancelledAfterTheStallTimeout) {
   EXPECT_GE(took, absl::Seconds(1)) << "cancelled before the stall timeout";
   EXPECT_TRUE(WaitMetric(server.process->metrics_port(), "trm_stream_stalls_total", 1));
   EXPECT_TRUE(WaitMetric(server.process->metrics_port(), "trm_active_requests", 0));
+  // Counted as the client saw it end: CANCELLED, even where the engine had finished the steps.
+  EXPECT_TRUE(WaitMetric(server.process->metrics_port(),
+                         "trm_requests_total{code=\"CANCELLED\",method=\"SolveSteps\"", 1))
+      << server.Metrics();
+  EXPECT_EQ(MetricSum(server.Metrics(), "trm_requests_total{code=\"OK\",method=\"SolveSteps\""), 0)
+      << server.Metrics();
   ASSERT_TRUE(stream.connection->Send(EncodeFrame(kPing, 0, 0, "stalled!")));
   const auto pong = stream.connection->ReadUntil(kPing, 0, absl::Seconds(30));
   EXPECT_TRUE(pong.has_value()) << "the connection went with the stream";
@@ -274,11 +280,8 @@ TEST(HostileRequestsTest, DrainEndsWithinItsFlag) {
   // opens, so the call stays open until the server cancels it.
   NeverReadStream unread = OpenNeverReadStream(server.process->port(), Long(64));
   ASSERT_TRUE(unread.connection.has_value());
-  ASSERT_TRUE(WaitUntil(
-      [&] {
-        return MetricSumWith(server.Metrics(), "trm_requests_total", "method=\"SolveSteps\"") == 1;
-      },
-      absl::Seconds(60)))
+  ASSERT_TRUE(WaitUntil([&] { return MetricSum(server.Metrics(), "trm_answers_total") == 1; },
+                        absl::Seconds(60)))
       << server.Metrics();
   // Enough 1,024-step requests, one at a time, to keep the engine busy for 3 drain timeouts.
   const absl::Time t0 = absl::Now();

@@ -292,5 +292,31 @@ TEST(TransportAttacksTest, OversizedMetadataFailsOnlyItsOwnCall) {
       "connection finished; 20 KB over CONTINUATION refused, stream 3 answered\n");
 }
 
+// A grpc-timeout past what std::chrono's nanosecond clock holds (about 292 years from 1970; the
+// wire allows 99,999,999 hours) is no deadline, not an expired one: the call is answered. gRPC's
+// system_clock deadline wraps around there, so the service reads the raw timespec.
+TEST(TransportAttacksTest, ADeadlineCenturiesAwayIsNoDeadline) {
+  ASSERT_TRUE(SharedCheckpoints().ok);
+  Server server({});
+  ASSERT_TRUE(server.process->ok()) << LogOf(server);
+  for (const char* timeout : {"2600000H", "99999999H", "99999999S"}) {
+    auto raw = RawConnection::Connect(server.process->port());
+    ASSERT_TRUE(raw && raw->StartHttp2());
+    ASSERT_TRUE(raw->Send(
+        EncodeFrame(kHeaders, kEndHeaders, 1,
+                    GrpcRequestHeaderBlock("/trm.v1.Solver/Solve", {{"grpc-timeout", timeout}})) +
+        EncodeFrame(kData, kEndStream, 1, GrpcMessage(Sudoku().SerializeAsString()))));
+    std::vector<Frame> seen;
+    const auto answer = raw->ReadUntil(kData, 1, absl::Seconds(60), &seen);
+    ASSERT_TRUE(answer.has_value())
+        << "grpc-timeout " << timeout << ": no answer, status " << GrpcStatusOf(seen, 1);
+    trm::v1::SolveResponse r;
+    ASSERT_TRUE(r.ParseFromString(answer->payload.substr(5))) << timeout;
+    EXPECT_GT(r.steps(), 0) << timeout;  // The model ran: an answer, not an expired call.
+    ASSERT_TRUE(raw->ReadUntil(kHeaders, 1, absl::Seconds(30), &seen).has_value()) << timeout;
+    EXPECT_EQ(GrpcStatusOf(seen, 1), 0) << "grpc-timeout " << timeout;
+  }
+}
+
 }  // namespace
 }  // namespace trm::reliability
