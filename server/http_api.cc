@@ -111,8 +111,9 @@ HttpApi::HttpApi(SolverService* solver, HttpServer* http)
     }
     const int status = res.status;
     SetError(res.body.empty() ? LibraryError(req, status)
-                              : absl::Status(status == 413 ? absl::StatusCode::kResourceExhausted
-                                                           : absl::StatusCode::kInvalidArgument,
+                              : absl::Status(status == 413   ? absl::StatusCode::kResourceExhausted
+                                             : status == 403 ? absl::StatusCode::kPermissionDenied
+                                                             : absl::StatusCode::kInvalidArgument,
                                              res.body),
              res);
     res.status = status;

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -24,6 +25,10 @@ class Listener final : public httplib::Server {
     const int fd = svr_sock_.exchange(-1);
     if (fd >= 0) close(fd);
   }
+  // httplib 0.11 listens with a backlog of 5: connections past it in a burst wait for the
+  // client's SYN retransmit (1 s, then 3 s, ...). listen(2) again on the bound socket sets the
+  // queue's length (the kernel caps it at net.core.somaxconn).
+  bool SetBacklog(int backlog) { return ::listen(svr_sock_.load(), backlog) == 0; }
 };
 
 // The request this worker thread is serving, marked busy in HttpConnections from routing until
@@ -34,6 +39,25 @@ thread_local std::shared_ptr<void> current_request;
 bool ExpectsBody(const httplib::Request& req) {
   return req.has_header("Transfer-Encoding") ||
          (req.has_header("Content-Length") && req.get_header_value("Content-Length") != "0");
+}
+
+// Why a request that changes something (not GET, HEAD or OPTIONS) comes from a page of another
+// origin, or empty. A browser lets any page POST a "simple" request (text/plain, a form) to any
+// address, loopback included, without asking the server first; it only hides the answer. No
+// route here sends CORS headers, so no page elsewhere can use an answer: such a request is only
+// ever work done for nobody, or a forged one. Clients that are not browsers send no Origin.
+std::string CrossOrigin(const httplib::Request& req) {
+  if (req.method == "GET" || req.method == "HEAD" || req.method == "OPTIONS") return "";
+  if (!req.has_header("Origin")) return "";
+  const std::string origin = req.get_header_value("Origin");
+  absl::string_view host_port = origin;
+  for (absl::string_view scheme : {"http://", "https://"}) {
+    if (absl::StartsWithIgnoreCase(host_port, scheme)) host_port.remove_prefix(scheme.size());
+  }
+  const std::string host = req.get_header_value("Host");
+  if (host_port != origin && !host.empty() && absl::EqualsIgnoreCase(host_port, host)) return "";
+  return absl::StrCat("cross-origin request refused: Origin ", origin, " is not this server (Host ",
+                      host, ")");
 }
 
 std::pair<time_t, time_t> SecondsAndMicros(absl::Duration d) {
@@ -95,6 +119,10 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Bind(const std::string& 
         absl::StrCat(options.flag, " ", listen, ": cannot listen",
                      errno != 0 ? absl::StrCat(" (", strerror(errno), ")") : ""));
   }
+  if (!http->SetBacklog(options.listen_backlog)) {
+    return absl::UnavailableError(
+        absl::StrCat(options.flag, " ", listen, ": cannot listen (", strerror(errno), ")"));
+  }
   auto server = std::unique_ptr<HttpServer>(new HttpServer(std::move(http), port, options));
   server->waiting_ = std::move(waiting);
   return server;
@@ -117,6 +145,12 @@ HttpServer::HttpServer(std::unique_ptr<httplib::Server> http, int port,
       res.set_content(lengths > 1 ? "request framing: more than one Content-Length header"
                                   : "request framing: both Content-Length and Transfer-Encoding",
                       "text/plain");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    if (std::string why = CrossOrigin(req); !why.empty()) {
+      res.status = 403;
+      res.set_header("Connection", "close");  // Its body is never read.
+      res.set_content(why, "text/plain");
       return httplib::Server::HandlerResponse::Handled;
     }
     // A request with a body is busy from when its handler has the body (PostWithBody); until

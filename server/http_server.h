@@ -35,6 +35,7 @@ namespace trm::server {
 struct HttpServerOptions {
   std::string flag = "--http_listen";  // Names the listener in errors.
   int max_threads = 64;
+  int listen_backlog = 4096;  // Connections accepted by the kernel, waiting for the listener.
   size_t max_body_bytes = 1 << 20;
   absl::Duration read_timeout = absl::Seconds(5);   // Per read.
   absl::Duration write_timeout = absl::Seconds(5);  // Per write: a client that stops reading.

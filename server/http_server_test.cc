@@ -109,6 +109,42 @@ TEST(HttpServerTest, ListenAddressesAndErrors) {
   EXPECT_TRUE(HttpServer::Bind("127.0.0.1:" + std::to_string(port), FastOptions()).ok());
 }
 
+// A burst of connections while the listener does not accept (here: bound, not started) waits in
+// the kernel's listen queue, not in SYN retransmits: httplib 0.11's own backlog is 5.
+TEST(HttpServerTest, ABurstOfConnectionsFitsTheListenQueue) {
+  auto http = HttpServer::Bind("127.0.0.1:0", FastOptions());
+  ASSERT_TRUE(http.ok()) << http.status();
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons((*http)->port());
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  constexpr int kBurst = 256;
+  std::vector<pollfd> burst;
+  for (int i = 0; i < kBurst; ++i) {
+    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    ASSERT_GE(fd, 0);
+    connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);  // EINPROGRESS
+    burst.push_back({.fd = fd, .events = POLLOUT, .revents = 0});
+  }
+  // A queued connection's handshake completes at once; one past the queue never does here.
+  int connected = 0;
+  const absl::Time end = absl::Now() + absl::Seconds(10);
+  while (connected < kBurst && absl::Now() < end) {
+    poll(burst.data(), burst.size(), 100);
+    connected = 0;
+    for (pollfd& p : burst) {
+      int error = -1;
+      socklen_t size = sizeof error;
+      if ((p.revents & POLLOUT) && getsockopt(p.fd, SOL_SOCKET, SO_ERROR, &error, &size) == 0 &&
+          error == 0) {
+        ++connected;
+      }
+    }
+  }
+  EXPECT_EQ(connected, kBurst) << "connections in the listen queue";
+  for (const pollfd& p : burst) close(p.fd);
+}
+
 TEST(HttpServerTest, ServesAndLimitsTheBody) {
   HttpServerOptions options = FastOptions();
   options.max_body_bytes = 1000;

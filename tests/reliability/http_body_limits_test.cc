@@ -288,6 +288,25 @@ TEST_F(HttpBodyLimitsTest, AmbiguousFramingIsRefusedWith400) {
   EXPECT_TRUE(closed) << "the connection stayed open after the refusal";
 }
 
+// A POST from a page of another origin (a browser sends such a text/plain or form POST without
+// asking first) is refused before any work: 403. The server's own page, and clients that send no
+// Origin (curl, scripts), are served.
+TEST_F(HttpBodyLimitsTest, CrossOriginPostsAreRefused) {
+  for (const char* origin : {"http://evil.example", "null", "http://127.0.0.1.evil.example"}) {
+    e2e::HttpReply r =
+        HttpCall(port_, "POST", "/v1/solve", SolveJson(), {absl::StrCat("Origin: ", origin)});
+    EXPECT_EQ(r.status, 403) << origin << ": " << r.body;
+    EXPECT_NE(r.body.find("cross-origin request refused: Origin"), std::string::npos) << r.body;
+    EXPECT_NE(r.body.find("PERMISSION_DENIED"), std::string::npos) << r.body;
+  }
+  EXPECT_EQ(HttpCall(port_, "POST", "/v1/solve", SolveJson(), {"Origin: http://127.0.0.1"}).status,
+            200);
+  EXPECT_EQ(HttpCall(port_, "POST", "/v1/solve", SolveJson()).status, 200);
+  // Reading is not refused: GETs carry no side effect, and without CORS headers the page cannot
+  // read the answer anyway.
+  EXPECT_EQ(HttpCall(port_, "GET", "/v1/models", "", {"Origin: http://evil.example"}).status, 200);
+}
+
 // A request hidden in the part of a body past the limit is not served: the connection ends with
 // the 413 (httplib would otherwise read the rest of the body as the next request).
 TEST_F(HttpBodyLimitsTest, NothingPastARefusedBodyIsServed) {
