@@ -157,6 +157,7 @@ class EngineImpl : public EngineInternal {
     const int views = request.dihedral_views > 0 ? request.dihedral_views : info.dihedral_views;
     RequestState::Spec spec = BaseSpec(model_name, m, std::move(request.request_id), *halt,
                                        request.deadline, std::move(request.cancel));
+    spec.client = std::move(request.client);
     spec.on_step = std::move(request.on_step);
     spec.on_done = std::move(request.on_done);
     if (views > 1) {
@@ -198,6 +199,7 @@ class EngineImpl : public EngineInternal {
     if (!halt.ok()) return halt.status();
     RequestState::Spec spec = BaseSpec(model_name, m, std::move(request.request_id), *halt,
                                        request.deadline, std::move(request.cancel));
+    spec.client = std::move(request.client);
     spec.on_done = std::move(request.on_done);
     spec.combine = RequestState::Combine::kArc;
     spec.arc_attempts = request.attempts;

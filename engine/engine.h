@@ -104,6 +104,9 @@ struct Request {
   HaltOptions halt;
   absl::Time deadline = absl::InfiniteFuture();
   std::string request_id;
+  // Who sent it (the server: the client's connection), for the per-client share of batch slots
+  // (SchedulerOptions::max_client_share). Empty: no share applies.
+  std::string client;
   // Optional: trip it to cancel (see CancelToken).
   std::shared_ptr<CancelToken> cancel;
   // Test-time augmentation (sudoku and maze models): run the puzzle in the first N of its 8
@@ -129,6 +132,7 @@ struct ArcRequest {
   int attempts = 0;            // 0: 2 (pass@2).
   HaltOptions halt;
   absl::Time deadline = absl::InfiniteFuture();
+  std::string client;  // As for Request.
   std::string request_id;
   std::shared_ptr<CancelToken> cancel;
   std::function<void(Result)> on_done;
@@ -158,6 +162,13 @@ struct SchedulerOptions {
   int max_batch_size = 64;   // Batch slots (rows) per model; a request takes one per view.
   int max_queue_size = 256;  // Waiting requests; more are rejected with RESOURCE_EXHAUSTED.
   float default_halt_threshold = 0.5f;  // For models whose checkpoint names no threshold.
+  // The most of the batch's slots one client's long requests (more steps than the checkpoint's
+  // halt_max_steps: ignore_halting, a larger max_steps) take while they run (Request::client).
+  // Rows are never pre-empted: without the share, a client filling the batch with such requests
+  // would keep every other out for as long as they run; with it, a newcomer waits at most for
+  // requests of normal length to finish. Normal requests are not held back, and a client with no
+  // long rows running always gets one whole long request in. 1: no share.
+  double max_client_share = 0.75;
 };
 
 struct EngineOptions {

@@ -60,6 +60,7 @@ class RequestState {
   struct Spec {
     std::string model;
     std::string request_id;
+    std::string client;  // Request::client.
     std::vector<Row> rows;
     HaltPolicy halt;
     absl::Time deadline = absl::InfiniteFuture();
@@ -92,6 +93,9 @@ class RequestState {
     int rows_in_slots = 0;  // Admitted rows not yet freed.
     bool active = false;    // Counted in the active requests: admitted, rows not all released.
     bool finished = false;  // Failed, answered or every row done: nothing more is reported.
+    // Runs longer than the model's halt_max_steps (ignore_halting, a larger max_steps): its rows
+    // count in its client's share of the slots.
+    bool long_run = false;
   };
   SchedulerSide& scheduler_side() { return sched_; }
 

@@ -192,27 +192,44 @@ void ModelScheduler::Admit(absl::Time now) {
         ++it;
       }
     }
-    // Rows in queue order; a request whose rows do not all fit keeps its place at the front.
+    // Rows in queue order. A request whose rows do not all fit keeps its place. A long one (more
+    // steps than the model's halt_max_steps) goes in only up to its client's share of the slots
+    // and otherwise waits while requests behind it go in: rows are never pre-empted, so slots
+    // held by such rows would keep every other client out for as long as they run. Requests of
+    // normal length are not held back: their slots free within halt_max_steps steps.
+    const int share = ClientShareRows();
     int left = free;
-    while (left > 0 && !queue_.empty()) {
-      RequestState& r = *queue_.front();
+    for (auto it = queue_.begin(); left > 0 && it != queue_.end();) {
+      RequestState& r = **it;
       RequestState::SchedulerSide& s = r.scheduler_side();
-      const int take = std::min(left, r.num_rows() - s.next_row);
+      const std::string& client = r.spec().client;
+      if (!s.active) s.long_run = r.spec().halt.max_steps() > current->info.halt_max_steps;
+      int take = std::min(left, r.num_rows() - s.next_row);
+      if (s.long_run && !client.empty()) {
+        auto held = client_rows_.find(client);
+        if (held != client_rows_.end()) take = std::min(take, share - held->second);
+      }
+      if (take <= 0) {
+        ++it;
+        continue;
+      }
       if (!s.active) {
         s.active = true;
         ++active_requests_;
         r.SetAdmitted(now, current->info.version);
       }
-      for (int k = 0; k < take; ++k) admitted.push_back({queue_.front(), s.next_row + k});
+      for (int k = 0; k < take; ++k) admitted.push_back({*it, s.next_row + k});
+      if (s.long_run && !client.empty()) client_rows_[client] += take;
       s.next_row += take;
       s.rows_in_slots += take;
       queued_rows_ -= take;
       left -= take;
-      if (s.next_row == r.num_rows()) queue_.pop_front();
+      it = s.next_row == r.num_rows() ? queue_.erase(it) : std::next(it);
     }
-    const bool front_started = !queue_.empty() && queue_.front()->scheduler_side().next_row > 0;
-    stat_queue_depth_.store(static_cast<int64_t>(queue_.size()) - (front_started ? 1 : 0),
-                            std::memory_order_relaxed);
+    // Requests none of whose rows has a slot yet.
+    int64_t waiting = static_cast<int64_t>(queue_.size());
+    for (const auto& r : queue_) waiting -= r->scheduler_side().next_row > 0 ? 1 : 0;
+    stat_queue_depth_.store(waiting, std::memory_order_relaxed);
   }
   for (auto& request : dropped) {
     RequestState::SchedulerSide& s = request->scheduler_side();
@@ -238,7 +255,10 @@ void ModelScheduler::Admit(absl::Time now) {
     batches_.back()->Admit(admitted);
   } catch (const std::exception& e) {
     const absl::Status status = TorchError("admission", e);
-    for (const SlotBatch::Admission& a : admitted) --a.request->scheduler_side().rows_in_slots;
+    for (const SlotBatch::Admission& a : admitted) {
+      --a.request->scheduler_side().rows_in_slots;
+      ClientRowsFreed(*a.request, 1);
+    }
     for (const SlotBatch::Admission& a : admitted) Fail(a.request, status, 0);
   }
 }
@@ -314,7 +334,23 @@ void ModelScheduler::Release(SlotBatch::Slot& slot) {
   slot.live = false;
   RequestState::SchedulerSide& s = slot.request->scheduler_side();
   --s.rows_in_slots;
+  ClientRowsFreed(*slot.request, 1);
   Settle(*slot.request);
+}
+
+int ModelScheduler::ClientShareRows() const {
+  const int capacity = config_.options.max_batch_size;
+  if (config_.options.max_client_share >= 1) return capacity;
+  return std::max(1, static_cast<int>(std::floor(capacity * config_.options.max_client_share)));
+}
+
+void ModelScheduler::ClientRowsFreed(RequestState& request, int rows) {
+  const std::string& client = request.spec().client;
+  if (!request.scheduler_side().long_run || client.empty()) return;
+  auto it = client_rows_.find(client);
+  if (it == client_rows_.end()) return;
+  it->second -= rows;
+  if (it->second <= 0) client_rows_.erase(it);
 }
 
 void ModelScheduler::Settle(RequestState& request) {

@@ -31,6 +31,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -116,6 +117,12 @@ class ModelScheduler {
   // The scheduler thread's: one SlotBatch per model generation still running, the newest last.
   std::vector<std::unique_ptr<SlotBatch>> batches_;
   int64_t active_requests_ = 0;  // Requests with rows admitted and not yet all released.
+  // Slots held by each client's long rows (SchedulerSide::long_run; RequestState::Spec::client,
+  // none for the empty one), and the most one client's long rows may hold while it has such rows
+  // running (SchedulerOptions::max_client_share).
+  std::unordered_map<std::string, int> client_rows_;
+  int ClientShareRows() const;
+  void ClientRowsFreed(RequestState& request, int rows);
   std::vector<std::pair<uint64_t, CompletionExecutor::Task>> posts_;  // Reused per step.
 
   // Published for Stats (relaxed: monitoring figures).

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "engine/dihedral_views.h"
 #include "engine/engine.h"
 #include "engine/engine_internal.h"
@@ -304,6 +305,54 @@ TEST_F(EngineTest, ShortRequestsOvertakeLongOnesInFreedSlots) {
   EXPECT_EQ(c.Order(), (std::vector<std::string>{"short1", "short2", "long"}));
   EXPECT_EQ(c.Get("long").steps, 40);
   EXPECT_EQ(engine->Stats("sudoku").max_batch_size, 2);
+}
+
+// One client's long requests take at most max_client_share of the slots (3 of 4 here): another
+// client's request goes into the slot left, at the next boundary, and is answered while the first
+// client's run. Without a share it would wait for one of them to finish (kLong steps).
+TEST_F(EngineTest, AClientsShareOfTheSlotsLeavesRoomForAnother) {
+  for (const double share : {0.75, 1.0}) {
+    EngineOptions o;
+    o.device = "cpu";
+    o.scheduler.max_batch_size = 4;
+    o.scheduler.max_client_share = share;
+    auto made = CreateEngineInternal(o);
+    ASSERT_TRUE(made.ok()) << made.status();
+    auto engine = *std::move(made);
+    ASSERT_TRUE(engine->LoadModel("sudoku", Checkpoint({})).ok());
+    const auto p = RandomPuzzles(6, 81, 11, 5);
+    constexpr int kLong = 400;
+    Collector c;
+    StepLatch first_running;
+    std::vector<std::shared_ptr<CancelToken>> cancels;
+    for (int i = 0; i < 5; ++i) {
+      Request r =
+          MakeRequest(p[i], absl::StrCat("a", i), c, {.max_steps = kLong, .ignore_halting = true});
+      r.client = "a";
+      r.cancel = cancels.emplace_back(std::make_shared<CancelToken>());
+      if (i == 0) r.on_step = first_running.OnStep();
+      ASSERT_TRUE(engine->Submit("sudoku", std::move(r)).ok());
+    }
+    ASSERT_TRUE(first_running.WaitForStep(2));
+    StepLatch other_running;
+    Request b = MakeRequest(p[5], "b", c, {.max_steps = 2, .ignore_halting = true});
+    b.client = "b";
+    b.on_step = other_running.OnStep();
+    ASSERT_TRUE(engine->Submit("sudoku", std::move(b)).ok());
+    ASSERT_TRUE(c.WaitFor(1));
+    const std::vector<std::string> first = c.Order();
+    for (auto& cancel : cancels) cancel->Cancel();
+    ASSERT_TRUE(c.WaitFor(6));
+    if (share < 1) {
+      EXPECT_EQ(first, std::vector<std::string>{"b"}) << "the other client waited";
+      EXPECT_EQ(c.Get("b").steps, 2);
+      // a0..a2 ran until cancelled; a3 and a4 waited for a slot of their own client's.
+      EXPECT_GT(c.Get("a0").steps, 2);
+      EXPECT_EQ(c.Get("a3").steps, 0);
+    } else {
+      EXPECT_NE(first, std::vector<std::string>{"b"}) << "without a share every slot was a's";
+    }
+  }
 }
 
 TEST_F(EngineTest, CancellationFreesTheSlotRunningOrQueued) {

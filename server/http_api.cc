@@ -164,6 +164,7 @@ void HttpApi::Solve(const httplib::Request& req, httplib::Response& res) {
     return SetError(s, res);
   }
   auto unary = std::make_shared<UnaryCall>(solver_);
+  unary->call.set_client(absl::StrCat("http:", req.remote_addr, ":", req.remote_port));
   unary->call.Start(request, deadline, nullptr,
                     [unary](const grpc::Status& status, SolveResponse response) {
                       MutexLock lock(&unary->mu);
@@ -195,6 +196,7 @@ void HttpApi::SolveStream(const httplib::Request& req, httplib::Response& res) {
       !s.ok()) {
     return SetError(s, res);
   }
+  stream->call.set_client(absl::StrCat("http:", req.remote_addr, ":", req.remote_port));
   // The handlers hold the stream: the engine may answer after the client has gone.
   stream->call.Start(
       request, deadline,

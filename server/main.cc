@@ -44,6 +44,11 @@ ABSL_FLAG(std::string, cpu_kernels, "fast",
           "reference) or reference (one libtorch op per official op, to check answers against)");
 ABSL_FLAG(int, batch_size, 64, "Batch slots per model (requests run together per ACT step)");
 ABSL_FLAG(int, queue_size, 256, "Requests waiting per model; more get RESOURCE_EXHAUSTED");
+ABSL_FLAG(double, max_client_share, 0.75,
+          "The most of a model's batch slots one client connection's long requests (more steps "
+          "than the checkpoint's halt_max_steps: ignore_halting, a larger max_steps) hold while "
+          "they run, so other clients are never shut out by them; requests of normal length are "
+          "not held back. 1: no share");
 ABSL_FLAG(int, max_steps, 0, "Default ACT max steps when a request says 0; 0: the model's");
 ABSL_FLAG(int, min_steps, 0, "Default ACT min steps when a request says 0");
 ABSL_FLAG(double, halt_threshold, 0.5,
@@ -96,6 +101,7 @@ absl::StatusOr<trm::server::ServerOptions> OptionsFromFlags() {
   o.engine.cpu_kernels = absl::GetFlag(FLAGS_cpu_kernels);
   o.engine.scheduler.max_batch_size = absl::GetFlag(FLAGS_batch_size);
   o.engine.scheduler.max_queue_size = absl::GetFlag(FLAGS_queue_size);
+  o.engine.scheduler.max_client_share = absl::GetFlag(FLAGS_max_client_share);
   o.engine.scheduler.default_halt_threshold =
       static_cast<float>(absl::GetFlag(FLAGS_halt_threshold));
   o.halt.max_steps = absl::GetFlag(FLAGS_max_steps);
@@ -123,6 +129,8 @@ absl::StatusOr<trm::server::ServerOptions> OptionsFromFlags() {
     return absl::InvalidArgumentError("--batch_size must be >= 1");
   if (o.engine.scheduler.max_queue_size < 1)
     return absl::InvalidArgumentError("--queue_size must be >= 1");
+  if (!(o.engine.scheduler.max_client_share > 0 && o.engine.scheduler.max_client_share <= 1))
+    return absl::InvalidArgumentError("--max_client_share must be in (0, 1]");
   if (o.max_message_bytes < 1024)
     return absl::InvalidArgumentError("--max_message_bytes must be >= 1024");
   if (o.max_concurrent_streams < 1)

@@ -93,6 +93,7 @@ absl::Status SolveCall::Submit(StepHandler on_step, DoneHandler on_done) {
     request.halt = prepared_.halt;
     request.deadline = prepared_.deadline;
     request.request_id = prepared_.request_id;
+    request.client = client_;
     request.cancel = cancel_;
     request.on_done = std::move(done);
     return service_->engine()->SubmitArc(prepared_.model.name, std::move(request));
@@ -104,6 +105,7 @@ absl::Status SolveCall::Submit(StepHandler on_step, DoneHandler on_done) {
   request.deadline = prepared_.deadline;
   request.request_id = prepared_.request_id;
   request.dihedral_views = prepared_.options.dihedral_views();
+  request.client = client_;
   request.cancel = cancel_;
   if (on_step) {
     request.on_step = [this, on_step = std::move(on_step)](const engine::StepEvent& event) {

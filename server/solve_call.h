@@ -46,6 +46,9 @@ class SolveCall {
   // metadata's size); an error refuses the call like a bad request.
   void Start(const trm::v1::SolveRequest& request, absl::Time deadline, StepHandler on_step,
              DoneHandler on_done, const absl::Status& admitted = absl::OkStatus());
+  // Who the call is from (the client's connection), for the engine's per-client share of batch
+  // slots. Before Start.
+  void set_client(std::string client) { client_ = std::move(client); }
   // Cancels: safe before, during and after Start, from any thread, more than once.
   void Cancel() { cancel_->Cancel(); }
   // A stream (Start with an on_step) is counted in the metrics when its carrier ends it, with
@@ -80,6 +83,7 @@ class SolveCall {
   const std::string method_;
   const absl::Time start_;
   const std::shared_ptr<engine::CancelToken> cancel_ = std::make_shared<engine::CancelToken>();
+  std::string client_;
   bool streaming_ = false;  // Start had an on_step: the carrier counts it (StreamEnded).
   std::atomic<bool> recorded_{false};
   std::string model_label_;  // The resolved model, or empty (request text never becomes a label).

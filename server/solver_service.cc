@@ -41,6 +41,7 @@ class SolveReactor final : public grpc::ServerUnaryReactor,
   void Start(const grpc::CallbackServerContext& context, const SolveRequest& request,
              const absl::Status& admitted) {
     self_ = shared_from_this();
+    call_.set_client(context.peer());
     call_.Start(
         request, DeadlineOf(context), nullptr,
         [self = shared_from_this()](const grpc::Status& status, SolveResponse response) {
@@ -76,6 +77,7 @@ class StepsReactor final : public grpc::ServerWriteReactor<SolveStep>,
   // `admitted` as for SolveReactor.
   void Start(const SolveRequest& request, const absl::Status& admitted) {
     self_ = shared_from_this();
+    call_.set_client(context_->peer());
     call_.Start(
         request, DeadlineOf(*context_),
         [self = shared_from_this()](SolveStep step) { self->Queue(std::move(step)); },

@@ -141,7 +141,9 @@ TEST(FaultsTest, SigtermUnderLoadCompletesInFlightAndExitsZero) {
   std::vector<std::thread> workers;
   for (int t = 0; t < 8; ++t) {
     workers.emplace_back([&] {
-      auto ch = Channel(server.process->address());
+      // A connection each: the callers are 8 clients, so their long requests fill the batch
+      // (one client's take at most --max_client_share of it).
+      auto ch = e2e::NewConnection(server.process->address());
       for (;;) {
         const bool sent_after = signalled.load();
         trm::v1::SolveResponse r;
