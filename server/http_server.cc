@@ -60,6 +60,14 @@ std::string CrossOrigin(const httplib::Request& req) {
                       host, ")");
 }
 
+// Answers `status` with `why` and ends the connection: the request's body, if any, is never read.
+httplib::Server::HandlerResponse Refuse(httplib::Response& res, int status, std::string why) {
+  res.status = status;
+  res.set_header("Connection", "close");
+  res.set_content(std::move(why), "text/plain");
+  return httplib::Server::HandlerResponse::Handled;
+}
+
 std::pair<time_t, time_t> SecondsAndMicros(absl::Duration d) {
   const int64_t us = absl::ToInt64Microseconds(d);
   return {static_cast<time_t>(us / 1000000), static_cast<time_t>(us % 1000000)};
@@ -140,19 +148,11 @@ HttpServer::HttpServer(std::unique_ptr<httplib::Server> http, int port,
     // may read it one way and this server the other (request smuggling, RFC 9112 6.3).
     const size_t lengths = req.get_header_value_count("Content-Length");
     if (lengths > 1 || (lengths == 1 && req.has_header("Transfer-Encoding"))) {
-      res.status = 400;
-      res.set_header("Connection", "close");
-      res.set_content(lengths > 1 ? "request framing: more than one Content-Length header"
-                                  : "request framing: both Content-Length and Transfer-Encoding",
-                      "text/plain");
-      return httplib::Server::HandlerResponse::Handled;
+      return Refuse(res, 400,
+                    lengths > 1 ? "request framing: more than one Content-Length header"
+                                : "request framing: both Content-Length and Transfer-Encoding");
     }
-    if (std::string why = CrossOrigin(req); !why.empty()) {
-      res.status = 403;
-      res.set_header("Connection", "close");  // Its body is never read.
-      res.set_content(why, "text/plain");
-      return httplib::Server::HandlerResponse::Handled;
-    }
+    if (std::string why = CrossOrigin(req); !why.empty()) return Refuse(res, 403, std::move(why));
     // A request with a body is busy from when its handler has the body (PostWithBody); until
     // then the deadlines apply to it as to slow headers.
     if (!ExpectsBody(req)) current_request = connections_.Busy(req.remote_addr, req.remote_port);
@@ -160,9 +160,11 @@ HttpServer::HttpServer(std::unique_ptr<httplib::Server> http, int port,
   });
   http_->set_logger([this](const httplib::Request& req, const httplib::Response& res) {
     current_request.reset();
-    // The response is written. One that says Connection: close (a refused or cut-short body, bad
-    // framing) must end the connection, or httplib reads what follows as the next request.
-    if (res.get_header_value("Connection") == "close") {
+    // The response is written. One of ours that says Connection: close (a refused or cut-short
+    // body, bad framing) must end the connection, or httplib reads what follows as the next
+    // request. When the client asked for the close, httplib closes by itself: no lookup then.
+    if (res.get_header_value("Connection") == "close" &&
+        req.get_header_value("Connection") != "close") {
       connections_.Shutdown(req.remote_addr, req.remote_port);
     }
   });

@@ -197,9 +197,9 @@ class SlowBody {
           "Content-Length: ",
           body.size(), "\r\n\r\n");
       if (!connection_.Send(head)) return;
-      started_ = true;
       for (size_t i = 0; i < body.size() && !stop_; ++i) {
         if (!connection_.Send(body.substr(i, 1))) break;
+        started_ = true;  // Headers and a first body byte are out.
         for (absl::Time next = absl::Now() + gap; !stop_ && absl::Now() < next;) {
           absl::SleepFor(absl::Milliseconds(20));
         }
@@ -246,8 +246,8 @@ TEST_F(HttpBodyLimitsTest, SixtyFourSlowBodiesLeaveTheApiAnswering) {
   for (int i = 0; i < 64; ++i) {
     slow.push_back(std::make_unique<SlowBody>(port_, absl::Milliseconds(500)));
   }
+  // Each has sent its headers and body bytes: every worker is held in a body.
   for (auto& s : slow) ASSERT_TRUE(WaitUntil([&] { return s->started(); }, absl::Seconds(10)));
-  absl::SleepFor(absl::Milliseconds(300));  // Each has sent body bytes: every worker is held.
   // The busy deadline, two watchdog rounds (0.2 s each) and the request's own time.
   const absl::Duration bound = absl::Seconds(1) + absl::Milliseconds(400);
   t = absl::Now();
