@@ -18,8 +18,10 @@
 
 namespace trm::server {
 
-// Binds `listen` (HOST:PORT; port 0: any free port) and serves. Errors name --metrics_listen.
+// Binds `listen` (HOST:PORT; port 0: any free port) and serves, holding at most
+// `max_connections` open. Errors name --metrics_listen.
 absl::StatusOr<std::unique_ptr<HttpServer>> StartMetricsHttp(
-    const std::string& listen, std::vector<std::shared_ptr<prometheus::Collectable>> collectables);
+    const std::string& listen, std::vector<std::shared_ptr<prometheus::Collectable>> collectables,
+    int max_connections = 64);
 
 }  // namespace trm::server

@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -117,7 +118,10 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Bind(const std::string& 
   });
   auto waiting = std::make_shared<std::atomic<int>>(0);
   const int threads = options.max_threads;
-  http->new_task_queue = [threads, waiting] { return new HttpWorkerPool(threads, waiting); };
+  auto budget = std::make_shared<HttpConnectionBudget>(std::max(options.max_connections, threads));
+  http->new_task_queue = [threads, waiting, budget] {
+    return new HttpWorkerPool(threads, waiting, budget);
+  };
   errno = 0;
   const auto& [host, want] = *address;
   const int port =
@@ -133,6 +137,7 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Bind(const std::string& 
   }
   auto server = std::unique_ptr<HttpServer>(new HttpServer(std::move(http), port, options));
   server->waiting_ = std::move(waiting);
+  server->budget_ = std::move(budget);
   return server;
 }
 
@@ -219,16 +224,33 @@ void HttpServer::Start() {
   watchdog_ = std::thread([this] { CloseSlowClients(); });
 }
 
+HttpServerStats HttpServer::stats() {
+  return {.open = budget_->open(),
+          .limit = budget_->limit(),
+          .accept_waits = budget_->waits(),
+          .closed_deadline = closed_deadline_.load(),
+          .closed_budget = closed_budget_.load()};
+}
+
 void HttpServer::CloseSlowClients() {
   for (;;) {
+    // Every check_interval, and at once when the listener waits for room in the budget.
+    const bool full = budget_->WaitUntilFull(absl::Now() + options_.check_interval);
     {
       MutexLock lock(&mu_);
-      const absl::Time next = absl::Now() + options_.check_interval;
-      while (!stopping_ && !stop_.WaitUntil(&mu_, next)) {
-      }
       if (stopping_) return;
     }
-    connections_.CloseSlow(*waiting_ > 0 ? options_.busy_deadline : options_.request_deadline);
+    const absl::Duration deadline = full            ? options_.budget_deadline
+                                    : *waiting_ > 0 ? options_.busy_deadline
+                                                    : options_.request_deadline;
+    const int closed = connections_.CloseSlow(deadline);
+    (full ? closed_budget_ : closed_deadline_) += closed;
+    // Spent, with nothing old enough to close yet: look again shortly, not in a busy loop.
+    if (full && closed == 0) {
+      MutexLock lock(&mu_);
+      stop_.WaitUntil(&mu_,
+                      absl::Now() + std::min(options_.check_interval, absl::Milliseconds(20)));
+    }
   }
 }
 
@@ -239,6 +261,7 @@ void HttpServer::Stop(absl::Duration grace) {
     stopping_ = true;
   }
   stop_.SignalAll();
+  budget_->Close();  // The listener may be waiting for room; and the sweep for the budget.
   if (!listener_.joinable()) {
     static_cast<Listener*>(http_.get())->CloseUnstarted();
     return;

@@ -6,6 +6,9 @@
 // disconnected at it, which per-read timeouts alone never do), keep-alive idle time and request
 // count, and the worker pool (one worker per open connection, up to max_threads; more connections
 // wait, and while they do, connections without a request in a handler get only `busy_deadline`).
+// The listener holds at most max_connections open at once (server/http_connection_budget.h): at
+// the limit it stops accepting, and idle connections (slow ones first) are closed early, after
+// `budget_deadline`, to make room.
 // A request is busy (HttpConnections) from routing until its response is written, so the
 // deadlines never cut off one being answered; a request with a body becomes busy only once its
 // handler has the whole body (PostWithBody), so a body trickled in slower than the deadline is cut
@@ -22,6 +25,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "base/sync.h"
+#include "server/http_connection_budget.h"
 #include "server/http_connections.h"
 
 namespace httplib {
@@ -36,6 +40,9 @@ struct HttpServerOptions {
   std::string flag = "--http_listen";  // Names the listener in errors.
   int max_threads = 64;
   int listen_backlog = 4096;  // Connections accepted by the kernel, waiting for the listener.
+  // Connections open at once (served or waiting for a worker), each a descriptor; at least
+  // max_threads.
+  int max_connections = 1024;
   size_t max_body_bytes = 1 << 20;
   absl::Duration read_timeout = absl::Seconds(5);   // Per read.
   absl::Duration write_timeout = absl::Seconds(5);  // Per write: a client that stops reading.
@@ -48,8 +55,19 @@ struct HttpServerOptions {
   // While connections wait for a worker, the deadline drops to this: idle and slow connections
   // make way for new ones (a burst of silent connections cannot starve the server for long).
   absl::Duration busy_deadline = absl::Seconds(1);
+  // While the connection budget is spent, the deadline drops further, to this.
+  absl::Duration budget_deadline = absl::Milliseconds(250);
   absl::Duration check_interval =
       absl::Milliseconds(200);  // How often slow clients are looked for.
+};
+
+// What an operator watches (trm_http_connections*, docs/metrics.md).
+struct HttpServerStats {
+  int open = 0;                 // Connections served or waiting for a worker.
+  int limit = 0;                // max_connections.
+  int64_t accept_waits = 0;     // Times the listener waited for the budget.
+  int64_t closed_deadline = 0;  // Closed for sending too slowly or idling past the deadline.
+  int64_t closed_budget = 0;    // Closed early, to make room at the budget.
 };
 
 class HttpServer {
@@ -72,6 +90,7 @@ class HttpServer {
   void PostWithBody(const std::string& pattern, BodyHandler handler);
   HttpConnections& connections() { return connections_; }
   int port() const { return port_; }
+  HttpServerStats stats();
 
   // Serves on background threads; returns once the listener accepts.
   void Start();
@@ -89,6 +108,9 @@ class HttpServer {
   const HttpServerOptions options_;
   HttpConnections connections_;
   std::shared_ptr<std::atomic<int>> waiting_;  // Connections waiting for a worker.
+  std::shared_ptr<HttpConnectionBudget> budget_;
+  std::atomic<int64_t> closed_deadline_{0};
+  std::atomic<int64_t> closed_budget_{0};
   std::thread listener_;
   std::atomic<bool> listening_done_{false};
   std::thread watchdog_;  // CloseSlowClients.

@@ -2,13 +2,16 @@
 
 namespace trm::server {
 
-HttpWorkerPool::HttpWorkerPool(int max_threads, std::shared_ptr<std::atomic<int>> waiting)
+HttpWorkerPool::HttpWorkerPool(int max_threads, std::shared_ptr<std::atomic<int>> waiting,
+                               std::shared_ptr<HttpConnectionBudget> budget)
     : max_threads_(max_threads < 1 ? 1 : max_threads),
-      waiting_(waiting ? std::move(waiting) : std::make_shared<std::atomic<int>>(0)) {}
+      waiting_(waiting ? std::move(waiting) : std::make_shared<std::atomic<int>>(0)),
+      budget_(std::move(budget)) {}
 
 HttpWorkerPool::~HttpWorkerPool() { shutdown(); }
 
 void HttpWorkerPool::enqueue(std::function<void()> fn) {
+  if (budget_) budget_->Acquire();
   MutexLock lock(&mu_);
   jobs_.push_back(std::move(fn));
   ++*waiting_;
@@ -44,7 +47,8 @@ void HttpWorkerPool::Work() {
       jobs_.pop_front();
       --*waiting_;
     }
-    job();
+    job();  // Serves the connection until it closes.
+    if (budget_) budget_->Release();
   }
 }
 

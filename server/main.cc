@@ -29,6 +29,9 @@ ABSL_FLAG(std::string, http_listen, "0.0.0.0:8080",
           "it");
 ABSL_FLAG(int, http_threads, 64,
           "HTTP connections served at once (one worker thread each); more wait for a worker");
+ABSL_FLAG(int, http_max_connections, 0,
+          "HTTP API connections open at once; at the limit the port stops accepting and closes "
+          "idle connections early. 0: a quarter of the open-file limit, at most 4096");
 ABSL_FLAG(int, http_max_body_bytes, 1 << 20, "Largest HTTP request body; larger ones get 413");
 ABSL_FLAG(std::vector<std::string>, checkpoints, {},
           "Checkpoints DIR[,DIR...]: a model folder, an official .pt, NAME=PATH, or a folder of "
@@ -88,6 +91,7 @@ absl::StatusOr<trm::server::ServerOptions> OptionsFromFlags() {
   o.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
   o.http_listen = absl::GetFlag(FLAGS_http_listen);
   o.http_threads = absl::GetFlag(FLAGS_http_threads);
+  o.http_max_connections = absl::GetFlag(FLAGS_http_max_connections);
   const int http_max_body = absl::GetFlag(FLAGS_http_max_body_bytes);
   o.http_max_body_bytes = http_max_body > 0 ? static_cast<size_t>(http_max_body) : 0;
   o.checkpoints = absl::GetFlag(FLAGS_checkpoints);
@@ -150,6 +154,9 @@ absl::StatusOr<trm::server::ServerOptions> OptionsFromFlags() {
   if (o.watchdog_failures < 1)
     return absl::InvalidArgumentError("--watchdog_failures must be >= 1");
   if (o.http_threads < 1) return absl::InvalidArgumentError("--http_threads must be >= 1");
+  if (o.http_max_connections < 0)
+    return absl::InvalidArgumentError(
+        "--http_max_connections must be >= 0 (0: from the open-file limit)");
   if (http_max_body < 1024)
     return absl::InvalidArgumentError("--http_max_body_bytes must be >= 1024");
   return o;

@@ -42,20 +42,33 @@ prometheus::ClientMetric Labelled(std::vector<prometheus::ClientMetric::Label> l
   return m;
 }
 
-// The schedulers' figures straight from Engine::Stats at scrape time: the step loop keeps plain
-// atomic counters and never calls into Prometheus.
-class StatsCollector final : public prometheus::Collectable {
+// A collector whose figures come from a function set once the server has them, polled at scrape
+// time; Collect gets a copy of it (or an empty one before Set).
+template <typename Source>
+class PolledCollector : public prometheus::Collectable {
  public:
-  void Set(Metrics::StatsSource source) {
+  void Set(Source source) {
     MutexLock lock(&mu_);
     source_ = std::move(source);
   }
+
+ protected:
+  Source source() const {
+    MutexLock lock(&mu_);
+    return source_;
+  }
+
+ private:
+  mutable Mutex mu_;
+  Source source_ ABSL_GUARDED_BY(mu_);
+};
+
+// The schedulers' figures straight from Engine::Stats at scrape time: the step loop keeps plain
+// atomic counters and never calls into Prometheus.
+class StatsCollector final : public PolledCollector<Metrics::StatsSource> {
+ public:
   std::vector<prometheus::MetricFamily> Collect() const override {
-    Metrics::StatsSource source;
-    {
-      MutexLock lock(&mu_);
-      source = source_;
-    }
+    const Metrics::StatsSource source = this->source();
     auto depth = Family("trm_queue_depth", "Requests waiting for a batch slot",
                         prometheus::MetricType::Gauge);
     auto active = Family("trm_active_requests", "Requests with rows in batch slots",
@@ -101,26 +114,14 @@ class StatsCollector final : public prometheus::Collectable {
     }
     return {depth, active, rows, steps, occupancy};
   }
-
- private:
-  mutable Mutex mu_;
-  Metrics::StatsSource source_ ABSL_GUARDED_BY(mu_);
 };
 
 // trm_grpc_calls_started_total and trm_grpc_calls_failed_total from a source polled at scrape
 // time (gRPC's channelz counts in the transport, below the services).
-class CallCountsCollector final : public prometheus::Collectable {
+class CallCountsCollector final : public PolledCollector<Metrics::CallCountsSource> {
  public:
-  void Set(Metrics::CallCountsSource source) {
-    MutexLock lock(&mu_);
-    source_ = std::move(source);
-  }
   std::vector<prometheus::MetricFamily> Collect() const override {
-    Metrics::CallCountsSource source;
-    {
-      MutexLock lock(&mu_);
-      source = source_;
-    }
+    const Metrics::CallCountsSource source = this->source();
     if (!source) return {};
     const auto [started, failed] = source();
     auto s = Family("trm_grpc_calls_started_total",
@@ -137,10 +138,43 @@ class CallCountsCollector final : public prometheus::Collectable {
     f.metric.back().counter.value = static_cast<double>(failed);
     return {s, f};
   }
+};
 
- private:
-  mutable Mutex mu_;
-  Metrics::CallCountsSource source_ ABSL_GUARDED_BY(mu_);
+// trm_http_connections* from a source polled at scrape time (each HttpServer's own counts).
+class HttpStatsCollector final : public PolledCollector<Metrics::HttpStatsSource> {
+ public:
+  std::vector<prometheus::MetricFamily> Collect() const override {
+    const Metrics::HttpStatsSource source = this->source();
+    if (!source) return {};
+    auto open = Family("trm_http_connections",
+                       "Open connections of an HTTP listener (served or waiting for a worker)",
+                       prometheus::MetricType::Gauge);
+    auto limit = Family("trm_http_connections_limit",
+                        "The listener's connection budget: at it, the listener stops accepting "
+                        "and closes idle connections early",
+                        prometheus::MetricType::Gauge);
+    auto waits = Family("trm_http_accept_waits_total",
+                        "Times an HTTP listener found its connection budget spent and waited",
+                        prometheus::MetricType::Counter);
+    auto closed = Family("trm_http_connections_closed_total",
+                         "Connections the server closed: reason=deadline (the request did not "
+                         "arrive in time, or idle too long), reason=budget (idle, closed early "
+                         "to make room at the connection budget)",
+                         prometheus::MetricType::Counter);
+    for (const auto& [listener, s] : source()) {
+      open.metric.push_back(Labelled({{"listener", listener}}));
+      open.metric.back().gauge.value = s.open;
+      limit.metric.push_back(Labelled({{"listener", listener}}));
+      limit.metric.back().gauge.value = s.limit;
+      waits.metric.push_back(Labelled({{"listener", listener}}));
+      waits.metric.back().counter.value = static_cast<double>(s.accept_waits);
+      closed.metric.push_back(Labelled({{"listener", listener}, {"reason", "deadline"}}));
+      closed.metric.back().counter.value = static_cast<double>(s.closed_deadline);
+      closed.metric.push_back(Labelled({{"listener", listener}, {"reason", "budget"}}));
+      closed.metric.back().counter.value = static_cast<double>(s.closed_budget);
+    }
+    return {open, limit, waits, closed};
+  }
 };
 
 class ProcessCollector final : public prometheus::Collectable {
@@ -302,6 +336,7 @@ Metrics::Metrics()
                          .Register(*registry_)
                          .Add({})),
       call_counts_collector_(std::make_shared<CallCountsCollector>()),
+      http_stats_collector_(std::make_shared<HttpStatsCollector>()),
       stats_collector_(std::make_shared<StatsCollector>()),
       process_collector_(MakeProcessCollector()) {}
 
@@ -346,6 +381,10 @@ void Metrics::RecordProtobufLog() { protobuf_logs_.Increment(); }
 
 void Metrics::SetCallCountsSource(CallCountsSource source) {
   static_cast<CallCountsCollector&>(*call_counts_collector_).Set(std::move(source));
+}
+
+void Metrics::SetHttpStatsSource(HttpStatsSource source) {
+  static_cast<HttpStatsCollector&>(*http_stats_collector_).Set(std::move(source));
 }
 
 void Metrics::SetServing(bool serving) { health_serving_.Set(serving ? 1 : 0); }

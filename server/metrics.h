@@ -25,6 +25,7 @@
 #include "absl/base/thread_annotations.h"
 #include "base/sync.h"
 #include "engine/engine.h"
+#include "server/http_server.h"
 
 namespace trm::server {
 
@@ -43,7 +44,8 @@ class Metrics final : public engine::EngineObserver {
   std::shared_ptr<prometheus::Registry> registry() const { return registry_; }
   // Everything to expose: the registry, the scheduler-stats collector and the process one.
   std::vector<std::shared_ptr<prometheus::Collectable>> collectables() const {
-    return {registry_, stats_collector_, process_collector_, call_counts_collector_};
+    return {registry_, stats_collector_, process_collector_, call_counts_collector_,
+            http_stats_collector_};
   }
   void SetStatsSource(StatsSource source);
 
@@ -74,6 +76,10 @@ class Metrics final : public engine::EngineObserver {
   // them are counted too.
   using CallCountsSource = std::function<std::pair<int64_t, int64_t>()>;  // started, failed
   void SetCallCountsSource(CallCountsSource source);
+  // The HTTP listeners' connections (trm_http_connections*), by listener ("http", "metrics"),
+  // polled at scrape time.
+  using HttpStatsSource = std::function<std::vector<std::pair<std::string, HttpServerStats>>()>;
+  void SetHttpStatsSource(HttpStatsSource source);
 
   // EngineObserver: the model's per-request series, made once.
   std::shared_ptr<engine::ModelObserver> ForModel(const std::string& model) override;
@@ -97,6 +103,7 @@ class Metrics final : public engine::EngineObserver {
   prometheus::Counter& requests_reset_;
   prometheus::Counter& protobuf_logs_;
   std::shared_ptr<prometheus::Collectable> call_counts_collector_;
+  std::shared_ptr<prometheus::Collectable> http_stats_collector_;
 
   Mutex mu_;
   std::map<std::string, prometheus::Gauge*> model_info_series_ ABSL_GUARDED_BY(mu_);

@@ -1,5 +1,7 @@
 #include "server/server.h"
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
@@ -86,6 +88,14 @@ void AddTransportLimits(const ServerOptions& options, grpc::ServerBuilder* build
   builder->AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
 }
 
+// The open-file soft limit, which every connection counts against (raised by trm-server's main
+// to the hard limit, server/open_file_limit.h).
+int OpenFileLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return 1 << 20;
+  return static_cast<int>(std::min<rlim_t>(limit.rlim_cur, 1 << 20));
+}
+
 class ServerImpl final : public Server {
  public:
   explicit ServerImpl(const ServerOptions& options) : options_(options) {}
@@ -110,8 +120,10 @@ class ServerImpl final : public Server {
                                     : options_.checkpoint_roots);
     if (!roots.ok()) return roots.status();
 
+    const int files = OpenFileLimit();
     if (!options_.metrics_listen.empty()) {
-      auto http = StartMetricsHttp(options_.metrics_listen, metrics_.collectables());
+      auto http = StartMetricsHttp(options_.metrics_listen, metrics_.collectables(),
+                                   std::clamp(files / 16, 16, 64));
       if (!http.ok()) return http.status();
       metrics_http_ = std::move(*http);
       metrics_port_ = metrics_http_->port();
@@ -167,6 +179,9 @@ class ServerImpl final : public Server {
       HttpServerOptions http_options;
       http_options.max_threads = options_.http_threads;
       http_options.max_body_bytes = options_.http_max_body_bytes;
+      http_options.max_connections = options_.http_max_connections > 0
+                                         ? options_.http_max_connections
+                                         : std::clamp(files / 4, 16, 4096);
       auto http = HttpServer::Bind(options_.http_listen, http_options);
       if (!http.ok()) return http.status();
       http_ = std::move(*http);
@@ -174,6 +189,12 @@ class ServerImpl final : public Server {
       RegisterWebPage(http_->routes());
       http_->Start();
     }
+    metrics_.SetHttpStatsSource([api = http_.get(), scrapes = metrics_http_.get()] {
+      std::vector<std::pair<std::string, HttpServerStats>> out;
+      if (api != nullptr) out.emplace_back("http", api->stats());
+      if (scrapes != nullptr) out.emplace_back("metrics", scrapes->stats());
+      return out;
+    });
     Log(LogLevel::kInfo, absl::StrCat("listening on ", DescribeListen(options_.listen, port_),
                                       options_.tls.cert_file.empty()        ? " (plaintext)"
                                       : options_.tls.client_ca_file.empty() ? " (TLS)"
@@ -186,7 +207,8 @@ class ServerImpl final : public Server {
     if (http_) {
       Log(LogLevel::kInfo,
           absl::StrCat("http on http://", DescribeListen(options_.http_listen, http_->port()),
-                       "/ (JSON API and web page)"));
+                       "/ (JSON API and web page; at most ", http_->stats().limit,
+                       " connections open)"));
     }
     if (metrics_http_) {
       Log(LogLevel::kInfo,

@@ -29,6 +29,10 @@ struct ServerOptions {
   std::string http_listen = "0.0.0.0:8080";
   int http_threads = 64;                 // Connections served at once; more wait for a worker.
   size_t http_max_body_bytes = 1 << 20;  // Larger request bodies get 413.
+  // Connections the HTTP API port holds open at once (HttpServerOptions::max_connections); 0:
+  // a quarter of the open-file limit, at most 4096 (the metrics port gets a sixteenth, at most
+  // 64), so a flood of slow HTTP clients leaves most descriptors to gRPC.
+  int http_max_connections = 0;
   std::vector<std::string> checkpoints;  // See ExpandCheckpoints; empty: none.
   // Folders Admin reloads may read from (see ConfineToRoots); empty: DefaultCheckpointRoots of
   // `checkpoints`.

@@ -1,0 +1,186 @@
+// The HTTP port's connection budget (issue 35): an HTTP slowloris opened faster than the server
+// closes slow clients used to take every descriptor of the process, and then gRPC's accept4()
+// failed with EMFILE and the watchdog ended the process. Now the HTTP listener holds at most its
+// budget (a quarter of the open-file limit by default) and, at it, waits while the server
+// closes idle connections early (server/http_connection_budget.h).
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "tests/e2e_http.h"
+#include "tests/reliability/reliability_util.h"
+
+namespace trm::reliability {
+namespace {
+
+using e2e::HttpCall;
+
+// Keeps `n` connections to `port` open, each with a request line and a header begun and then a
+// byte a second, never finished (slowhttptest -H). A connection the server closes is opened
+// again at once, as attack tools do. One thread, non-blocking sockets.
+class Slowloris {
+ public:
+  Slowloris(int port, int n) : port_(port), fds_(n, -1) {
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~Slowloris() {
+    stop_ = true;
+    thread_.join();
+    for (int fd : fds_) {
+      if (fd >= 0) close(fd);
+    }
+  }
+  int64_t reopened() const { return reopened_; }
+
+ private:
+  int Open() {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) return -1;
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port_));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    // Loopback connects complete in the kernel's listen queue, accepted or not.
+    if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      close(fd);
+      return -1;
+    }
+    fcntl(fd, F_SETFL, O_NONBLOCK);
+    const std::string start = "GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+    send(fd, start.data(), start.size(), MSG_NOSIGNAL);
+    return fd;
+  }
+
+  void Run() {
+    absl::Time next_byte = absl::Now() + absl::Seconds(1);
+    while (!stop_) {
+      std::vector<pollfd> polls;
+      for (int& fd : fds_) {
+        if (fd < 0) {
+          fd = Open();
+          if (fd >= 0) ++reopened_;
+        }
+        if (fd >= 0) polls.push_back({.fd = fd, .events = POLLIN | POLLRDHUP, .revents = 0});
+      }
+      poll(polls.data(), polls.size(), 50);
+      for (const pollfd& p : polls) {
+        if (p.revents == 0) continue;
+        char buf[512];
+        if (recv(p.fd, buf, sizeof buf, 0) <= 0 || (p.revents & (POLLRDHUP | POLLHUP)) != 0) {
+          for (int& fd : fds_) {
+            if (fd == p.fd) fd = -1;
+          }
+          close(p.fd);
+        }
+      }
+      if (absl::Now() >= next_byte) {
+        for (int fd : fds_) {
+          if (fd >= 0) send(fd, "a", 1, MSG_NOSIGNAL);
+        }
+        next_byte = absl::Now() + absl::Seconds(1);
+      }
+    }
+  }
+
+  const int port_;
+  std::vector<int> fds_;  // The thread's own.
+  std::atomic<bool> stop_{false};
+  std::atomic<int64_t> reopened_{0};
+  std::thread thread_;
+};
+
+double Metric(const Server& server, const std::string& name, const std::string& labels) {
+  return MetricSumWith(server.Metrics(), name, labels);
+}
+
+TEST(HttpConnectionBudgetTest, ASlowlorisPastTheFileLimitLeavesGrpcAccepting) {
+  ASSERT_TRUE(SharedCheckpoints().ok);
+  constexpr int kFiles = 256;  // The server's open-file limit, soft and hard.
+  constexpr int kFlood = 400;  // Slow connections kept open: past the limit.
+  rlimit own{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &own), 0);
+  if (own.rlim_cur < 2 * kFlood) {  // This process holds the flood's sockets.
+    own.rlim_cur = std::min<rlim_t>(own.rlim_max, 4 * kFlood);
+    ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &own), 0);
+    ASSERT_GE(own.rlim_cur, 2u * kFlood) << "the test needs " << 2 * kFlood << " descriptors";
+  }
+  // The watchdog as in TransportAttacksTest: two failed probes a second apart end the process.
+  Server server({"--watchdog_interval_s=1", "--watchdog_failures=2", "--drain_timeout_s=2"},
+                {"/usr/bin/prlimit", absl::StrCat("--nofile=", kFiles, ":", kFiles), "--"});
+  ASSERT_TRUE(server.process->ok()) << server.process->child().Log();
+  const pid_t pid = server.process->child().pid();
+  const int http = server.process->http_port();
+  const int limit =
+      static_cast<int>(Metric(server, "trm_http_connections_limit", "listener=\"http\""));
+  EXPECT_EQ(limit, kFiles / 4);
+  const int fds_before = OpenFds(pid);
+  ASSERT_EQ(
+      HttpCall(http, "POST", "/v1/solve", absl::StrCat("{\"sudoku\": \"", kSudoku, "\"}")).status,
+      200);
+
+  Slowloris flood(http, kFlood);
+  // The budget is met (the listener waits for room), or, without one, the process runs out of
+  // descriptors: gRPC's accept4() fails and the watchdog ends the process.
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        return server.process->child().Wait(absl::ZeroDuration()).has_value() ||
+               absl::StrContains(server.process->child().Log(), "Too many open files") ||
+               Metric(server, "trm_http_accept_waits_total", "listener=\"http\"") > 0;
+      },
+      absl::Seconds(60)));
+  // Through a full turn of the flood (every slow connection closed early and opened again,
+  // several watchdog periods on this machine), gRPC, the metrics port and the HTTP API answer.
+  int max_fds = 0, answered = 0;
+  absl::Duration slowest_post;
+  const auto turned = [&] {
+    return Metric(server, "trm_http_connections_closed_total",
+                  "listener=\"http\",reason=\"budget\"") >= 2 * kFlood;
+  };
+  for (int round = 0; round < 1000 && !turned(); ++round) {
+    ASSERT_FALSE(server.process->child().Wait(absl::ZeroDuration()).has_value())
+        << "the server exited; log:\n"
+        << server.process->child().Log();
+    const grpc::Status health = FreshHealthCheck(server.process->port(), absl::Seconds(10));
+    ASSERT_TRUE(health.ok()) << "round " << round << ": " << health.error_message();
+    max_fds = std::max(max_fds, OpenFds(pid));
+    const absl::Time start = absl::Now();
+    const int status =
+        HttpCall(http, "POST", "/v1/solve", absl::StrCat("{\"sudoku\": \"", kSudoku, "\"}")).status;
+    EXPECT_EQ(status, 200) << "round " << round;
+    answered += status == 200;
+    slowest_post = std::max(slowest_post, absl::Now() - start);
+  }
+  EXPECT_TRUE(turned()) << server.Metrics();
+  EXPECT_GT(flood.reopened(), kFlood);
+  trm::v1::SolveResponse response;
+  const grpc::Status solve = Solve(Channel(server.process->address()), Sudoku(), &response);
+  EXPECT_TRUE(solve.ok()) << solve.error_message();
+  // The flood holds at most the budget (and the connection accepted while waiting for room).
+  EXPECT_LE(max_fds, fds_before + limit + 8) << "before the flood: " << fds_before;
+  const std::string log = server.process->child().Log();
+  EXPECT_FALSE(absl::StrContains(log, "Too many open files")) << log;
+  EXPECT_FALSE(absl::StrContains(log, "watchdog: 2 probes in a row")) << log;
+  std::printf(
+      "slowloris of %d on the HTTP port, open-file limit %d, budget %d: %lld reconnects; server "
+      "at most %d fds (%d before); %d POST /v1/solve answered 200 beside it, slowest %s; gRPC "
+      "answered every fresh health check\n",
+      kFlood, kFiles, limit, static_cast<long long>(flood.reopened()), max_fds, fds_before,
+      answered, absl::FormatDuration(absl::Trunc(slowest_post, absl::Milliseconds(1))).c_str());
+  server.process->child().Signal(SIGTERM);
+  EXPECT_EQ(server.process->child().Wait(absl::Seconds(60)), 0) << log;
+}
+
+}  // namespace
+}  // namespace trm::reliability
