@@ -20,27 +20,53 @@ int64_t Int64Field(const nlohmann::json& data, const char* name) {
   return it->is_number_integer() ? it->get<int64_t>() : 0;
 }
 
-}  // namespace
+struct Counts {
+  int64_t started = 0, succeeded = 0, failed = 0;
+};
 
-std::pair<int64_t, int64_t> SumServerCallCounts(std::string_view channelz_servers_json) {
+// Summed over the servers of grpc_channelz_get_servers' JSON.
+Counts SumCounts(std::string_view channelz_servers_json) {
   const nlohmann::json j = nlohmann::json::parse(channelz_servers_json, nullptr,
                                                  /*allow_exceptions=*/false);
-  std::pair<int64_t, int64_t> sum{0, 0};
+  Counts sum;
   if (!j.is_object() || !j.contains("server") || !j["server"].is_array()) return sum;
   for (const auto& server : j["server"]) {
     if (!server.is_object() || !server.contains("data")) continue;
-    sum.first += Int64Field(server["data"], "callsStarted");
-    sum.second += Int64Field(server["data"], "callsFailed");
+    sum.started += Int64Field(server["data"], "callsStarted");
+    sum.succeeded += Int64Field(server["data"], "callsSucceeded");
+    sum.failed += Int64Field(server["data"], "callsFailed");
   }
   return sum;
 }
 
-std::pair<int64_t, int64_t> GrpcServerCallCounts() {
+Counts ProcessCounts() {
   char* json = grpc_channelz_get_servers(0);
-  if (json == nullptr) return {0, 0};
-  auto sum = SumServerCallCounts(json);
+  if (json == nullptr) return {};
+  const Counts sum = SumCounts(json);
   gpr_free(json);
   return sum;
+}
+
+}  // namespace
+
+std::pair<int64_t, int64_t> SumServerCallCounts(std::string_view channelz_servers_json) {
+  const Counts c = SumCounts(channelz_servers_json);
+  return {c.started, c.failed};
+}
+
+std::pair<int64_t, int64_t> GrpcServerCallCounts() {
+  const Counts c = ProcessCounts();
+  return {c.started, c.failed};
+}
+
+int64_t SumServerCallsInFlight(std::string_view channelz_servers_json) {
+  const Counts c = SumCounts(channelz_servers_json);
+  return c.started - c.succeeded - c.failed;
+}
+
+int64_t GrpcServerCallsInFlight() {
+  const Counts c = ProcessCounts();
+  return c.started - c.succeeded - c.failed;
 }
 
 }  // namespace trm::server

@@ -20,4 +20,9 @@ std::pair<int64_t, int64_t> GrpcServerCallCounts();
 // The same from the JSON of grpc_channelz_get_servers; public for tests.
 std::pair<int64_t, int64_t> SumServerCallCounts(std::string_view channelz_servers_json);
 
+// Calls started and not yet ended (neither succeeded nor failed), summed over the process's
+// servers; 0 when channelz is off. For the drain: with none, nothing is left to wait for.
+int64_t GrpcServerCallsInFlight();
+int64_t SumServerCallsInFlight(std::string_view channelz_servers_json);
+
 }  // namespace trm::server

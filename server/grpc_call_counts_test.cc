@@ -57,5 +57,42 @@ TEST(GrpcCallCountsTest, CountsARealServersCalls) {
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
 }
 
+TEST(GrpcCallCountsTest, CallsInFlightAreStartedLessEnded) {
+  EXPECT_EQ(SumServerCallsInFlight(R"({"server":[
+      {"data":{"callsStarted":"7","callsSucceeded":"4","callsFailed":"2"}},
+      {"data":{"callsStarted":"3","callsSucceeded":"3"}}],"end":true})"),
+            1);
+  EXPECT_EQ(SumServerCallsInFlight("not json"), 0);
+}
+
+// A Watch stream (which never ends by itself) is in flight until the client cancels it.
+TEST(GrpcCallCountsTest, AnOpenStreamIsInFlightUntilItEnds) {
+  HealthService health;
+  int port = 0;
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&health);
+  auto server = builder.BuildAndStart();
+  ASSERT_NE(server, nullptr);
+  const int64_t before = GrpcServerCallsInFlight();
+  auto stub = grpc::health::v1::Health::NewStub(
+      grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext c;
+  grpc::health::v1::HealthCheckRequest req;
+  auto watch = stub->Watch(&c, req);
+  grpc::health::v1::HealthCheckResponse first;
+  ASSERT_TRUE(watch->Read(&first));  // The server has the call.
+  EXPECT_EQ(GrpcServerCallsInFlight() - before, 1);
+  c.TryCancel();
+  watch->Finish();
+  // The server side of the call ends after the client's: wait for it, bounded against a hang.
+  const absl::Time give_up = absl::Now() + absl::Seconds(30);
+  while (GrpcServerCallsInFlight() != before && absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_EQ(GrpcServerCallsInFlight(), before);
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+}
+
 }  // namespace
 }  // namespace trm::server

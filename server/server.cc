@@ -261,6 +261,8 @@ class ServerImpl final : public Server {
   static constexpr absl::Duration kShutdownGrace = absl::Seconds(1);
   // How long no call may have been refused before gRPC's Shutdown (see Drain).
   static constexpr absl::Duration kRefusalQuiet = absl::Milliseconds(300);
+  // gRPC's Shutdown deadline when no call is in flight (see Drain).
+  static constexpr absl::Duration kIdleShutdown = absl::Milliseconds(200);
   // The part of the drain timeout kept for writing the last answers when the engine needs all
   // the rest (when it finishes early, they get everything left): a quarter, at most 2 s, so the
   // answers of the requests it stopped still reach their callers on a loaded machine.
@@ -329,13 +331,23 @@ class ServerImpl final : public Server {
     while (absl::Now() < quiet_until && absl::Now() - solver_->LastRefusal() < kRefusalQuiet) {
       absl::SleepFor(kRefusalQuiet / 4);
     }
+    // gRPC's Shutdown waits for every connection to close until the deadline it is given, idle
+    // ones too, and clients keep their channels open between calls: three idle channels made
+    // every drain take the whole drain timeout. The last answers are written within the
+    // engine's share; once no call is in flight, Shutdown gets a short deadline (a call coming
+    // in now is refused UNAVAILABLE at once, or CANCELLED by gRPC once Shutdown has begun).
+    while (absl::Now() < quiet_until && GrpcServerCallsInFlight() > 0) {
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+    const absl::Time shutdown_deadline =
+        GrpcServerCallsInFlight() > 0 ? deadline : std::min(deadline, absl::Now() + kIdleShutdown);
     // gRPC's Shutdown and Wait return once it has destroyed every call. After a flood of reset
     // streams gRPC 1.51 works through the calls it queued at its own pace (45 s after 100,000
     // resets, issue 22), so they run on a thread of their own and are waited for until the
     // deadline plus kShutdownGrace; past that the caller exits without them.
     auto done = std::make_shared<absl::Notification>();
-    std::thread([server = server_.get(), deadline, done] {
-      server->Shutdown(absl::ToChronoTime(std::max(deadline, absl::Now())));
+    std::thread([server = server_.get(), shutdown_deadline, done] {
+      server->Shutdown(absl::ToChronoTime(std::max(shutdown_deadline, absl::Now())));
       server->Wait();
       done->Notify();
     }).detach();

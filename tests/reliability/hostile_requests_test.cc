@@ -330,5 +330,41 @@ TEST(HostileRequestsTest, DrainEndsWithinItsFlag) {
       absl::FormatDuration(absl::Trunc(bound, absl::Milliseconds(10))).c_str());
 }
 
+// Clients that keep a channel open between calls (as every gRPC client library does) must not
+// hold the drain: gRPC's Shutdown waits for its connections until the deadline it is given, and
+// with nothing in flight the server has nothing to wait for. SIGTERM with three idle connected
+// channels took the whole --drain_timeout_s (13.2 s with 10 s; 2.0 s with none).
+TEST(HostileRequestsTest, IdleChannelsDoNotHoldTheDrain) {
+  ASSERT_TRUE(SharedCheckpoints().ok);
+  constexpr int kDrainS = 10;
+  const std::vector<std::string> flags = {absl::StrCat("--drain_timeout_s=", kDrainS)};
+  const absl::Duration idle_stop = IdleStopTime(flags);
+  ASSERT_LT(idle_stop, absl::Seconds(60));
+  Server server(flags);
+  ASSERT_TRUE(server.process->ok()) << LogOf(server);
+  std::vector<std::shared_ptr<grpc::Channel>> channels;
+  for (int i = 0; i < 3; ++i) {
+    channels.push_back(e2e::NewConnection(server.process->address()));
+    grpc::ClientContext c;
+    SetDeadline(&c, absl::Seconds(30));
+    trm::v1::ListModelsResponse models;
+    ASSERT_TRUE(trm::v1::Solver::NewStub(channels.back())
+                    ->ListModels(&c, trm::v1::ListModelsRequest(), &models)
+                    .ok());
+  }
+  const absl::Time signalled = absl::Now();
+  server.process->child().Signal(SIGTERM);
+  const std::optional<int> code = server.process->child().Wait(absl::Seconds(120));
+  const absl::Duration took = absl::Now() - signalled;
+  ASSERT_TRUE(code.has_value());
+  EXPECT_EQ(*code, 0) << LogOf(server);
+  // As the idle server, within its own noise (three times its stop time, plus a second).
+  EXPECT_LT(took, 3 * idle_stop + absl::Seconds(1)) << LogOf(server);
+  std::printf("SIGTERM to exit with 3 idle channels: %s (no channels: %s; --drain_timeout_s=%d)\n",
+              absl::FormatDuration(absl::Trunc(took, absl::Milliseconds(10))).c_str(),
+              absl::FormatDuration(absl::Trunc(idle_stop, absl::Milliseconds(10))).c_str(),
+              kDrainS);
+}
+
 }  // namespace
 }  // namespace trm::reliability
