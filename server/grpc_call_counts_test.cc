@@ -13,6 +13,26 @@
 namespace trm::server {
 namespace {
 
+// A gRPC server on loopback with the health service only, and a stub to it.
+struct HealthServer {
+  HealthServer() {
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+    builder.RegisterService(&health);
+    server = builder.BuildAndStart();
+  }
+  ~HealthServer() {
+    if (server) server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+  }
+  std::unique_ptr<grpc::health::v1::Health::Stub> Stub() const {
+    return grpc::health::v1::Health::NewStub(grpc::CreateChannel(
+        "127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
+  }
+  HealthService health;
+  int port = 0;
+  std::unique_ptr<grpc::Server> server;
+};
+
 TEST(GrpcCallCountsTest, SumsEveryServersStartedAndFailedCalls) {
   EXPECT_EQ(SumServerCallCounts(R"({"server":[
       {"ref":{"serverId":"1"},"data":{"callsStarted":"7","callsSucceeded":"5","callsFailed":"2"}},
@@ -25,15 +45,9 @@ TEST(GrpcCallCountsTest, SumsEveryServersStartedAndFailedCalls) {
 // Against gRPC's own channelz: calls to a real server, one of them ending in an error.
 TEST(GrpcCallCountsTest, CountsARealServersCalls) {
   const auto before = GrpcServerCallCounts();
-  HealthService health;
-  int port = 0;
-  grpc::ServerBuilder builder;
-  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
-  builder.RegisterService(&health);
-  auto server = builder.BuildAndStart();
-  ASSERT_NE(server, nullptr);
-  auto stub = grpc::health::v1::Health::NewStub(
-      grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
+  HealthServer h;
+  ASSERT_NE(h.server, nullptr);
+  auto stub = h.Stub();
   for (const char* service : {"", "", "no-such-service"}) {
     grpc::ClientContext c;
     c.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
@@ -54,7 +68,6 @@ TEST(GrpcCallCountsTest, CountsARealServersCalls) {
   }
   EXPECT_EQ(after.first - before.first, 3);
   EXPECT_EQ(after.second - before.second, 1);  // NOT_FOUND.
-  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
 }
 
 TEST(GrpcCallCountsTest, CallsInFlightAreStartedLessEnded) {
@@ -67,16 +80,10 @@ TEST(GrpcCallCountsTest, CallsInFlightAreStartedLessEnded) {
 
 // A Watch stream (which never ends by itself) is in flight until the client cancels it.
 TEST(GrpcCallCountsTest, AnOpenStreamIsInFlightUntilItEnds) {
-  HealthService health;
-  int port = 0;
-  grpc::ServerBuilder builder;
-  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
-  builder.RegisterService(&health);
-  auto server = builder.BuildAndStart();
-  ASSERT_NE(server, nullptr);
+  HealthServer h;
+  ASSERT_NE(h.server, nullptr);
   const int64_t before = GrpcServerCallsInFlight();
-  auto stub = grpc::health::v1::Health::NewStub(
-      grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
+  auto stub = h.Stub();
   grpc::ClientContext c;
   grpc::health::v1::HealthCheckRequest req;
   auto watch = stub->Watch(&c, req);
@@ -91,7 +98,6 @@ TEST(GrpcCallCountsTest, AnOpenStreamIsInFlightUntilItEnds) {
     absl::SleepFor(absl::Milliseconds(10));
   }
   EXPECT_EQ(GrpcServerCallsInFlight(), before);
-  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
 }
 
 }  // namespace
