@@ -297,11 +297,49 @@ class ServerImpl final : public Server {
                            "(CVE-2023-4785 and the like): stopping so the process is replaced"));
           if (options_.on_watchdog_failure) options_.on_watchdog_failure(status);
         });
+    StartHttpReadiness();
     Log(LogLevel::kInfo,
         absl::StrCat("watchdog: a new connection to ", address.target(), " every ",
                      absl::FormatDuration(options_.watchdog_interval), ", ",
                      options_.tls.cert_file.empty() ? "a health check" : "accepted (TLS)",
                      "; stopping after ", options_.watchdog_failures, " failures in a row"));
+  }
+  // Readiness covers the HTTP port too: the health entry "" (what the Kubernetes readiness
+  // probe and load balancers check over gRPC) turns NOT_SERVING while GET /healthz on a new
+  // connection to the HTTP port fails --watchdog_failures times in a row (every worker held,
+  // the listener gone), and SERVING again once it answers. The process is not stopped for it:
+  // gRPC still serves, and a client that cannot get an HTTP worker is no reason for a restart.
+  void StartHttpReadiness() {
+    if (!http_) return;
+    const ProbeAddress address = ProbeAddressFor(options_.http_listen, http_->port());
+    http_readiness_ = std::make_unique<Watchdog>(
+        WatchdogOptions{.interval = options_.watchdog_interval,
+                        .failures = options_.watchdog_failures,
+                        .name = "readiness"},
+        [address](absl::Duration timeout, const std::atomic<bool>& stopping) {
+          return ProbeHttpOnFreshConnection(address.host, address.port, "/healthz", timeout,
+                                            stopping);
+        },
+        [this](const absl::Status& status) {
+          if (draining_.load()) return;
+          Log(LogLevel::kWarning,
+              absl::StrCat("readiness: ", options_.watchdog_failures,
+                           " probes in a row found the HTTP port not answering (last: ",
+                           status.message(), "): health NOT_SERVING until it answers again"));
+          health_->SetServingStatus("", false);
+          metrics_.SetServing(false);
+        },
+        [this] {
+          if (draining_.load()) return;
+          Log(LogLevel::kInfo, "readiness: the HTTP port answers again: SERVING");
+          health_->SetServingStatus("", true);
+          metrics_.SetServing(true);
+        });
+    Log(LogLevel::kInfo,
+        absl::StrCat("readiness: GET /healthz on a new connection to ", address.target(), " every ",
+                     absl::FormatDuration(options_.watchdog_interval),
+                     "; health NOT_SERVING after ", options_.watchdog_failures,
+                     " failures in a row, SERVING again once it answers"));
   }
   int metrics_port() const override { return metrics_port_; }
   int http_port() const override { return http_ ? http_->port() : 0; }
@@ -310,6 +348,8 @@ class ServerImpl final : public Server {
     MutexLock lock(&drain_mu_);
     if (drained_ || server_ == nullptr) return true;
     drained_ = true;
+    draining_.store(true);
+    if (http_readiness_) http_readiness_->Stop();  // Before health goes NOT_SERVING for good.
     Log(LogLevel::kInfo, absl::StrCat("draining: finishing in-flight requests (up to ",
                                       absl::FormatDuration(options_.drain_timeout), ")"));
     solver_->SetAccepting(false, "server is shutting down");
@@ -380,6 +420,8 @@ class ServerImpl final : public Server {
   std::unique_ptr<HttpServer> http_;  // Stopped (Drain, destructor) before http_api_ goes.
   std::unique_ptr<HttpApi> http_api_;
   std::unique_ptr<Watchdog> watchdog_;
+  std::unique_ptr<Watchdog> http_readiness_;  // StartHttpReadiness.
+  std::atomic<bool> draining_{false};
   std::unique_ptr<MemoryTrimmer> trimmer_;
   int port_ = 0;
   int metrics_port_ = 0;

@@ -11,7 +11,11 @@
 #include <chrono>
 #include <cstring>
 
+#include "absl/status/statusor.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "base/sync.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -21,10 +25,12 @@
 namespace trm::server {
 
 Watchdog::Watchdog(WatchdogOptions options, Probe probe,
-                   std::function<void(const absl::Status&)> on_failure)
+                   std::function<void(const absl::Status&)> on_failure,
+                   std::function<void()> on_recovery)
     : options_(options),
       probe_(std::move(probe)),
       on_failure_(std::move(on_failure)),
+      on_recovery_(std::move(on_recovery)),
       thread_([this] { Run(); }) {}
 
 void Watchdog::Stop() {
@@ -38,18 +44,22 @@ void Watchdog::Stop() {
 
 void Watchdog::Run() {
   int failed = 0;
+  bool down = false;  // on_failure_ was called and no probe has passed since.
   for (;;) {
     const absl::Time next = absl::Now() + options_.interval;
     absl::Status status = probe_(options_.interval, stopping_);
     if (stopping_.load()) return;
     failed = status.ok() ? 0 : failed + 1;
-    if (failed >= options_.failures) {
+    if (!down && failed >= options_.failures) {
       on_failure_(status);
-      return;
-    }
-    if (!status.ok()) {
-      Log(LogLevel::kWarning, absl::StrCat("watchdog: probe ", failed, " of ", options_.failures,
-                                           " failed: ", status.message()));
+      if (!on_recovery_) return;
+      down = true;
+    } else if (down && status.ok()) {
+      down = false;
+      on_recovery_();
+    } else if (!status.ok() && !down) {
+      Log(LogLevel::kWarning, absl::StrCat(options_.name, ": probe ", failed, " of ",
+                                           options_.failures, " failed: ", status.message()));
     }
     MutexLock lock(&mu_);
     while (!stopping_.load() && absl::Now() < next) wake_.WaitUntil(&mu_, next);
@@ -110,8 +120,15 @@ absl::Status ProbeHealthOnFreshConnection(const std::string& target, absl::Durat
                                              " failed: ", s.error_code(), " ", s.error_message()));
 }
 
-absl::Status ProbeAcceptOnFreshConnection(const std::string& host, int port, absl::Duration timeout,
-                                          const std::atomic<bool>& stopping) {
+namespace {
+
+// Connects to host:port on a new TCP connection, sends `request` and returns the first bytes of
+// the answer (empty when the server closes or resets the connection instead): an error when it
+// cannot connect or nothing comes within `timeout`.
+absl::StatusOr<std::string> ExchangeOnFreshConnection(const std::string& host, int port,
+                                                      absl::string_view request,
+                                                      absl::Duration timeout,
+                                                      const std::atomic<bool>& stopping) {
   std::string name = host;
   if (name.size() > 2 && name.front() == '[' && name.back() == ']') {
     name = name.substr(1, name.size() - 2);
@@ -139,7 +156,7 @@ absl::Status ProbeAcceptOnFreshConnection(const std::string& host, int port, abs
         end, stopping);
     return ready;
   };
-  absl::Status result = absl::OkStatus();
+  absl::StatusOr<std::string> result;
   const int c = connect(fd, found->ai_addr, found->ai_addrlen);
   freeaddrinfo(found);
   int error = 0;
@@ -150,22 +167,54 @@ absl::Status ProbeAcceptOnFreshConnection(const std::string& host, int port, abs
                         error != 0)) {
     result = absl::UnavailableError(
         absl::StrCat(where, ": connect: ", error ? strerror(error) : "timed out"));
+  } else if (send(fd, request.data(), request.size(), MSG_NOSIGNAL) !=
+             static_cast<ssize_t>(request.size())) {
+    result = absl::UnavailableError(absl::StrCat(where, ": send: ", strerror(errno)));
+  } else if (!wait(POLLIN)) {
+    result = absl::UnavailableError(
+        absl::StrCat(where, ": connected, but no answer in ", absl::FormatDuration(timeout)));
   } else {
-    // Not a TLS record (content type 0): the server's handshake answers with an alert or closes.
-    const char junk[5] = {0, 3, 3, 0, 0};
-    char reply[64];
-    if (send(fd, junk, sizeof junk, MSG_NOSIGNAL) != sizeof junk) {
-      result = absl::UnavailableError(absl::StrCat(where, ": send: ", strerror(errno)));
-    } else if (!wait(POLLIN)) {
-      result = absl::UnavailableError(absl::StrCat(where, ": connected, but no answer in ",
-                                                   absl::FormatDuration(timeout),
-                                                   " (the listener accepts no connections)"));
-    } else if (recv(fd, reply, sizeof reply, 0) < 0 && errno != ECONNRESET) {
+    char reply[256];
+    const ssize_t n = recv(fd, reply, sizeof reply, 0);
+    if (n < 0 && errno != ECONNRESET) {
       result = absl::UnavailableError(absl::StrCat(where, ": recv: ", strerror(errno)));
+    } else {
+      result = std::string(reply, n > 0 ? n : 0);
     }
   }
   close(fd);
   return result;
+}
+
+}  // namespace
+
+absl::Status ProbeAcceptOnFreshConnection(const std::string& host, int port, absl::Duration timeout,
+                                          const std::atomic<bool>& stopping) {
+  // Not a TLS record (content type 0): the server's handshake answers with an alert or closes.
+  const char junk[5] = {0, 3, 3, 0, 0};
+  auto reply = ExchangeOnFreshConnection(host, port, absl::string_view(junk, sizeof junk), timeout,
+                                         stopping);
+  if (!reply.ok()) {
+    return absl::UnavailableError(
+        absl::StrCat(reply.status().message(), " (the listener accepts no connections)"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ProbeHttpOnFreshConnection(const std::string& host, int port, const std::string& path,
+                                        absl::Duration timeout, const std::atomic<bool>& stopping) {
+  const std::string request =
+      absl::StrCat("GET ", path, " HTTP/1.1\r\nHost: ", host, ":", port,
+                   "\r\nUser-Agent: trm-server-probe\r\nConnection: close\r\n\r\n");
+  auto reply = ExchangeOnFreshConnection(host, port, request, timeout, stopping);
+  if (!reply.ok()) return reply.status();
+  const std::string line = reply->substr(0, reply->find('\r'));
+  if (absl::StartsWith(line, "HTTP/1.1 200") || absl::StartsWith(line, "HTTP/1.0 200")) {
+    return absl::OkStatus();
+  }
+  return absl::UnavailableError(absl::StrCat(
+      "GET ", path, " on a new connection to ", host, ":", port, " answered ",
+      line.empty() ? std::string("nothing (the connection closed)") : absl::CEscape(line)));
 }
 
 ProbeAddress ProbeAddressFor(const std::string& listen, int port) {

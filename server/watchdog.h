@@ -26,6 +26,7 @@ namespace trm::server {
 struct WatchdogOptions {
   absl::Duration interval = absl::Seconds(5);  // Also each probe's timeout.
   int failures = 3;                            // Probes in a row that must fail.
+  std::string name = "watchdog";               // Opens its log lines.
 };
 
 class Watchdog {
@@ -35,8 +36,12 @@ class Watchdog {
   using Probe =
       std::function<absl::Status(absl::Duration timeout, const std::atomic<bool>& stopping)>;
   // Starts probing at once; `on_failure` gets the last probe's failure, on the watchdog's thread.
+  // Without `on_recovery` that ends the probing; with it, probing goes on, and the first probe
+  // that passes after a failure calls `on_recovery` (a readiness check rather than a liveness
+  // one: the next `failures` in a row call on_failure again).
   Watchdog(WatchdogOptions options, Probe probe,
-           std::function<void(const absl::Status&)> on_failure);
+           std::function<void(const absl::Status&)> on_failure,
+           std::function<void()> on_recovery = nullptr);
   // Stops; a probe under way gives up. Idempotent.
   void Stop();
   ~Watchdog() { Stop(); }
@@ -49,6 +54,7 @@ class Watchdog {
   const WatchdogOptions options_;
   Probe probe_;
   std::function<void(const absl::Status&)> on_failure_;
+  std::function<void()> on_recovery_;
   std::atomic<bool> stopping_{false};
   Mutex mu_;  // With wake_, for the wait between probes.
   CondVar wake_;
@@ -67,6 +73,11 @@ absl::Status ProbeHealthOnFreshConnection(const std::string& target, absl::Durat
 // connection left in the kernel's backlog by a dead listener gets neither.
 absl::Status ProbeAcceptOnFreshConnection(const std::string& host, int port, absl::Duration timeout,
                                           const std::atomic<bool>& stopping);
+
+// The probe of an HTTP port (trm-server's JSON API): GET `path` on a new TCP connection must be
+// answered 200 within `timeout`.
+absl::Status ProbeHttpOnFreshConnection(const std::string& host, int port, const std::string& path,
+                                        absl::Duration timeout, const std::atomic<bool>& stopping);
 
 // The address the server's own probes connect to for `listen` (HOST:PORT as given to
 // --listen) bound on `port`: a wildcard host becomes loopback ("0.0.0.0" -> "127.0.0.1",

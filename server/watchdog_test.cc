@@ -13,7 +13,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "httplib.h"
 #include "server/health_service.h"
+#include "server/http_server.h"
 
 namespace trm::server {
 namespace {
@@ -85,6 +87,28 @@ TEST(WatchdogProbeTest, AcceptProbeAnswersOnALiveServerAndTimesOutOnADeadListene
   EXPECT_NE(s.message().find("no answer"), std::string::npos) << s;
 }
 
+TEST(WatchdogProbeTest, HttpProbeWantsA200OnANewConnection) {
+  auto http = HttpServer::Bind("127.0.0.1:0", HttpServerOptions{});
+  ASSERT_TRUE(http.ok()) << http.status();
+  (*http)->routes().Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("ok\n", "text/plain");
+  });
+  (*http)->routes().Get("/draining",
+                        [](const httplib::Request&, httplib::Response& res) { res.status = 503; });
+  (*http)->Start();
+  const int port = (*http)->port();
+  EXPECT_TRUE(
+      ProbeHttpOnFreshConnection("127.0.0.1", port, "/healthz", absl::Seconds(30), kNotStopping)
+          .ok());
+  const absl::Status refused =
+      ProbeHttpOnFreshConnection("127.0.0.1", port, "/draining", absl::Seconds(30), kNotStopping);
+  EXPECT_NE(refused.message().find("answered HTTP/1.1 503"), std::string::npos) << refused;
+  DeadListener dead;
+  const absl::Status s = ProbeHttpOnFreshConnection("127.0.0.1", dead.port(), "/healthz",
+                                                    absl::Milliseconds(300), kNotStopping);
+  EXPECT_NE(s.message().find("no answer"), std::string::npos) << s;
+}
+
 TEST(WatchdogProbeTest, ProbesGiveUpWhenStopping) {
   DeadListener dead;
   const std::atomic<bool> stopping{true};
@@ -116,6 +140,33 @@ TEST(WatchdogTest, FiresOnceAfterTheGivenFailuresInARow) {
   dog.Stop();
   EXPECT_EQ(probes.load(), 7u) << "fires at the third failure in a row, then stops probing";
   EXPECT_EQ(got.message(), "probe 6");
+}
+
+// With a recovery callback (readiness), probing goes on after a failure: the first probe that
+// passes recovers, and the next streak fails again.
+TEST(WatchdogTest, WithARecoveryItFailsAndRecoversByTurns) {
+  const std::vector<bool> outcomes = {false, false, false, true, true, false, true, false, false};
+  std::atomic<size_t> probes{0};
+  Mutex mu;
+  std::vector<std::string> events;  // Guarded by mu.
+  absl::Notification done;
+  auto note = [&](std::string event) {
+    MutexLock lock(&mu);
+    events.push_back(absl::StrCat(event, "@", probes.load() - 1));
+    if (events.size() == 3) done.Notify();
+  };
+  Watchdog dog(
+      {.interval = absl::Milliseconds(1), .failures = 2},
+      [&](absl::Duration, const std::atomic<bool>&) {
+        const size_t i = probes++;
+        return i >= outcomes.size() || outcomes[i] ? absl::OkStatus()
+                                                   : absl::UnavailableError("down");
+      },
+      [&](const absl::Status&) { note("failed"); }, [&] { note("recovered"); });
+  ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(60)));
+  dog.Stop();
+  MutexLock lock(&mu);
+  EXPECT_EQ(events, (std::vector<std::string>{"failed@1", "recovered@3", "failed@8"}));
 }
 
 TEST(WatchdogTest, StopEndsAProbeUnderWay) {

@@ -68,13 +68,28 @@ bool WaitUntil(const std::function<bool()>& done, absl::Duration timeout) {
   }
 }
 
-grpc::Status FreshHealthCheck(int port, absl::Duration timeout) {
+namespace {
+
+grpc::Status CheckOnFreshConnection(int port, absl::Duration timeout,
+                                    grpc::health::v1::HealthCheckResponse* response) {
   auto channel = e2e::NewConnection(absl::StrCat("127.0.0.1:", port));
   grpc::ClientContext c;
   SetDeadline(&c, timeout);
-  grpc::health::v1::HealthCheckResponse response;
   return grpc::health::v1::Health::NewStub(channel)->Check(
-      &c, grpc::health::v1::HealthCheckRequest(), &response);
+      &c, grpc::health::v1::HealthCheckRequest(), response);
+}
+
+}  // namespace
+
+grpc::Status FreshHealthCheck(int port, absl::Duration timeout) {
+  grpc::health::v1::HealthCheckResponse response;
+  return CheckOnFreshConnection(port, timeout, &response);
+}
+
+std::optional<bool> FreshHealthServing(int port, absl::Duration timeout) {
+  grpc::health::v1::HealthCheckResponse response;
+  if (!CheckOnFreshConnection(port, timeout, &response).ok()) return std::nullopt;
+  return response.status() == grpc::health::v1::HealthCheckResponse::SERVING;
 }
 
 bool WaitRssBelow(pid_t pid, long kib, absl::Duration timeout, long* last) {

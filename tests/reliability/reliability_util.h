@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,9 @@ bool WaitUntil(const std::function<bool()>& done, absl::Duration timeout);
 // grpc.health.v1 Check for "" on a connection of its own (not shared with other channels, so a
 // server that no longer accepts connections fails it). OK with any serving status.
 grpc::Status FreshHealthCheck(int port, absl::Duration timeout);
+// The same check's answer: true for SERVING, false for any other status; nullopt when the call
+// failed.
+std::optional<bool> FreshHealthServing(int port, absl::Duration timeout);
 // Waits until the VmRSS of `pid` is below `kib` (memory given back after a burst); false after
 // `timeout`. `last` gets the last reading.
 bool WaitRssBelow(pid_t pid, long kib, absl::Duration timeout, long* last);
