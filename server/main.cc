@@ -68,6 +68,11 @@ ABSL_FLAG(std::string, admin_token, "",
           "Bearer token for the Admin service; empty: Admin not served. Prefer "
           "--admin_token_file or $TRM_ADMIN_TOKEN, which stay out of `ps`");
 ABSL_FLAG(std::string, admin_token_file, "", "File holding the admin token");
+ABSL_FLAG(double, max_connection_age_s, 300,
+          "gRPC connections are closed (GOAWAY) this long after they open, clients reconnect; "
+          "bounds calls whose request message never arrives. 0: no limit");
+ABSL_FLAG(double, max_connection_age_grace_s, 300,
+          "Calls still open on a connection past its age get this long to finish");
 ABSL_FLAG(double, drain_timeout_s, 30, "On SIGTERM/SIGINT, how long in-flight requests may finish");
 ABSL_FLAG(int, max_metadata_bytes, 16 << 10,
           "Largest request metadata (all headers of a call); more: RESOURCE_EXHAUSTED");
@@ -123,6 +128,8 @@ absl::StatusOr<trm::server::ServerOptions> OptionsFromFlags() {
     o.admin_token = env;
   }
   o.drain_timeout = absl::Seconds(absl::GetFlag(FLAGS_drain_timeout_s));
+  o.max_connection_age = absl::Seconds(absl::GetFlag(FLAGS_max_connection_age_s));
+  o.max_connection_age_grace = absl::Seconds(absl::GetFlag(FLAGS_max_connection_age_grace_s));
   o.max_metadata_bytes = absl::GetFlag(FLAGS_max_metadata_bytes);
   o.stream_queue_steps = static_cast<size_t>(std::max(absl::GetFlag(FLAGS_stream_queue_steps), 0));
   o.stream_stall_timeout = absl::Seconds(absl::GetFlag(FLAGS_stream_stall_timeout_s));
@@ -145,6 +152,11 @@ absl::StatusOr<trm::server::ServerOptions> OptionsFromFlags() {
     return absl::InvalidArgumentError("--stream_queue_steps must be >= 1");
   if (o.stream_stall_timeout < absl::ZeroDuration())
     return absl::InvalidArgumentError("--stream_stall_timeout_s must be >= 0");
+  if (o.max_connection_age < absl::ZeroDuration() || o.max_connection_age > absl::Hours(24 * 20))
+    return absl::InvalidArgumentError("--max_connection_age_s must be in [0, 20 days]");
+  if (o.max_connection_age_grace < absl::ZeroDuration() ||
+      o.max_connection_age_grace > absl::Hours(24 * 20))
+    return absl::InvalidArgumentError("--max_connection_age_grace_s must be in [0, 20 days]");
   if (o.drain_timeout < absl::ZeroDuration())
     return absl::InvalidArgumentError("--drain_timeout_s must be >= 0");
   if (o.watchdog_interval < absl::ZeroDuration())

@@ -86,6 +86,18 @@ void AddTransportLimits(const ServerOptions& options, grpc::ServerBuilder* build
   builder->AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60'000);
   builder->AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20'000);
   builder->AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  // A call whose request message never comes waits in gRPC 1.51's core for it (unary and
+  // server-streaming methods get their handler only with the message), unseen by any service
+  // and without limit: 20,000 such calls over 200 connections held 239 MB. The connection's age
+  // bounds them, and every other call, to the age plus the grace.
+  if (options.max_connection_age > absl::ZeroDuration()) {
+    builder->AddChannelArgument(
+        GRPC_ARG_MAX_CONNECTION_AGE_MS,
+        static_cast<int>(absl::ToInt64Milliseconds(options.max_connection_age)));
+    builder->AddChannelArgument(
+        GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
+        static_cast<int>(absl::ToInt64Milliseconds(options.max_connection_age_grace)));
+  }
 }
 
 // The open-file soft limit, which every connection counts against (raised by trm-server's main

@@ -43,6 +43,12 @@ struct ServerOptions {
   // HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS: calls one connection may have open at once; more
   // wait in the client until one ends.
   int max_concurrent_streams = 100;
+  // Every connection is closed (GOAWAY, then closed) this long after it opened, and the calls
+  // still on it get the grace to finish (gRPC's max connection age): the one bound on a call
+  // whose request message never arrives, which gRPC 1.51 holds in its core, where no service
+  // sees it. Clients reconnect on GOAWAY by themselves. Zero: no limit.
+  absl::Duration max_connection_age = absl::Minutes(5);
+  absl::Duration max_connection_age_grace = absl::Minutes(5);
   // Largest request metadata (HTTP/2 header list) a call may carry; more: RESOURCE_EXHAUSTED.
   int max_metadata_bytes = 16 << 10;
   // How often freed heap memory is given back to the system (server/memory_trimmer.h); zero:
