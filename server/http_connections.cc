@@ -4,39 +4,23 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <set>
+#include <string_view>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "server/process_sockets.h"
 
 namespace trm::server {
 namespace {
-
-// The socket inode behind `fd` ("socket:[123]"), or 0 when it is not a socket.
-unsigned long SocketInode(int fd) {
-  char link[64];
-  const std::string path = absl::StrCat("/proc/self/fd/", fd);
-  const ssize_t n = readlink(path.c_str(), link, sizeof link - 1);
-  if (n <= 0) return 0;
-  link[n] = '\0';
-  if (std::strncmp(link, "socket:[", 8) != 0) return 0;
-  return std::strtoul(link + 8, nullptr, 10);
-}
-
-// The port of a bound address; -1 for other families.
-int PortOf(const sockaddr_storage& addr) {
-  if (addr.ss_family == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in&>(addr).sin_port);
-  if (addr.ss_family == AF_INET6) {
-    return ntohs(reinterpret_cast<const sockaddr_in6&>(addr).sin6_port);
-  }
-  return -1;
-}
 
 // "addr:port" of the peer, written as httplib writes Request::remote_addr (getnameinfo with
 // NI_NUMERICHOST) and remote_port; empty when `fd` has no peer (a listening socket).
@@ -51,13 +35,6 @@ std::string PeerOf(int fd) {
     return "";
   }
   return absl::StrCat(host, ":", port);
-}
-
-int LocalPort(int fd) {
-  sockaddr_storage addr{};
-  socklen_t len = sizeof addr;
-  if (getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return -1;
-  return PortOf(addr);
 }
 
 }  // namespace
@@ -90,7 +67,12 @@ void HttpConnections::ScanLocked() {
     if (LocalPort(fd) != port_) continue;
     std::string peer = PeerOf(fd);
     if (peer.empty()) continue;
-    connections_[inode] = Connection{.fd = fd, .peer = std::move(peer), .since = now, .busy = 0};
+    connections_[inode] = Connection{.fd = fd,
+                                     .peer = std::move(peer),
+                                     .since = now,
+                                     .opened = now,
+                                     .head_waiting = false,
+                                     .busy = 0};
     seen.insert(inode);
   }
   closedir(dir);
@@ -123,7 +105,11 @@ void HttpConnections::Release(unsigned long inode) {
   MutexLock lock(&mu_);
   auto it = connections_.find(inode);
   if (it == connections_.end()) return;
-  if (--it->second.busy == 0) it->second.since = absl::Now();
+  if (--it->second.busy == 0) {
+    it->second.since = absl::Now();
+    it->second.head_waiting = false;  // The next request's head is yet to come.
+    it->second.peeked = 0;
+  }
 }
 
 bool HttpConnections::PeerGone(const std::string& addr, int port) {
@@ -157,7 +143,23 @@ bool HttpConnections::ShutdownIfSame(int fd, unsigned long inode) {
   return shutdown(fd, SHUT_RDWR) == 0;
 }
 
-int HttpConnections::CloseSlow(absl::Duration deadline) {
+namespace {
+
+// How long a connection whose whole request head was seen waiting may go unmarked once a worker
+// has read it.
+constexpr absl::Duration kHeadReadGrace = absl::Seconds(1);
+
+// Whether the bytes waiting on `fd` hold a whole request head (up to the blank line; a head
+// larger than the buffer counts as not yet arrived).
+bool HeadersArrived(int fd) {
+  char buf[8 << 10];
+  const ssize_t n = recv(fd, buf, sizeof buf, MSG_PEEK | MSG_DONTWAIT);
+  return n > 0 && std::string_view(buf, n).find("\r\n\r\n") != std::string_view::npos;
+}
+
+}  // namespace
+
+int HttpConnections::CloseSlow(absl::Duration deadline, bool shed_partial) {
   MutexLock lock(&mu_);
   ScanLocked();
   const absl::Time now = absl::Now();
@@ -171,10 +173,25 @@ int HttpConnections::CloseSlow(absl::Duration deadline) {
     // lose a scrape queued behind 66 silent connections).
     pollfd p{.fd = c.fd, .events = POLLIN, .revents = 0};
     if (poll(&p, 1, 0) > 0 && (p.revents & POLLIN) != 0 && (p.revents & POLLRDHUP) == 0) {
+      if (shed_partial) {
+        // Looked at again only when more has arrived (a slow client sends a byte at a time).
+        int unread = 0;
+        if (!c.head_waiting && ioctl(c.fd, FIONREAD, &unread) == 0 && unread != c.peeked) {
+          c.peeked = unread;
+          c.head_waiting = HeadersArrived(c.fd);
+        }
+        if (!c.head_waiting && now - c.opened > deadline && ShutdownIfSame(c.fd, inode)) {
+          ++closed;
+          continue;
+        }
+      }
       c.since = now;
       continue;
     }
-    if (now - c.since > deadline && ShutdownIfSame(c.fd, inode)) ++closed;
+    // A whole request head was seen waiting: a worker has it now and marks it busy in a moment;
+    // on a loaded machine that moment has been long, so it keeps the unpressed deadline.
+    const absl::Duration allowed = c.head_waiting ? std::max(deadline, kHeadReadGrace) : deadline;
+    if (now - c.since > allowed && ShutdownIfSame(c.fd, inode)) ++closed;
   }
   return closed;
 }

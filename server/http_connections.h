@@ -48,7 +48,10 @@ class HttpConnections {
   // its last response, for longer than `deadline`, and has no unread bytes waiting (which would
   // mean it waits for a worker; the deadline of such a connection counts from the last call that
   // saw it waiting). Returns how many.
-  int CloseSlow(absl::Duration deadline);
+  // With `shed_partial` (a flood of slow clients), a waiting connection is shut down too when it
+  // has been open longer than `deadline` and what it has sent does not yet hold the end of the
+  // request headers: it is a slow client, not one waiting for a worker with its request sent.
+  int CloseSlow(absl::Duration deadline, bool shed_partial = false);
   // Shuts down every connection that is not busy; with `busy_too`, all of them. Returns how many.
   int CloseIdle(bool busy_too = false);
   int BusyCount();
@@ -57,8 +60,11 @@ class HttpConnections {
  private:
   struct Connection {
     int fd = -1;
-    std::string peer;  // "addr:port", as httplib writes it.
-    absl::Time since;  // First seen, its last busy token gone, or last seen waiting.
+    std::string peer;           // "addr:port", as httplib writes it.
+    absl::Time since;           // First seen, its last busy token gone, or last seen waiting.
+    absl::Time opened;          // First seen.
+    bool head_waiting = false;  // A whole request head was seen waiting (CloseSlow, pressed).
+    int peeked = 0;             // Bytes waiting when last looked at.
     int busy = 0;
   };
   // Brings connections_ up to date with the process's sockets.

@@ -240,16 +240,20 @@ void HttpServer::CloseSlowClients() {
       MutexLock lock(&mu_);
       if (stopping_) return;
     }
-    const absl::Duration deadline = full            ? options_.budget_deadline
+    // The more connections wait, the sooner an idle or slow one makes way: as many waiting as
+    // there are workers (a flood of slow clients) counts as a spent budget.
+    const bool pressed = full || *waiting_ >= options_.max_threads;
+    const absl::Duration deadline = pressed         ? options_.budget_deadline
                                     : *waiting_ > 0 ? options_.busy_deadline
                                                     : options_.request_deadline;
-    const int closed = connections_.CloseSlow(deadline);
-    (full ? closed_budget_ : closed_deadline_) += closed;
-    // Spent, with nothing old enough to close yet: look again shortly, not in a busy loop.
-    if (full && closed == 0) {
+    const int closed = connections_.CloseSlow(deadline, /*shed_partial=*/pressed);
+    (pressed ? closed_budget_ : closed_deadline_) += closed;
+    // Pressed: look again soon (a slow client should not hold a worker for long), but not in a
+    // busy loop.
+    if (pressed) {
       MutexLock lock(&mu_);
       stop_.WaitUntil(&mu_,
-                      absl::Now() + std::min(options_.check_interval, absl::Milliseconds(20)));
+                      absl::Now() + std::min(options_.check_interval, absl::Milliseconds(50)));
     }
   }
 }

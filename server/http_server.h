@@ -55,7 +55,8 @@ struct HttpServerOptions {
   // While connections wait for a worker, the deadline drops to this: idle and slow connections
   // make way for new ones (a burst of silent connections cannot starve the server for long).
   absl::Duration busy_deadline = absl::Seconds(1);
-  // While the connection budget is spent, the deadline drops further, to this.
+  // While the connection budget is spent, or as many connections wait as there are workers,
+  // the deadline drops further, to this.
   absl::Duration budget_deadline = absl::Milliseconds(250);
   absl::Duration check_interval =
       absl::Milliseconds(200);  // How often slow clients are looked for.

@@ -68,6 +68,12 @@ ABSL_FLAG(std::string, admin_token, "",
           "Bearer token for the Admin service; empty: Admin not served. Prefer "
           "--admin_token_file or $TRM_ADMIN_TOKEN, which stay out of `ps`");
 ABSL_FLAG(std::string, admin_token_file, "", "File holding the admin token");
+ABSL_FLAG(int, grpc_max_connections, 0,
+          "gRPC connections open at once; past it new ones are closed as they come and the "
+          "oldest idle ones make room. 0: half the open-file limit");
+ABSL_FLAG(int, max_stream_resets_per_s, 500,
+          "Close a gRPC connection whose streams are reset faster than this (HTTP/2 rapid "
+          "reset); 0: no limit");
 ABSL_FLAG(double, max_connection_age_s, 300,
           "gRPC connections are closed (GOAWAY) this long after they open, clients reconnect; "
           "bounds calls whose request message never arrives. 0: no limit");
@@ -129,6 +135,8 @@ absl::StatusOr<trm::server::ServerOptions> OptionsFromFlags() {
   }
   o.drain_timeout = absl::Seconds(absl::GetFlag(FLAGS_drain_timeout_s));
   o.max_connection_age = absl::Seconds(absl::GetFlag(FLAGS_max_connection_age_s));
+  o.grpc_max_connections = absl::GetFlag(FLAGS_grpc_max_connections);
+  o.max_stream_resets_per_s = absl::GetFlag(FLAGS_max_stream_resets_per_s);
   o.max_connection_age_grace = absl::Seconds(absl::GetFlag(FLAGS_max_connection_age_grace_s));
   o.max_metadata_bytes = absl::GetFlag(FLAGS_max_metadata_bytes);
   o.stream_queue_steps = static_cast<size_t>(std::max(absl::GetFlag(FLAGS_stream_queue_steps), 0));
@@ -152,6 +160,11 @@ absl::StatusOr<trm::server::ServerOptions> OptionsFromFlags() {
     return absl::InvalidArgumentError("--stream_queue_steps must be >= 1");
   if (o.stream_stall_timeout < absl::ZeroDuration())
     return absl::InvalidArgumentError("--stream_stall_timeout_s must be >= 0");
+  if (o.grpc_max_connections < 0)
+    return absl::InvalidArgumentError(
+        "--grpc_max_connections must be >= 0 (0: from the open-file limit)");
+  if (o.max_stream_resets_per_s < 0)
+    return absl::InvalidArgumentError("--max_stream_resets_per_s must be >= 0 (0: no limit)");
   if (o.max_connection_age < absl::ZeroDuration() || o.max_connection_age > absl::Hours(24 * 20))
     return absl::InvalidArgumentError("--max_connection_age_s must be in [0, 20 days]");
   if (o.max_connection_age_grace < absl::ZeroDuration() ||

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "absl/strings/str_split.h"
+#include "server/grpc_connection_guard.h"
 
 namespace trm::server {
 namespace {
@@ -177,6 +178,37 @@ class HttpStatsCollector final : public PolledCollector<Metrics::HttpStatsSource
   }
 };
 
+// trm_grpc_connections* from the gRPC port's GrpcConnectionGuard.
+class GrpcConnectionsCollector final : public PolledCollector<Metrics::GrpcConnectionsSource> {
+ public:
+  std::vector<prometheus::MetricFamily> Collect() const override {
+    const Metrics::GrpcConnectionsSource source = this->source();
+    if (!source) return {};
+    const GrpcConnectionStats s = source();
+    auto open = Family("trm_grpc_connections", "Open connections of the gRPC port",
+                       prometheus::MetricType::Gauge);
+    open.metric.push_back(Labelled({}));
+    open.metric.back().gauge.value = s.open;
+    auto limit = Family("trm_grpc_connections_limit",
+                        "The gRPC port's connection budget (--grpc_max_connections)",
+                        prometheus::MetricType::Gauge);
+    limit.metric.push_back(Labelled({}));
+    limit.metric.back().gauge.value = s.limit;
+    auto closed = Family("trm_grpc_connections_closed_total",
+                         "gRPC connections the server closed: reason=refused (accepted past the "
+                         "budget), idle (the oldest idle, to make room), resets (streams reset "
+                         "faster than --max_stream_resets_per_s)",
+                         prometheus::MetricType::Counter);
+    for (const auto& [reason, n] : {std::pair<const char*, int64_t>{"refused", s.refused},
+                                    {"idle", s.closed_idle},
+                                    {"resets", s.closed_resets}}) {
+      closed.metric.push_back(Labelled({{"reason", reason}}));
+      closed.metric.back().counter.value = static_cast<double>(n);
+    }
+    return {open, limit, closed};
+  }
+};
+
 class ProcessCollector final : public prometheus::Collectable {
  public:
   std::vector<prometheus::MetricFamily> Collect() const override {
@@ -337,6 +369,7 @@ Metrics::Metrics()
                          .Add({})),
       call_counts_collector_(std::make_shared<CallCountsCollector>()),
       http_stats_collector_(std::make_shared<HttpStatsCollector>()),
+      grpc_connections_collector_(std::make_shared<GrpcConnectionsCollector>()),
       stats_collector_(std::make_shared<StatsCollector>()),
       process_collector_(MakeProcessCollector()) {}
 
@@ -385,6 +418,10 @@ void Metrics::SetCallCountsSource(CallCountsSource source) {
 
 void Metrics::SetHttpStatsSource(HttpStatsSource source) {
   static_cast<HttpStatsCollector&>(*http_stats_collector_).Set(std::move(source));
+}
+
+void Metrics::SetGrpcConnectionsSource(GrpcConnectionsSource source) {
+  static_cast<GrpcConnectionsCollector&>(*grpc_connections_collector_).Set(std::move(source));
 }
 
 void Metrics::SetServing(bool serving) { health_serving_.Set(serving ? 1 : 0); }

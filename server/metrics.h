@@ -29,6 +29,8 @@
 
 namespace trm::server {
 
+struct GrpcConnectionStats;  // server/grpc_connection_guard.h
+
 // "q_head", "max_steps", "fixed_steps": the `reason` label values.
 const char* HaltReasonLabel(engine::HaltReason reason);
 
@@ -44,8 +46,12 @@ class Metrics final : public engine::EngineObserver {
   std::shared_ptr<prometheus::Registry> registry() const { return registry_; }
   // Everything to expose: the registry, the scheduler-stats collector and the process one.
   std::vector<std::shared_ptr<prometheus::Collectable>> collectables() const {
-    return {registry_, stats_collector_, process_collector_, call_counts_collector_,
-            http_stats_collector_};
+    return {registry_,
+            stats_collector_,
+            process_collector_,
+            call_counts_collector_,
+            http_stats_collector_,
+            grpc_connections_collector_};
   }
   void SetStatsSource(StatsSource source);
 
@@ -76,6 +82,9 @@ class Metrics final : public engine::EngineObserver {
   // them are counted too.
   using CallCountsSource = std::function<std::pair<int64_t, int64_t>()>;  // started, failed
   void SetCallCountsSource(CallCountsSource source);
+  // The gRPC port's connections (trm_grpc_connections*, server/grpc_connection_guard.h).
+  using GrpcConnectionsSource = std::function<GrpcConnectionStats()>;
+  void SetGrpcConnectionsSource(GrpcConnectionsSource source);
   // The HTTP listeners' connections (trm_http_connections*), by listener ("http", "metrics"),
   // polled at scrape time.
   using HttpStatsSource = std::function<std::vector<std::pair<std::string, HttpServerStats>>()>;
@@ -104,6 +113,7 @@ class Metrics final : public engine::EngineObserver {
   prometheus::Counter& protobuf_logs_;
   std::shared_ptr<prometheus::Collectable> call_counts_collector_;
   std::shared_ptr<prometheus::Collectable> http_stats_collector_;
+  std::shared_ptr<prometheus::Collectable> grpc_connections_collector_;
 
   Mutex mu_;
   std::map<std::string, prometheus::Gauge*> model_info_series_ ABSL_GUARDED_BY(mu_);

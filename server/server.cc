@@ -20,6 +20,7 @@
 #include "server/admin_service.h"
 #include "server/checkpoint_dirs.h"
 #include "server/grpc_call_counts.h"
+#include "server/grpc_connection_guard.h"
 #include "server/health_service.h"
 #include "server/http_api.h"
 #include "server/http_metrics.h"
@@ -135,7 +136,7 @@ class ServerImpl final : public Server {
     const int files = OpenFileLimit();
     if (!options_.metrics_listen.empty()) {
       auto http = StartMetricsHttp(options_.metrics_listen, metrics_.collectables(),
-                                   std::clamp(files / 16, 16, 64));
+                                   std::clamp(files / 8, 16, 1024));
       if (!http.ok()) return http.status();
       metrics_http_ = std::move(*http);
       metrics_port_ = metrics_http_->port();
@@ -169,6 +170,17 @@ class ServerImpl final : public Server {
     health_ = std::make_unique<HealthService>();
     grpc::ServerBuilder builder;
     builder.AddListeningPort(options_.listen, *creds, &port_);
+    auto guard = GrpcConnectionGuard::Make(
+        {.max_connections = options_.grpc_max_connections > 0 ? options_.grpc_max_connections
+                                                              : std::max(files / 2, 16),
+         .max_resets_per_second = options_.max_stream_resets_per_s});
+    if (guard.ok()) {
+      grpc_guard_ = std::move(*guard);
+      grpc_guard_->AddTo(&builder);
+    } else {
+      Log(LogLevel::kWarning,
+          absl::StrCat("gRPC connections are not limited: ", guard.status().message()));
+    }
     builder.SetMaxReceiveMessageSize(options_.max_message_bytes);
     builder.SetMaxSendMessageSize(options_.max_message_bytes);
     builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, options_.max_concurrent_streams);
@@ -186,6 +198,10 @@ class ServerImpl final : public Server {
     server_ = builder.BuildAndStart();
     if (server_ == nullptr || port_ == 0) {
       return absl::UnavailableError(absl::StrCat("--listen ", options_.listen, ": cannot listen"));
+    }
+    if (grpc_guard_) {
+      grpc_guard_->Start(port_);
+      metrics_.SetGrpcConnectionsSource([guard = grpc_guard_.get()] { return guard->stats(); });
     }
     if (!options_.http_listen.empty()) {
       HttpServerOptions http_options;
@@ -285,21 +301,16 @@ class ServerImpl final : public Server {
   void StartWatchdog() {
     if (options_.watchdog_interval <= absl::ZeroDuration()) return;
     const ProbeAddress address = ProbeAddressFor(options_.listen, port_);
-    Watchdog::Probe probe;
-    if (options_.tls.cert_file.empty()) {
-      probe = [target = address.target()](absl::Duration timeout,
-                                          const std::atomic<bool>& stopping) {
-        return ProbeHealthOnFreshConnection(target, timeout, stopping);
-      };
-    } else {
-      probe = [address](absl::Duration timeout, const std::atomic<bool>& stopping) {
-        return ProbeAcceptOnFreshConnection(address.host, address.port, timeout, stopping);
-      };
-    }
+    // A port that accepts but is slow to answer gets four times the failures before a restart.
+    auto probe = std::make_shared<LivenessProbe>(address, options_.tls.cert_file.empty(),
+                                                 4 * options_.watchdog_failures);
     watchdog_ = std::make_unique<Watchdog>(
         WatchdogOptions{.interval = options_.watchdog_interval,
                         .failures = options_.watchdog_failures},
-        std::move(probe), [this](const absl::Status& status) {
+        [probe](absl::Duration timeout, const std::atomic<bool>& stopping) {
+          return (*probe)(timeout, stopping);
+        },
+        [this](const absl::Status& status) {
           Log(LogLevel::kError,
               absl::StrCat("watchdog: ", options_.watchdog_failures,
                            " probes in a row found the gRPC port not answering on a new "
@@ -313,7 +324,9 @@ class ServerImpl final : public Server {
     Log(LogLevel::kInfo,
         absl::StrCat("watchdog: a new connection to ", address.target(), " every ",
                      absl::FormatDuration(options_.watchdog_interval), ", ",
-                     options_.tls.cert_file.empty() ? "a health check" : "accepted (TLS)",
+                     options_.tls.cert_file.empty()
+                         ? "a health check (when it fails: whether the port still accepts)"
+                         : "accepted (TLS)",
                      "; stopping after ", options_.watchdog_failures, " failures in a row"));
   }
   // Readiness covers the HTTP port too: the health entry "" (what the Kubernetes readiness
@@ -428,6 +441,8 @@ class ServerImpl final : public Server {
   std::unique_ptr<SolverService> solver_;
   std::unique_ptr<AdminService> admin_;
   std::unique_ptr<HealthService> health_;  // Outlives server_ (its Watch streams end first).
+  // Outlives server_: gRPC calls into it for each connection it accepts.
+  std::unique_ptr<GrpcConnectionGuard> grpc_guard_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<HttpServer> http_;  // Stopped (Drain, destructor) before http_api_ goes.
   std::unique_ptr<HttpApi> http_api_;

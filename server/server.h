@@ -49,6 +49,13 @@ struct ServerOptions {
   // sees it. Clients reconnect on GOAWAY by themselves. Zero: no limit.
   absl::Duration max_connection_age = absl::Minutes(5);
   absl::Duration max_connection_age_grace = absl::Minutes(5);
+  // gRPC connections open at once (server/grpc_connection_guard.h); 0: half the open-file
+  // limit. Past it new connections are closed as they are accepted and the oldest idle ones make
+  // room, so a connection burst never takes the last descriptor.
+  int grpc_max_connections = 0;
+  // A connection whose streams are reset (or fail) faster than this, over a second, is closed
+  // (the HTTP/2 rapid reset); 0: no limit.
+  int max_stream_resets_per_s = 500;
   // Largest request metadata (HTTP/2 header list) a call may carry; more: RESOURCE_EXHAUSTED.
   int max_metadata_bytes = 16 << 10;
   // How often freed heap memory is given back to the system (server/memory_trimmer.h); zero:

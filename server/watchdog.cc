@@ -21,6 +21,7 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "server/log.h"
+#include "server/process_sockets.h"
 
 namespace trm::server {
 
@@ -122,13 +123,8 @@ absl::Status ProbeHealthOnFreshConnection(const std::string& target, absl::Durat
 
 namespace {
 
-// Connects to host:port on a new TCP connection, sends `request` and returns the first bytes of
-// the answer (empty when the server closes or resets the connection instead): an error when it
-// cannot connect or nothing comes within `timeout`.
-absl::StatusOr<std::string> ExchangeOnFreshConnection(const std::string& host, int port,
-                                                      absl::string_view request,
-                                                      absl::Duration timeout,
-                                                      const std::atomic<bool>& stopping) {
+// A non-blocking TCP socket with a connect(2) to host:port under way (or done), or why not.
+absl::StatusOr<int> StartConnect(const std::string& host, int port) {
   std::string name = host;
   if (name.size() > 2 && name.front() == '[' && name.back() == ']') {
     name = name.substr(1, name.size() - 2);
@@ -145,7 +141,28 @@ absl::StatusOr<std::string> ExchangeOnFreshConnection(const std::string& host, i
     freeaddrinfo(found);
     return absl::UnavailableError(absl::StrCat(where, ": socket: ", strerror(errno)));
   }
+  const int c = connect(fd, found->ai_addr, found->ai_addrlen);
+  const int error = errno;
+  freeaddrinfo(found);
+  if (c != 0 && error != EINPROGRESS) {
+    close(fd);
+    return absl::UnavailableError(absl::StrCat(where, ": connect: ", strerror(error)));
+  }
+  return fd;
+}
+
+// Connects to host:port on a new TCP connection, sends `request` and returns the first bytes of
+// the answer (empty when the server closes or resets the connection instead): an error when it
+// cannot connect or nothing comes within `timeout`.
+absl::StatusOr<std::string> ExchangeOnFreshConnection(const std::string& host, int port,
+                                                      absl::string_view request,
+                                                      absl::Duration timeout,
+                                                      const std::atomic<bool>& stopping) {
+  const std::string where = absl::StrCat(host, ":", port);
   const absl::Time end = absl::Now() + timeout;
+  absl::StatusOr<int> connecting = StartConnect(host, port);
+  if (!connecting.ok()) return connecting.status();
+  const int fd = *connecting;
   auto wait = [&](short events) {
     bool ready = false;
     WaitUntil(
@@ -157,14 +174,9 @@ absl::StatusOr<std::string> ExchangeOnFreshConnection(const std::string& host, i
     return ready;
   };
   absl::StatusOr<std::string> result;
-  const int c = connect(fd, found->ai_addr, found->ai_addrlen);
-  freeaddrinfo(found);
   int error = 0;
   socklen_t len = sizeof error;
-  if (c != 0 && errno != EINPROGRESS) {
-    result = absl::UnavailableError(absl::StrCat(where, ": connect: ", strerror(errno)));
-  } else if (c != 0 && (!wait(POLLOUT) || getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) != 0 ||
-                        error != 0)) {
+  if (!wait(POLLOUT) || getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) != 0 || error != 0) {
     result = absl::UnavailableError(
         absl::StrCat(where, ": connect: ", error ? strerror(error) : "timed out"));
   } else if (send(fd, request.data(), request.size(), MSG_NOSIGNAL) !=
@@ -188,16 +200,44 @@ absl::StatusOr<std::string> ExchangeOnFreshConnection(const std::string& host, i
 
 }  // namespace
 
-absl::Status ProbeAcceptOnFreshConnection(const std::string& host, int port, absl::Duration timeout,
-                                          const std::atomic<bool>& stopping) {
-  // Not a TLS record (content type 0): the server's handshake answers with an alert or closes.
-  const char junk[5] = {0, 3, 3, 0, 0};
-  auto reply = ExchangeOnFreshConnection(host, port, absl::string_view(junk, sizeof junk), timeout,
-                                         stopping);
-  if (!reply.ok()) {
-    return absl::UnavailableError(
-        absl::StrCat(reply.status().message(), " (the listener accepts no connections)"));
+absl::Status ProbeAcceptedByThisProcess(const std::string& host, int port, absl::Duration timeout,
+                                        const std::atomic<bool>& stopping) {
+  const absl::Time end = absl::Now() + timeout;
+  absl::StatusOr<int> connecting = StartConnect(host, port);
+  if (!connecting.ok()) return connecting.status();
+  const int fd = *connecting;
+  // The server's side of this connection has our address as its peer.
+  const std::string us = LocalAddressOf(fd);
+  bool accepted = false;
+  WaitUntil([&] { return accepted = !us.empty() && FindConnection(port, us) >= 0; }, end, stopping);
+  close(fd);
+  if (accepted) return absl::OkStatus();
+  return absl::UnavailableError(
+      absl::StrCat(host, ":", port, ": a new connection was not accepted in ",
+                   absl::FormatDuration(timeout), " (the listener accepts no connections)"));
+}
+
+absl::Status LivenessProbe::operator()(absl::Duration timeout, const std::atomic<bool>& stopping) {
+  absl::Status health = absl::UnavailableError("no health check on this port");
+  if (health_check_) {
+    health = ProbeHealthOnFreshConnection(address_.target(), timeout, stopping);
+    if (health.ok()) {
+      slow_in_a_row_ = 0;
+      return health;
+    }
   }
+  absl::Status accept = ProbeAcceptedByThisProcess(address_.host, address_.port, timeout, stopping);
+  if (!accept.ok() || !health_check_) return accept;
+  ++slow_total_;
+  if (++slow_in_a_row_ >= patience_) {
+    return absl::UnavailableError(absl::StrCat(
+        "the port accepts, but ", slow_in_a_row_,
+        " health checks in a row got no answer in time (last: ", health.message(), ")"));
+  }
+  Log(LogLevel::kWarning,
+      absl::StrCat("watchdog: the gRPC port accepts but answered no health check within ",
+                   absl::FormatDuration(timeout), " (", slow_in_a_row_, " of ", patience_,
+                   " allowed in a row): busy, not dead; not restarting"));
   return absl::OkStatus();
 }
 

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <thread>
@@ -61,24 +62,6 @@ class Watchdog {
   std::thread thread_;
 };
 
-// The probe trm-server uses on a plaintext port: grpc.health.v1.Health/Check for "" over a new
-// channel with its own subchannel pool, so each probe is a new TCP connection that the server has
-// to accept and answer (any serving status is an answer). `target` is HOST:PORT.
-absl::Status ProbeHealthOnFreshConnection(const std::string& target, absl::Duration timeout,
-                                          const std::atomic<bool>& stopping);
-
-// The probe on a TLS port, which the server's own process cannot pass a handshake on in general
-// (mutual TLS needs a client certificate the CA signed): a new TCP connection that the server
-// must accept, shown by its answer to a byte that is not a TLS record (an alert or a close). A
-// connection left in the kernel's backlog by a dead listener gets neither.
-absl::Status ProbeAcceptOnFreshConnection(const std::string& host, int port, absl::Duration timeout,
-                                          const std::atomic<bool>& stopping);
-
-// The probe of an HTTP port (trm-server's JSON API): GET `path` on a new TCP connection must be
-// answered 200 within `timeout`.
-absl::Status ProbeHttpOnFreshConnection(const std::string& host, int port, const std::string& path,
-                                        absl::Duration timeout, const std::atomic<bool>& stopping);
-
 // The address the server's own probes connect to for `listen` (HOST:PORT as given to
 // --listen) bound on `port`: a wildcard host becomes loopback ("0.0.0.0" -> "127.0.0.1",
 // "[::]" -> "[::1]"). Host and port apart.
@@ -88,5 +71,46 @@ struct ProbeAddress {
   std::string target() const { return host + ":" + std::to_string(port); }
 };
 ProbeAddress ProbeAddressFor(const std::string& listen, int port);
+
+// The probe trm-server uses on a plaintext port: grpc.health.v1.Health/Check for "" over a new
+// channel with its own subchannel pool, so each probe is a new TCP connection that the server has
+// to accept and answer (any serving status is an answer). `target` is HOST:PORT.
+absl::Status ProbeHealthOnFreshConnection(const std::string& target, absl::Duration timeout,
+                                          const std::atomic<bool>& stopping);
+
+// Whether the listener on `port` accepts: a new TCP connection to host:port must turn up among
+// this process's own descriptors (the server side of it, accepted) within `timeout`. A dead
+// listener (gRPC 1.51 after EMFILE) leaves it in the kernel's listen queue; a listener that is
+// only busy (a flood of reset streams to work through) accepts it in milliseconds, however slowly
+// it then answers. It needs no handshake, so it serves TLS ports too, and must run in the
+// server's own process.
+absl::Status ProbeAcceptedByThisProcess(const std::string& host, int port, absl::Duration timeout,
+                                        const std::atomic<bool>& stopping);
+
+// trm-server's liveness probe of its gRPC port: a health check on a new connection
+// (ProbeHealthOnFreshConnection; plaintext only) and, when that fails, whether the port still
+// accepts (ProbeAcceptedByThisProcess). A port that accepts but does not answer in time is a
+// server under load, not a dead listener: only `patience` such probes in a row count as a
+// failure (restarting is the last resort, not the answer to a flood). A port that accepts
+// nothing fails at once. Thread-compatible: one watchdog calls it.
+class LivenessProbe {
+ public:
+  LivenessProbe(ProbeAddress address, bool health_check, int patience)
+      : address_(std::move(address)), health_check_(health_check), patience_(patience) {}
+  absl::Status operator()(absl::Duration timeout, const std::atomic<bool>& stopping);
+  int64_t slow() const { return slow_total_; }  // Probes that found the port busy, not dead.
+
+ private:
+  const ProbeAddress address_;
+  const bool health_check_;
+  const int patience_;
+  int slow_in_a_row_ = 0;
+  std::atomic<int64_t> slow_total_{0};
+};
+
+// The probe of an HTTP port (trm-server's JSON API): GET `path` on a new TCP connection must be
+// answered 200 within `timeout`.
+absl::Status ProbeHttpOnFreshConnection(const std::string& host, int port, const std::string& path,
+                                        absl::Duration timeout, const std::atomic<bool>& stopping);
 
 }  // namespace trm::server

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -38,6 +39,7 @@ class DeadListener {
   }
   ~DeadListener() { close(fd_); }
   int port() const { return port_; }
+  int fd() const { return fd_; }
 
  private:
   int fd_ = -1;
@@ -76,15 +78,61 @@ TEST(WatchdogProbeTest, HealthProbeAnswersOnALiveServerAndTimesOutOnADeadListene
   EXPECT_NE(s.message().find(Loopback(dead.port())), std::string::npos) << s;
 }
 
-TEST(WatchdogProbeTest, AcceptProbeAnswersOnALiveServerAndTimesOutOnADeadListener) {
-  HealthServer live;  // Plaintext HTTP/2 also answers a non-TLS byte: it closes the connection.
+TEST(WatchdogProbeTest, AcceptProbeSeesTheServerAcceptAndADeadListenerNot) {
+  HealthServer live;  // In this process, as the probe requires.
   EXPECT_TRUE(
-      ProbeAcceptOnFreshConnection("127.0.0.1", live.port(), absl::Seconds(30), kNotStopping).ok());
+      ProbeAcceptedByThisProcess("127.0.0.1", live.port(), absl::Seconds(30), kNotStopping).ok());
   DeadListener dead;
   const absl::Status s =
-      ProbeAcceptOnFreshConnection("127.0.0.1", dead.port(), absl::Milliseconds(300), kNotStopping);
-  EXPECT_FALSE(s.ok());
-  EXPECT_NE(s.message().find("no answer"), std::string::npos) << s;
+      ProbeAcceptedByThisProcess("127.0.0.1", dead.port(), absl::Milliseconds(300), kNotStopping);
+  EXPECT_NE(s.message().find("not accepted"), std::string::npos) << s;
+}
+
+// A listener that accepts and then never answers: a server too busy to answer in time.
+class SilentServer {
+ public:
+  SilentServer() {
+    thread_ = std::thread([this] {
+      for (;;) {
+        const int c = accept(listener_.fd(), nullptr, nullptr);
+        if (c < 0) return;  // Closed by the destructor.
+        accepted_.push_back(c);
+      }
+    });
+  }
+  ~SilentServer() {
+    shutdown(listener_.fd(), SHUT_RDWR);
+    thread_.join();
+    for (int c : accepted_) close(c);
+  }
+  int port() const { return listener_.port(); }
+
+ private:
+  DeadListener listener_;      // Listening; accepted here.
+  std::vector<int> accepted_;  // The thread's.
+  std::thread thread_;
+};
+
+// A port that accepts but answers no health check is busy, not dead: only `patience` such
+// probes in a row fail; a port that accepts nothing fails at once.
+TEST(WatchdogProbeTest, LivenessProbeGivesABusyPortPatienceAndADeadOneNone) {
+  SilentServer busy;
+  LivenessProbe probe({"127.0.0.1", busy.port()}, /*health_check=*/true, /*patience=*/3);
+  EXPECT_TRUE(probe(absl::Milliseconds(200), kNotStopping).ok());
+  EXPECT_TRUE(probe(absl::Milliseconds(200), kNotStopping).ok());
+  const absl::Status third = probe(absl::Milliseconds(200), kNotStopping);
+  EXPECT_NE(third.message().find("the port accepts, but 3 health checks"), std::string::npos)
+      << third;
+  EXPECT_EQ(probe.slow(), 3);
+  HealthServer live;
+  LivenessProbe healthy({"127.0.0.1", live.port()}, true, 3);
+  EXPECT_TRUE(healthy(absl::Seconds(30), kNotStopping).ok());
+  EXPECT_EQ(healthy.slow(), 0);
+  DeadListener dead;
+  LivenessProbe none({"127.0.0.1", dead.port()}, true, 3);
+  EXPECT_FALSE(none(absl::Milliseconds(200), kNotStopping).ok());
+  LivenessProbe tls({"127.0.0.1", dead.port()}, /*health_check=*/false, 3);
+  EXPECT_FALSE(tls(absl::Milliseconds(200), kNotStopping).ok());
 }
 
 TEST(WatchdogProbeTest, HttpProbeWantsA200OnANewConnection) {
@@ -114,8 +162,7 @@ TEST(WatchdogProbeTest, ProbesGiveUpWhenStopping) {
   const std::atomic<bool> stopping{true};
   // With an hour's timeout, only `stopping` can end these.
   EXPECT_FALSE(ProbeHealthOnFreshConnection(Loopback(dead.port()), absl::Hours(1), stopping).ok());
-  EXPECT_FALSE(
-      ProbeAcceptOnFreshConnection("127.0.0.1", dead.port(), absl::Hours(1), stopping).ok());
+  EXPECT_FALSE(ProbeAcceptedByThisProcess("127.0.0.1", dead.port(), absl::Hours(1), stopping).ok());
 }
 
 TEST(WatchdogTest, FiresOnceAfterTheGivenFailuresInARow) {

@@ -396,8 +396,7 @@ TEST(HostileRequestsTest, CallsWhoseMessageNeverArrivesEndWithTheirConnection) {
   const grpc::Status s = Solve(Channel(server.process->address()), Sudoku("after"), &r);
   EXPECT_TRUE(s.ok()) << s.error_message();
   long rss_after = 0;
-  EXPECT_TRUE(WaitRssBelow(pid, rss_before + 48 * 1024, absl::Seconds(30), &rss_after))
-      << "RSS " << rss_before << " -> " << rss_after << " KiB";
+  ExpectRssBackWithin(pid, rss_before, 48 * 1024, &rss_after);
   std::printf(
       "%d calls without a message on %d connections: closed %s to %s after opening (age %d s, "
       "grace %d s); RSS %ld -> peak %ld -> %ld KiB\n",

@@ -1,5 +1,7 @@
 #include "tests/reliability/reliability_util.h"
 
+#include <gtest/gtest.h>
+
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -99,6 +101,11 @@ bool WaitRssBelow(pid_t pid, long kib, absl::Duration timeout, long* last) {
         return *last < kib;
       },
       timeout);
+}
+
+void ExpectRssBackWithin(pid_t pid, long before_kib, long slack_kib, long* after) {
+  EXPECT_TRUE(WaitRssBelow(pid, before_kib + slack_kib, absl::Seconds(30), after))
+      << "RSS " << before_kib << " -> " << *after << " KiB";
 }
 
 int OpenFds(pid_t pid) {

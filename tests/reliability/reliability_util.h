@@ -53,6 +53,9 @@ std::optional<bool> FreshHealthServing(int port, absl::Duration timeout);
 // Waits until the VmRSS of `pid` is below `kib` (memory given back after a burst); false after
 // `timeout`. `last` gets the last reading.
 bool WaitRssBelow(pid_t pid, long kib, absl::Duration timeout, long* last);
+// Expects the VmRSS of `pid` to come back below `before_kib` + `slack_kib` within 30 s (memory
+// a burst took, given back); `after` gets the last reading.
+void ExpectRssBackWithin(pid_t pid, long before_kib, long slack_kib, long* after);
 // The process's open descriptors (entries of /proc/PID/fd); -1 when unreadable.
 int OpenFds(pid_t pid);
 
