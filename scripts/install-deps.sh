@@ -51,6 +51,8 @@ TEST_PACKAGES=(
   chromium chromium-driver python3-selenium
   # deployment checks (no Docker engine is needed: only `docker-compose config`)
   docker-compose
+  # the edge proxy profile (deploy/haproxy), run in front of trm-server by EdgeProxyTest
+  haproxy
 )
 IMAGE_PACKAGES=(
   # deploy/tests/image_smoke.sh: build and run the image without a Docker engine or a registry

@@ -252,6 +252,7 @@ void GrpcConnectionGuard::Sweep() {
   // `abort`: drop what the client sent and gRPC has not read yet (a flood's frames), with an
   // RST; otherwise an orderly shutdown.
   auto close = [&](int fd, bool abort = false) {
+    mu_.AssertHeld();  // The lambda runs under the lock taken above.
     auto it = connections_.find(fd);
     if (it == connections_.end() || InodeOf(fd) != it->second.inode) return false;
     if (abort) Abort(fd);

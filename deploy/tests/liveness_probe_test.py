@@ -118,8 +118,13 @@ def main(argv):
             f.write(f"#!/bin/sh\nexec /usr/bin/prlimit --nofile={LIMIT}:{LIMIT} -- {args.server} \"$@\"\n")
         os.chmod(wrapped, 0o755)
 
+        # The gRPC connection budget keeps a burst from reaching EMFILE (issue 34); these probes are
+        # about a listener that did, so the budget is set past the limit to let the burst through.
+        no_budget = ["--grpc_max_connections=100000"]
+
         # 1. Watchdog off: the probes pass, the burst kills the listener, the probes fail.
-        server = live.Server(wrapped, ckpt, os.path.join(tmp, "off.log"), ["--watchdog_interval_s=0"])
+        server = live.Server(wrapped, ckpt, os.path.join(tmp, "off.log"),
+                             ["--watchdog_interval_s=0"] + no_budget)
         try:
             server.wait_serving()
             healthcheck_cmd = probe_argv(check_argv, args.client, server.address())
@@ -147,7 +152,8 @@ def main(argv):
 
         # 2. Watchdog on (1 s, 2 failures): the process exits 3 by itself.
         server = live.Server(wrapped, ckpt, os.path.join(tmp, "on.log"),
-                             ["--watchdog_interval_s=1", "--watchdog_failures=2", "--drain_timeout_s=1"])
+                             ["--watchdog_interval_s=1", "--watchdog_failures=2", "--drain_timeout_s=1"]
+                             + no_budget)
         try:
             server.wait_serving()
             kill_the_listener(server)

@@ -21,85 +21,12 @@
 #include "absl/time/clock.h"
 #include "tests/e2e_http.h"
 #include "tests/reliability/reliability_util.h"
+#include "tests/reliability/slowloris.h"
 
 namespace trm::reliability {
 namespace {
 
 using e2e::HttpCall;
-
-// Keeps `n` connections to `port` open, each with a request line and a header begun and then a
-// byte a second, never finished (slowhttptest -H). A connection the server closes is opened
-// again at once, as attack tools do. One thread, non-blocking sockets.
-class Slowloris {
- public:
-  Slowloris(int port, int n) : port_(port), fds_(n, -1) {
-    thread_ = std::thread([this] { Run(); });
-  }
-  ~Slowloris() {
-    stop_ = true;
-    thread_.join();
-    for (int fd : fds_) {
-      if (fd >= 0) close(fd);
-    }
-  }
-  int64_t reopened() const { return reopened_; }
-
- private:
-  int Open() {
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) return -1;
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port_));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    // Loopback connects complete in the kernel's listen queue, accepted or not.
-    if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-      close(fd);
-      return -1;
-    }
-    fcntl(fd, F_SETFL, O_NONBLOCK);
-    const std::string start = "GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ";
-    send(fd, start.data(), start.size(), MSG_NOSIGNAL);
-    return fd;
-  }
-
-  void Run() {
-    absl::Time next_byte = absl::Now() + absl::Seconds(1);
-    while (!stop_) {
-      std::vector<pollfd> polls;
-      for (int& fd : fds_) {
-        if (fd < 0) {
-          fd = Open();
-          if (fd >= 0) ++reopened_;
-        }
-        if (fd >= 0) polls.push_back({.fd = fd, .events = POLLIN | POLLRDHUP, .revents = 0});
-      }
-      poll(polls.data(), polls.size(), 50);
-      for (const pollfd& p : polls) {
-        if (p.revents == 0) continue;
-        char buf[512];
-        if (recv(p.fd, buf, sizeof buf, 0) <= 0 || (p.revents & (POLLRDHUP | POLLHUP)) != 0) {
-          for (int& fd : fds_) {
-            if (fd == p.fd) fd = -1;
-          }
-          close(p.fd);
-        }
-      }
-      if (absl::Now() >= next_byte) {
-        for (int fd : fds_) {
-          if (fd >= 0) send(fd, "a", 1, MSG_NOSIGNAL);
-        }
-        next_byte = absl::Now() + absl::Seconds(1);
-      }
-    }
-  }
-
-  const int port_;
-  std::vector<int> fds_;  // The thread's own.
-  std::atomic<bool> stop_{false};
-  std::atomic<int64_t> reopened_{0};
-  std::thread thread_;
-};
 
 double Metric(const Server& server, const std::string& name, const std::string& labels) {
   return MetricSumWith(server.Metrics(), name, labels);
@@ -215,8 +142,8 @@ TEST(HttpConnectionBudgetTest, SixHundredSlowClientsLeaveAScrapeAndASolveAnsweri
   ASSERT_TRUE(WaitUntil(
       [&] {
         const std::string m = server.Metrics();
-        return MetricSumWith(m, "trm_http_connections", "listener=\"http\"") > 64 &&
-               MetricSumWith(m, "trm_http_connections", "listener=\"metrics\"") > 16;
+        return MetricSumWith(m, "trm_http_connections{", "listener=\"http\"") > 64 &&
+               MetricSumWith(m, "trm_http_connections{", "listener=\"metrics\"") > 16;
       },
       absl::Seconds(60)))
       << server.Metrics();
