@@ -83,11 +83,6 @@ void Abort(int fd) {
   connect(fd, &unspec, sizeof unspec);
 }
 
-unsigned long InodeOf(int fd) {
-  struct stat st {};
-  return fstat(fd, &st) == 0 ? st.st_ino : 0;
-}
-
 }  // namespace
 
 std::optional<ChannelzSocket> ParseChannelzSocket(std::string_view text) {
@@ -142,10 +137,7 @@ void GrpcConnectionGuard::OnAccept(int fd) {
   while (full && !idle_.empty()) {
     const int oldest = idle_.front();
     idle_.pop_front();
-    auto o = connections_.find(oldest);
-    if (o == connections_.end() || InodeOf(oldest) != o->second.inode) continue;
-    shutdown(oldest, SHUT_RDWR);
-    connections_.erase(o);
+    if (!CloseLocked(oldest, /*abort=*/false)) continue;
     ++closed_idle_;
     connections_.emplace(fd, std::move(c));
     return;
@@ -170,6 +162,15 @@ void GrpcConnectionGuard::OnAccept(int fd) {
     return;
   }
   connections_.emplace(fd, std::move(c));
+}
+
+bool GrpcConnectionGuard::CloseLocked(int fd, bool abort) {
+  auto it = connections_.find(fd);
+  if (it == connections_.end() || InodeOf(fd) != it->second.inode) return false;
+  if (abort) Abort(fd);
+  shutdown(fd, SHUT_RDWR);
+  connections_.erase(it);
+  return true;
 }
 
 void GrpcConnectionGuard::Start(int port) {
@@ -249,17 +250,6 @@ void GrpcConnectionGuard::Sweep() {
   MutexLock lock(&mu_);
   std::map<std::string, int> fd_of;
   for (const auto& [fd, c] : connections_) fd_of[c.peer] = fd;
-  // `abort`: drop what the client sent and gRPC has not read yet (a flood's frames), with an
-  // RST; otherwise an orderly shutdown.
-  auto close = [&](int fd, bool abort = false) {
-    mu_.AssertHeld();  // The lambda runs under the lock taken above.
-    auto it = connections_.find(fd);
-    if (it == connections_.end() || InodeOf(fd) != it->second.inode) return false;
-    if (abort) Abort(fd);
-    shutdown(fd, SHUT_RDWR);
-    connections_.erase(it);
-    return true;
-  };
   for (const ChannelzSocket& s : sockets) {
     auto f = fd_of.find(s.peer);
     if (f == fd_of.end() || options_.max_resets_per_second <= 0) continue;
@@ -271,7 +261,7 @@ void GrpcConnectionGuard::Sweep() {
     const double span = std::max(absl::ToDoubleSeconds(now - history.front().first), 1.0);
     if ((s.streams_without_message() - history.front().second) / span >
             options_.max_resets_per_second &&
-        close(f->second, /*abort=*/true)) {
+        CloseLocked(f->second, /*abort=*/true)) {
       ++closed_resets_;
     }
   }
@@ -298,7 +288,7 @@ void GrpcConnectionGuard::Sweep() {
   while (connections_.size() > keep && !idle_.empty()) {
     const int oldest = idle_.front();
     idle_.pop_front();
-    if (close(oldest)) ++closed_idle_;
+    if (CloseLocked(oldest, /*abort=*/false)) ++closed_idle_;
   }
 }
 

@@ -82,6 +82,9 @@ class GrpcConnectionGuard {
     std::deque<std::pair<absl::Time, int64_t>> unfed;
   };
   void OnAccept(int fd);  // gRPC's accepting thread.
+  // Ends a tracked connection that still holds its socket: with `abort`, an RST that drops what
+  // the client sent and gRPC has not read yet (a flood's frames); else an orderly shutdown.
+  bool CloseLocked(int fd, bool abort) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Run();
   void Sweep();
 

@@ -123,8 +123,7 @@ bool HttpConnections::PeerGone(const std::string& addr, int port) {
     inode = it->first;
     fd = it->second.fd;
   }
-  struct stat st {};
-  if (fstat(fd, &st) != 0 || st.st_ino != inode) return true;
+  if (InodeOf(fd) != inode) return true;
   pollfd p{.fd = fd, .events = POLLRDHUP, .revents = 0};
   if (poll(&p, 1, 0) < 0) return false;
   return (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
@@ -138,9 +137,7 @@ bool HttpConnections::Shutdown(const std::string& addr, int port) {
 
 bool HttpConnections::ShutdownIfSame(int fd, unsigned long inode) {
   // The fd may have been closed and reused since the scan; only the same socket is shut down.
-  struct stat st {};
-  if (fstat(fd, &st) != 0 || st.st_ino != inode) return false;
-  return shutdown(fd, SHUT_RDWR) == 0;
+  return InodeOf(fd) == inode && shutdown(fd, SHUT_RDWR) == 0;
 }
 
 namespace {

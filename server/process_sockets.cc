@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -45,6 +46,11 @@ unsigned long SocketInode(int fd) {
   link[n] = '\0';
   if (std::strncmp(link, "socket:[", 8) != 0) return 0;
   return std::strtoul(link + 8, nullptr, 10);
+}
+
+unsigned long InodeOf(int fd) {
+  struct stat st {};
+  return fstat(fd, &st) == 0 ? st.st_ino : 0;
 }
 
 int LocalPort(int fd) {

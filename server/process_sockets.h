@@ -17,6 +17,9 @@ std::string AddressText(const void* bytes, size_t size, int port);
 int PortOf(const sockaddr_storage& addr);
 // The socket inode behind `fd` ("socket:[123]"), or 0 when it is not a socket.
 unsigned long SocketInode(int fd);
+// The inode of whatever `fd` holds now (fstat), 0 when it is closed: tells a socket from a later
+// one that reuses its descriptor. Cheaper than SocketInode, for descriptors known to be sockets.
+unsigned long InodeOf(int fd);
 // The local port `fd` is bound to; -1 when it is not an IP socket.
 int LocalPort(int fd);
 // The peer of a connected descriptor as "ip:port" (an IPv4-mapped IPv6 address as IPv4, IPv6

@@ -2,8 +2,6 @@
 // slow clients and a smuggling attempt against the proxy's ports, with what must hold behind it.
 // HAProxy is Debian's (scripts/install-deps.sh installs it).
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <memory>
@@ -22,23 +20,12 @@ using e2e::HttpCall;
 
 constexpr char kHaproxy[] = "/usr/sbin/haproxy";
 
-int FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
 // HAProxy with the project's configuration, on two free loopback ports, in front of
 // trm-server's gRPC and HTTP ports.
 class EdgeProxy {
  public:
-  EdgeProxy(int grpc_backend, int http_backend) : grpc_port_(FreePort()), http_port_(FreePort()) {
+  EdgeProxy(int grpc_backend, int http_backend)
+      : grpc_port_(e2e::FreePort()), http_port_(e2e::FreePort()) {
     const std::string config = e2e::Env("TRM_SOURCE_DIR") + "/deploy/haproxy/haproxy.cfg";
     child_ = std::make_unique<e2e::Child>(
         std::vector<std::string>{
