@@ -129,12 +129,6 @@ bool HttpConnections::PeerGone(const std::string& addr, int port) {
   return (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
 }
 
-bool HttpConnections::Shutdown(const std::string& addr, int port) {
-  MutexLock lock(&mu_);
-  auto it = FindLocked(absl::StrCat(addr, ":", port));
-  return it != connections_.end() && ShutdownIfSame(it->second.fd, it->first);
-}
-
 bool HttpConnections::ShutdownIfSame(int fd, unsigned long inode) {
   // The fd may have been closed and reused since the scan; only the same socket is shut down.
   return InodeOf(fd) == inode && shutdown(fd, SHUT_RDWR) == 0;

@@ -39,11 +39,6 @@ class HttpConnections {
   // CloseSlow / CloseIdle close nothing.
   bool PeerGone(const std::string& addr, int port);
 
-  // Shuts down (both directions) the connection from peer `addr`:`port`; false when it is gone.
-  // For a response that must end its connection: httplib 0.11 keeps reading after it whatever
-  // the response's Connection header says, and would parse the rest of a refused body as the
-  // next request.
-  bool Shutdown(const std::string& addr, int port);
   // Shuts down (both directions) every connection that is not busy, has been open, or idle since
   // its last response, for longer than `deadline`, and has no unread bytes waiting (which would
   // mean it waits for a worker; the deadline of such a connection counts from the last call that

@@ -13,6 +13,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "server/http_socket_stream.h"
 #include "server/http_worker_pool.h"
 
 namespace trm::server {
@@ -20,6 +21,11 @@ namespace {
 
 // httplib::Server closes its listening socket only in stop(), which does nothing unless it is
 // serving; a server bound but never started must close it here.
+// Set by the logger (once a response is written) when the response ends its connection: one of
+// ours that says Connection: close (a refused or cut-short body, bad framing) must, or what
+// follows would be read as the next request.
+thread_local bool response_ends_connection = false;
+
 class Listener final : public httplib::Server {
  public:
   void CloseUnstarted() {
@@ -30,6 +36,35 @@ class Listener final : public httplib::Server {
   // client's SYN retransmit (1 s, then 3 s, ...). listen(2) again on the bound socket sets the
   // queue's length (the kernel caps it at net.core.somaxconn).
   bool SetBacklog(int backlog) { return ::listen(svr_sock_.load(), backlog) == 0; }
+  void SetMaxHeadBytes(size_t bytes) { max_head_bytes_ = bytes; }
+
+ private:
+  // httplib's own loop over a connection's requests (process_server_socket), with one
+  // HttpSocketStream for all of them in place of a SocketStream per request: the request head is
+  // bounded, and what a client sent ahead of one request is kept for the next.
+  bool process_and_close_socket(int sock) override {
+    const auto duration = [](time_t s, time_t us) {
+      return absl::Seconds(s) + absl::Microseconds(us);
+    };
+    HttpSocketStream stream(sock, duration(read_timeout_sec_, read_timeout_usec_),
+                            duration(write_timeout_sec_, write_timeout_usec_), max_head_bytes_);
+    bool ok = false;
+    for (size_t left = keep_alive_max_count_; left > 0 && svr_sock_ != INVALID_SOCKET; --left) {
+      if (!stream.WaitForRequest(absl::Seconds(keep_alive_timeout_sec_))) break;
+      stream.BeginRequest();
+      bool connection_closed = false;
+      response_ends_connection = false;
+      ok = process_request(stream, /*close_connection=*/left == 1, connection_closed,
+                           [&stream](httplib::Request&) { stream.HeadDone(); });
+      if (!ok || connection_closed || response_ends_connection) break;
+    }
+    if (stream.head_too_large()) stream.LingerBeforeClose(absl::Seconds(1), 1 << 20);
+    shutdown(sock, SHUT_RDWR);
+    close(sock);
+    return ok;
+  }
+
+  size_t max_head_bytes_ = 64 << 10;
 };
 
 // The request this worker thread is serving, marked busy in HttpConnections from routing until
@@ -109,6 +144,7 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Bind(const std::string& 
   http->set_keep_alive_timeout(options.keep_alive_timeout_s);
   http->set_keep_alive_max_count(options.keep_alive_max_requests);
   http->set_payload_max_length(options.max_body_bytes);
+  http->SetMaxHeadBytes(options.max_head_bytes);
   http->set_tcp_nodelay(true);  // Small server-sent events go out at once.
   // httplib's default sets SO_REUSEPORT, with which a second server binds the same port and the
   // kernel splits connections between the two; SO_REUSEADDR alone makes that an error.
@@ -163,15 +199,10 @@ HttpServer::HttpServer(std::unique_ptr<httplib::Server> http, int port,
     if (!ExpectsBody(req)) current_request = connections_.Busy(req.remote_addr, req.remote_port);
     return httplib::Server::HandlerResponse::Unhandled;
   });
-  http_->set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+  http_->set_logger([](const httplib::Request&, const httplib::Response& res) {
     current_request.reset();
-    // The response is written. One of ours that says Connection: close (a refused or cut-short
-    // body, bad framing) must end the connection, or httplib reads what follows as the next
-    // request. When the client asked for the close, httplib closes by itself: no lookup then.
-    if (res.get_header_value("Connection") == "close" &&
-        req.get_header_value("Connection") != "close") {
-      connections_.Shutdown(req.remote_addr, req.remote_port);
-    }
+    // The response is written; the connection's loop (Listener) ends it after this.
+    if (res.get_header_value("Connection") == "close") response_ends_connection = true;
   });
 }
 

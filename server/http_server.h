@@ -44,6 +44,8 @@ struct HttpServerOptions {
   // max_threads.
   int max_connections = 1024;
   size_t max_body_bytes = 1 << 20;
+  // The request line and headers together; past it the client gets 431 (HttpSocketStream).
+  size_t max_head_bytes = 64 << 10;
   absl::Duration read_timeout = absl::Seconds(5);   // Per read.
   absl::Duration write_timeout = absl::Seconds(5);  // Per write: a client that stops reading.
   // Whole seconds (httplib's unit): how long a connection may wait for its first or next request.

@@ -33,6 +33,9 @@ ABSL_FLAG(int, http_max_connections, 0,
           "HTTP API connections open at once; at the limit the port stops accepting and closes "
           "idle connections early. 0: a quarter of the open-file limit, at most 4096");
 ABSL_FLAG(int, http_max_body_bytes, 1 << 20, "Largest HTTP request body; larger ones get 413");
+ABSL_FLAG(int, http_max_header_bytes, 64 << 10,
+          "Largest HTTP request line and headers together, on the HTTP and metrics ports; larger "
+          "ones get 431 and their connection closes");
 ABSL_FLAG(std::vector<std::string>, checkpoints, {},
           "Checkpoints DIR[,DIR...]: a model folder, an official .pt, NAME=PATH, or a folder of "
           "model folders; default: every model under the repository's checkpoints/");
@@ -105,6 +108,8 @@ absl::StatusOr<trm::server::ServerOptions> OptionsFromFlags() {
   o.http_max_connections = absl::GetFlag(FLAGS_http_max_connections);
   const int http_max_body = absl::GetFlag(FLAGS_http_max_body_bytes);
   o.http_max_body_bytes = http_max_body > 0 ? static_cast<size_t>(http_max_body) : 0;
+  const int http_max_header = absl::GetFlag(FLAGS_http_max_header_bytes);
+  o.http_max_header_bytes = http_max_header > 0 ? static_cast<size_t>(http_max_header) : 0;
   o.checkpoints = absl::GetFlag(FLAGS_checkpoints);
   if (o.checkpoints.empty()) {
     std::string dir = trm::server::FindDefaultCheckpointsDir();
@@ -184,6 +189,8 @@ absl::StatusOr<trm::server::ServerOptions> OptionsFromFlags() {
         "--http_max_connections must be >= 0 (0: from the open-file limit)");
   if (http_max_body < 1024)
     return absl::InvalidArgumentError("--http_max_body_bytes must be >= 1024");
+  if (http_max_header < 4096)
+    return absl::InvalidArgumentError("--http_max_header_bytes must be >= 4096");
   return o;
 }
 
