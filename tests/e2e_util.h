@@ -42,8 +42,9 @@ struct RunResult {
 };
 RunResult RunCommand(const std::vector<std::string>& argv, absl::Duration timeout);
 
-// A TCP connection to 127.0.0.1:port (the descriptor), or -1.
-int ConnectLoopback(int port);
+// A TCP connection to 127.0.0.1:port (the descriptor), or -1; from the loopback address `source`
+// (127.0.0.3, say: one client among many, for per-address limits) when it is given.
+int ConnectLoopback(int port, const std::string& source = "");
 // GET http://127.0.0.1:port/path; the body, or nullopt when the connection fails.
 std::optional<std::string> HttpGet(int port, const std::string& path);
 // Sum of every series in Prometheus text whose line starts with `prefix`.

@@ -89,8 +89,8 @@ std::string EncodeSettings(const std::vector<std::pair<uint16_t, uint32_t>>& set
   return p;
 }
 
-std::optional<RawConnection> RawConnection::Connect(int port) {
-  const int fd = e2e::ConnectLoopback(port);
+std::optional<RawConnection> RawConnection::Connect(int port, const std::string& source) {
+  const int fd = e2e::ConnectLoopback(port, source);
   if (fd < 0) return std::nullopt;
   return RawConnection(fd);
 }
@@ -172,6 +172,33 @@ std::optional<Frame> RawConnection::ReadUntil(uint8_t type, uint32_t stream, abs
     if (f->type == type && f->stream == stream) return f;
   }
   return std::nullopt;
+}
+
+std::vector<RawConnection> IdleConnections(int port, int n, const std::string& source) {
+  std::vector<RawConnection> out;
+  for (int i = 0; i < n; ++i) {
+    auto c = RawConnection::Connect(port, source);
+    if (!c) break;
+    c->StartHttp2();
+    out.push_back(std::move(*c));
+  }
+  return out;
+}
+
+int SendRapidResets(RawConnection& c, int resets) {
+  const std::string headers = GrpcRequestHeaderBlock("/trm.v1.Solver/Solve");
+  const std::string cancel("\0\0\0\x08", 4);  // CANCEL
+  uint32_t stream = 1;
+  int sent = 0;
+  for (; sent < resets; sent += 100) {
+    std::string batch;
+    for (int i = 0; i < 100; ++i, stream += 2) {
+      batch += EncodeFrame(kHeaders, kEndHeaders, stream, headers);
+      batch += EncodeFrame(kRstStream, 0, stream, cancel);
+    }
+    if (!c.Send(batch)) break;
+  }
+  return sent;
 }
 
 }  // namespace trm::reliability

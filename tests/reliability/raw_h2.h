@@ -51,8 +51,8 @@ std::string EncodeSettings(const std::vector<std::pair<uint16_t, uint32_t>>& set
 // A TCP connection to 127.0.0.1:port. Blocking writes; reads with a timeout.
 class RawConnection {
  public:
-  // Connects; nullopt on failure. Nothing is sent.
-  static std::optional<RawConnection> Connect(int port);
+  // Connects (from `source`, as e2e::ConnectLoopback); nullopt on failure. Nothing is sent.
+  static std::optional<RawConnection> Connect(int port, const std::string& source = "");
   RawConnection(RawConnection&& other) noexcept;
   RawConnection& operator=(RawConnection&& other) noexcept;
   ~RawConnection();
@@ -77,5 +77,15 @@ class RawConnection {
   std::string buffer_;
   bool closed_ = false;
 };
+
+// `n` connections that send the HTTP/2 preface and SETTINGS, then nothing (from `source`, as
+// RawConnection::Connect); fewer when the kernel refuses more. One the server has already closed
+// (past a budget) still counts: the burst is the connections attempted.
+std::vector<RawConnection> IdleConnections(int port, int n, const std::string& source = "");
+
+// Streams opened and reset at once on `c` (HEADERS of a Solve call, then RST_STREAM CANCEL), in
+// batches of 100, `resets` in all (the rapid reset of CVE-2023-44487). Returns how many were sent
+// before the peer closed the connection.
+int SendRapidResets(RawConnection& c, int resets);
 
 }  // namespace trm::reliability

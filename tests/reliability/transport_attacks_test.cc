@@ -24,20 +24,6 @@ using grpc::StatusCode;
 
 std::string LogOf(Server& server) { return server.process->child().Log(); }
 
-// `n` connections that send the HTTP/2 preface and SETTINGS, then nothing; fewer when the
-// kernel refuses more. One the server has already closed (past its budget) still counts: the
-// burst is the connections attempted.
-std::vector<RawConnection> IdleConnections(int port, int n) {
-  std::vector<RawConnection> out;
-  for (int i = 0; i < n; ++i) {
-    auto c = RawConnection::Connect(port);
-    if (!c) break;
-    c->StartHttp2();
-    out.push_back(std::move(*c));
-  }
-  return out;
-}
-
 // Reads frames until the server acknowledges a PING sent now: the server has then read every
 // frame sent before it. False when the connection closed or nothing came within `timeout`.
 bool PingPong(RawConnection& c, absl::Duration timeout, std::vector<Frame>* seen = nullptr) {
@@ -162,17 +148,8 @@ TEST(TransportAttacksTest, RapidResetIsCountedAndItsMemoryGivenBack) {
   constexpr int kResets = 10000;
   auto c = RawConnection::Connect(server.process->port());
   ASSERT_TRUE(c && c->StartHttp2());
-  const std::string headers = GrpcRequestHeaderBlock("/trm.v1.Solver/Solve");
-  const std::string cancel("\0\0\0\x08", 4);  // CANCEL
-  uint32_t stream = 1;
-  for (int sent = 0; sent < kResets; sent += 100) {
-    std::string batch;
-    for (int i = 0; i < 100; ++i, stream += 2) {
-      batch += EncodeFrame(kHeaders, kEndHeaders, stream, headers);
-      batch += EncodeFrame(kRstStream, 0, stream, cancel);
-    }
-    ASSERT_TRUE(c->Send(batch)) << "the server closed the connection after " << sent;
-  }
+  const int sent = SendRapidResets(*c, kResets);
+  ASSERT_EQ(sent, kResets) << "the server closed the connection";
   ASSERT_TRUE(PingPong(*c, absl::Seconds(120))) << "the connection did not survive the flood";
   long rss_peak = RssKib(pid);
   // Counted below the services (channelz) and by the Solver, once gRPC has worked through them.
@@ -231,18 +208,7 @@ TEST(TransportAttacksTest, RapidResetPastTheLimitClosesTheConnectionAndTheProces
   constexpr int kResets = 60000;
   auto c = RawConnection::Connect(server.process->port());
   ASSERT_TRUE(c && c->StartHttp2());
-  const std::string headers = GrpcRequestHeaderBlock("/trm.v1.Solver/Solve");
-  const std::string cancel("\0\0\0\x08", 4);  // CANCEL
-  uint32_t stream = 1;
-  int sent = 0;
-  for (; sent < kResets; sent += 100) {
-    std::string batch;
-    for (int i = 0; i < 100; ++i, stream += 2) {
-      batch += EncodeFrame(kHeaders, kEndHeaders, stream, headers);
-      batch += EncodeFrame(kRstStream, 0, stream, cancel);
-    }
-    if (!c->Send(batch)) break;  // The server has closed the connection.
-  }
+  const int sent = SendRapidResets(*c, kResets);
   // Closed by the server, if not already during the flood.
   const absl::Time flood_end = absl::Now();
   while (!c->closed() && absl::Now() - flood_end < absl::Seconds(60)) {
