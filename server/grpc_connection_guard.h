@@ -4,9 +4,10 @@
 //   port for good after one accept4() fails with EMFILE (CVE-2023-4785; server/watchdog.h): a
 //   burst of connections past the open-file limit used to leave the watchdog no choice but to
 //   restart the process, so anyone able to open 1,100 connections could restart it at will. Past
-//   `max_connections` a new connection is shut down as gRPC accepts it (it closes at once), and
-//   the oldest idle connections (no call open) are closed to make room, so the process stays
-//   below the limit and keeps accepting. Clients reconnect as they do after any closed
+//   `max_connections` the oldest idle connection (no call open) is closed to make room for a new
+//   one; with none to close, a new one is let in up to an eighth over the budget while the sweep
+//   makes room, and past that shut down as gRPC accepts it (it closes at once). So the process
+//   stays below the limit and keeps accepting. Clients reconnect as they do after any closed
 //   connection.
 // - Stream resets per connection. Streams opened and reset at once (the rapid reset of
 //   CVE-2023-44487) cost the server work for each, and gRPC 1.51 neither limits them nor answers
@@ -85,6 +86,12 @@ class GrpcConnectionGuard {
   // Ends a tracked connection that still holds its socket: with `abort`, an RST that drops what
   // the client sent and gRPC has not read yet (a flood's frames); else an orderly shutdown.
   bool CloseLocked(int fd, bool abort) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Forgets closed connections whose descriptor gRPC has let go of.
+  void PruneClosingLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // How many shut-down connections may still hold a descriptor before no more are closed to make
+  // room (refusing costs no descriptor past the one gRPC accepted): an eighth of the budget, at
+  // least 4.
+  size_t ClosingSlack() const;
   void Run();
   void Sweep();
 
@@ -94,8 +101,11 @@ class GrpcConnectionGuard {
   CondVar wake_;
   std::map<int, Connection> connections_ ABSL_GUARDED_BY(mu_);  // By descriptor.
   bool make_room_ ABSL_GUARDED_BY(mu_) = false;                 // A connection was refused.
+  bool room_pending_ ABSL_GUARDED_BY(mu_) = false;  // The last sweep could not make all of it.
   std::deque<int> idle_
       ABSL_GUARDED_BY(mu_);  // Idle at the last sweep near the budget, oldest first.
+  // Shut down here (to make room, or for resets), until gRPC closes them: descriptor -> inode.
+  std::map<int, unsigned long> closing_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   int port_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<int> listeners_ ABSL_GUARDED_BY(mu_);  // gRPC's listening sockets on port_.

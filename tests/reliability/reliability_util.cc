@@ -73,19 +73,21 @@ bool WaitUntil(const std::function<bool()>& done, absl::Duration timeout) {
 namespace {
 
 grpc::Status CheckOnFreshConnection(int port, absl::Duration timeout,
-                                    grpc::health::v1::HealthCheckResponse* response) {
+                                    grpc::health::v1::HealthCheckResponse* response,
+                                    bool wait_for_ready = false) {
   auto channel = e2e::NewConnection(absl::StrCat("127.0.0.1:", port));
   grpc::ClientContext c;
   SetDeadline(&c, timeout);
+  c.set_wait_for_ready(wait_for_ready);
   return grpc::health::v1::Health::NewStub(channel)->Check(
       &c, grpc::health::v1::HealthCheckRequest(), response);
 }
 
 }  // namespace
 
-grpc::Status FreshHealthCheck(int port, absl::Duration timeout) {
+grpc::Status FreshHealthCheck(int port, absl::Duration timeout, bool wait_for_ready) {
   grpc::health::v1::HealthCheckResponse response;
-  return CheckOnFreshConnection(port, timeout, &response);
+  return CheckOnFreshConnection(port, timeout, &response, wait_for_ready);
 }
 
 std::optional<bool> FreshHealthServing(int port, absl::Duration timeout) {

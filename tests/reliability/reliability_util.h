@@ -45,8 +45,11 @@ bool WaitMetric(int metrics_port, const std::string& prefix, double want,
 // Polls `done` every 20 ms until it holds (true) or `timeout` passes (false).
 bool WaitUntil(const std::function<bool()>& done, absl::Duration timeout);
 // grpc.health.v1 Check for "" on a connection of its own (not shared with other channels, so a
-// server that no longer accepts connections fails it). OK with any serving status.
-grpc::Status FreshHealthCheck(int port, absl::Duration timeout);
+// server that no longer accepts connections fails it). OK with any serving status. With
+// `wait_for_ready` a connection the server closes is tried again (the channel's reconnect
+// backoff) until the deadline, as a client that sets it does; a listener that accepts nothing
+// still fails it.
+grpc::Status FreshHealthCheck(int port, absl::Duration timeout, bool wait_for_ready = false);
 // The same check's answer: true for SERVING, false for any other status; nullopt when the call
 // failed.
 std::optional<bool> FreshHealthServing(int port, absl::Duration timeout);
