@@ -46,7 +46,7 @@ struct ServedModel {
 absl::StatusOr<ServedModel> Serve(const std::string& checkpoint_path, const TrmConfig& config,
                                   const std::string& task, const std::string& device, int max_batch,
                                   int max_queue, bool static_batching, uint64_t seed,
-                                  model::CpuKernels kernels = model::CpuKernels::kFast);
+                                  model::CpuKernels kernels = model::CpuKernels::kAuto);
 
 // Floating-point operations of one ACT step for one puzzle of `config` (multiply-add = 2): the
 // matrix products and attention, not the elementwise passes. For achieved GFLOP/s.

@@ -9,7 +9,7 @@
 #   TRM_OFFICIAL=/tmp/official bench/cpu_vs_official.sh sudoku:128 sudoku:512 maze:128
 #
 # TRM_OFFICIAL: a folder holding the official models/ (../shared/anchors/README.md says how to
-# get it). ROUNDS (default 3), THREADS (2), BATCHES (1,8), KERNELS ("fast reference"), DTYPES
+# get it). ROUNDS (default 3), THREADS (2), BATCHES (1,8), KERNELS ("auto reference"; avx512, avx2 force one), DTYPES
 # (trm-bench's, default "float32"; the official run is float32), QUICK=1 for the official
 # script's 3 timed steps instead of 16 (the maze shape), TRM_BUILD_DIR (build).
 set -euo pipefail
@@ -21,7 +21,7 @@ shapes=("$@")
 rounds=${ROUNDS:-3}
 threads=${THREADS:-2}
 batches=${BATCHES:-1,8}
-kernels=${KERNELS:-fast reference}
+kernels=${KERNELS:-auto reference}
 dtypes=${DTYPES:-float32}
 build=${TRM_BUILD_DIR:-build}
 anchors=${TRM_SHARED_DIR:-../shared}/anchors

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The fast CPU ACT step against the libtorch reference on checkpoints, side by side: for each
-# round and checkpoint, trm-bench --mode=fixed with --cpu_kernels=fast and then =reference,
+# round and checkpoint, trm-bench --mode=fixed with --cpu_kernels=auto and then =reference,
 # alternating, with the same threads, batches and inputs. Prints one line per run with the
 # 1-minute load before it, then per checkpoint and batch the ratio reference / fast of every
 # round and their median.
@@ -25,7 +25,7 @@ echo "# $(date -u '+%F %T UTC'), $(grep -m1 'model name' /proc/cpuinfo | cut -d:
   "$(nproc) cores, threads $threads, rounds $rounds"
 for round in $(seq "$rounds"); do
   for ckpt in "$@"; do
-    for k in fast reference; do
+    for k in auto reference; do
       load=$(cut -d' ' -f1 /proc/loadavg)
       fixed_rows "$ckpt" "$k $round $load" --checkpoint="$ckpt" --threads="$threads" \
         --steps="${STEPS:-5}" --warmup_steps=1 --batches="$batches" --cpu_kernels="$k" |
@@ -46,13 +46,13 @@ for line in open(sys.argv[1]):
     ms[(ckpt, int(batch), kernels)][rnd] = float(step_ms)
     gf[(ckpt, int(batch), kernels)].append(float(gflops))
 for (ckpt, batch, kernels), fast in sorted(ms.items()):
-    if kernels != "fast":
+    if kernels != "auto":
         continue
     ref = ms.get((ckpt, batch, "reference"), {})
     ratios = [ref[r] / m for r, m in sorted(fast.items()) if r in ref]
     if not ratios:
         continue
     print(f"| {ckpt} | {batch} | {statistics.median(ref.values()):.2f} | "
-          f"{statistics.median(fast.values()):.2f} | {statistics.median(gf[(ckpt, batch, 'fast')]):.1f} | "
+          f"{statistics.median(fast.values()):.2f} | {statistics.median(gf[(ckpt, batch, 'auto')]):.1f} | "
           f"{', '.join(f'{x:.1f}' for x in ratios)} | **{statistics.median(ratios):.1f}x** |")
 EOF

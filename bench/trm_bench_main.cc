@@ -46,9 +46,9 @@ ABSL_FLAG(bool, mlp_t, false,
 ABSL_FLAG(std::string, dtype, "float32", "float32 | bfloat16");
 ABSL_FLAG(std::string, device, "cpu", "auto | cpu | cuda | cuda:N");
 ABSL_FLAG(int, threads, 0, "torch intra-op threads (0: the machine's cores)");
-ABSL_FLAG(std::string, cpu_kernels, "fast",
-          "The ACT step on the CPU: fast (fused kernels where the CPU has AVX-512) | reference "
-          "(libtorch ops) | fast_no_bf16_dot");
+ABSL_FLAG(std::string, cpu_kernels, "auto",
+          "The ACT step on the CPU: auto | avx512 | avx2 | reference (libtorch ops) | "
+          "avx512_no_bf16_dot, as trm-server's --cpu_kernels");
 ABSL_FLAG(std::string, mode, "all",
           "fixed | mixed | overhead (engine step minus the forward alone, per batch) | profile "
           "(the fast CPU step per op) | all (fixed and mixed)");
@@ -158,6 +158,10 @@ int Main(int argc, char** argv) {
     std::cerr << "trm-bench: --cpu_kernels: " << kernels.status() << "\n";
     return 2;
   }
+  if (absl::Status s = model::CheckCpuKernels(*kernels); !s.ok()) {
+    std::cerr << "trm-bench: --cpu_kernels: " << s << "\n";
+    return 2;
+  }
   const std::string checkpoint = absl::GetFlag(FLAGS_checkpoint);
   const std::string device = absl::GetFlag(FLAGS_device);
   const uint64_t seed = absl::GetFlag(FLAGS_seed);
@@ -169,8 +173,10 @@ int Main(int argc, char** argv) {
   const double peak_bf16 = on_cpu ? model::fast::MeasurePeakGflops(true, threads) : 0;
   // The peak a model's fast step can reach: bfloat16 pair dots only for bfloat16 models.
   auto peak_for = [&](const TrmConfig& c) {
-    const bool bf16_dots = c.forward_dtype == "bfloat16" && *kernels == model::CpuKernels::kFast;
-    return bf16_dots && peak_bf16 > 0 ? peak_bf16 : peak_f32;
+    // The peaks are AVX-512's: none is measured for the AVX2 kernels.
+    const std::string in_use = model::CpuKernelsInUse(*kernels, c.forward_dtype == "bfloat16");
+    if (in_use == "avx2") return 0.0;
+    return in_use == "avx512_bf16" && peak_bf16 > 0 ? peak_bf16 : peak_f32;
   };
   auto peak_note = [&](const TrmConfig& c, double gflops) -> std::string {
     const double peak = peak_for(c);

@@ -37,9 +37,9 @@ ABSL_FLAG(int, dihedral_views, 0,
 ABSL_FLAG(int, max_batch, 64, "Batch slots");
 ABSL_FLAG(std::string, device, "auto", "auto | cpu | cuda | cuda:N");
 ABSL_FLAG(int, threads, 0, "torch intra-op threads (0: the machine's cores)");
-ABSL_FLAG(std::string, cpu_kernels, "fast",
-          "The ACT step on the CPU: fast (fused AVX-512 kernels where the CPU has them) or "
-          "reference (one libtorch op per official op), as trm-server's --cpu_kernels");
+ABSL_FLAG(std::string, cpu_kernels, "auto",
+          "The ACT step on the CPU: auto | avx512 | avx2 | reference (one libtorch op per "
+          "official op), as trm-server's --cpu_kernels");
 
 namespace trm::bench {
 namespace {

@@ -308,6 +308,11 @@ absl::StatusOr<std::unique_ptr<EngineInternal>> CreateEngineInternal(const Engin
   auto kernels = model::ParseCpuKernels(options.cpu_kernels);
   if (!kernels.ok())
     return absl::InvalidArgumentError(absl::StrCat("engine: ", kernels.status().message()));
+  if (device->is_cpu()) {
+    if (absl::Status s = model::CheckCpuKernels(*kernels); !s.ok()) {
+      return absl::Status(s.code(), absl::StrCat("engine: ", s.message()));
+    }
+  }
   if (options.num_threads < 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("engine: num_threads ", options.num_threads, " is negative"));

@@ -147,6 +147,9 @@ struct ModelInfo {
   int halt_max_steps = 0;
   int num_puzzle_identifiers = 0;
   std::string device;  // "cpu", "cuda:0"
+  // What its steps run on: on the CPU "avx512_bf16", "avx512", "avx2" or "reference"
+  // (--cpu_kernels, resolved for this CPU); "" off the CPU.
+  std::string cpu_kernels;
   int64_t parameters = 0;
   bool is_default = false;
   std::string path;
@@ -174,10 +177,12 @@ struct SchedulerOptions {
 struct EngineOptions {
   std::string device = "auto";  // auto | cpu | cuda | cuda:N
   int num_threads = 0;          // 0: torch's default (the machine's cores).
-  // How an ACT step computes on the CPU: "fast" (fused AVX-512 kernels where the CPU has them,
-  // else the reference) or "reference" (one libtorch op per official op: for checking answers
-  // against the fast path, or where it misbehaves). Also "fast_no_bf16_dot" (tests).
-  std::string cpu_kernels = "fast";
+  // How an ACT step computes on the CPU: "auto" (the fastest fused kernels this CPU has:
+  // AVX-512, else AVX2 + FMA, else the reference), "avx512" or "avx2" (forced; a CPU without
+  // them is an error at start, never an illegal instruction), "reference" (one libtorch op per
+  // official op: the numbers the fast paths are tested against). Also "avx512_no_bf16_dot"
+  // (tests).
+  std::string cpu_kernels = "auto";
   // Threads that turn step results into answers (decode, vote, the caller's callbacks), so the
   // schedulers only run tensors. A request's events all run on one of them, in order.
   int completion_threads = 2;

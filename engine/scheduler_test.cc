@@ -10,6 +10,7 @@
 #include <random>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -18,6 +19,7 @@
 #include "engine/engine_internal.h"
 #include "engine/serving_model.h"
 #include "engine/test_models.h"
+#include "model/fast_kernels.h"
 #include "puzzle/arc.h"
 #include "puzzle/arc_augment.h"
 #include "puzzle/arc_vote.h"
@@ -921,10 +923,46 @@ TEST(EngineCreate, RejectsBadOptions) {
   o.cpu_kernels = "turbo";
   const absl::Status kernels = Engine::Create(o).status();
   EXPECT_TRUE(absl::IsInvalidArgument(kernels));
-  EXPECT_TRUE(absl::StrContains(kernels.message(), "\"turbo\": expected fast, reference"))
+  EXPECT_TRUE(absl::StrContains(kernels.message(), "\"turbo\": expected auto, avx512, avx2"))
       << kernels;
   o.cpu_kernels = "reference";
   EXPECT_TRUE(Engine::Create(o).ok());
+}
+
+// Each --cpu_kernels choice runs and is what ListModels reports; auto reports the widest this
+// CPU has; a forced instruction set the CPU lacks is refused at Create, naming what it lacks.
+TEST_F(EngineTest, EachCpuKernelsChoiceIsReportedAsItRuns) {
+  const model::fast::CpuFeatures cpu = model::fast::DetectCpuFeatures();
+  const std::string widest = cpu.avx512 ? "avx512" : cpu.avx2 ? "avx2" : "reference";
+  for (const auto& [flag, want, runs] :
+       std::vector<std::tuple<std::string, std::string, bool>>{{"auto", widest, true},
+                                                               {"avx512", "avx512", cpu.avx512},
+                                                               {"avx2", "avx2", cpu.avx2},
+                                                               {"reference", "reference", true}}) {
+    SCOPED_TRACE(flag);
+    EngineOptions o;
+    o.device = "cpu";
+    o.cpu_kernels = flag;
+    auto engine = CreateEngineInternal(o);
+    if (!runs) {
+      ASSERT_FALSE(engine.ok());
+      EXPECT_EQ(engine.status().code(), absl::StatusCode::kFailedPrecondition);
+      EXPECT_TRUE(absl::StrContains(engine.status().message(), "this CPU has no"))
+          << engine.status();
+      continue;
+    }
+    ASSERT_TRUE(engine.ok()) << engine.status();
+    ASSERT_TRUE((*engine)->LoadModel("sudoku", Checkpoint({})).ok());
+    const std::vector<ModelInfo> models = (*engine)->ListModels();
+    ASSERT_EQ(models.size(), 1u);
+    EXPECT_EQ(models[0].cpu_kernels, want);  // The bundled test model is float32.
+    // It answers on those kernels.
+    Collector c;
+    ASSERT_TRUE(
+        (*engine)->Submit("sudoku", MakeRequest(RandomPuzzles(1, 81, 11, 1)[0], "a", c)).ok());
+    EXPECT_TRUE(c.WaitFor(1));
+    EXPECT_TRUE(c.Get("a").status.ok()) << c.Get("a").status;
+  }
 }
 
 }  // namespace

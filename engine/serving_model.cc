@@ -87,6 +87,9 @@ absl::StatusOr<std::shared_ptr<const ServingModel>> MakeServingModel(
   info.halt_max_steps = ci.config.halt_max_steps;
   info.num_puzzle_identifiers = ci.config.num_puzzle_identifiers;
   info.device = device.str();
+  if (device.is_cpu()) {
+    info.cpu_kernels = model::CpuKernelsInUse(kernels, ci.config.forward_dtype == "bfloat16");
+  }
   info.parameters = ci.config.ParameterCount();
   info.path = ci.source_path;
   info.halt_threshold = ci.halt_threshold;  // 0 (none) is resolved by the engine.

@@ -43,13 +43,13 @@ absl::StatusOr<torch::Device> ParseDevice(const std::string& device);
 // steps on `kernels`, and fills ModelInfo. Errors name the path.
 absl::StatusOr<std::shared_ptr<const ServingModel>> LoadServingModel(
     const std::string& name, const std::string& path, torch::Device device,
-    model::CpuKernels kernels = model::CpuKernels::kFast);
+    model::CpuKernels kernels = model::CpuKernels::kAuto);
 
 // Wraps a network already in memory (trm-bench's random-init shapes, tests) the way
 // LoadServingModel wraps a checkpoint; moves it to `device` in eval mode.
 absl::StatusOr<std::shared_ptr<const ServingModel>> MakeServingModel(
     const std::string& name, model::TrmNet net, const model::CheckpointInfo& checkpoint,
-    torch::Device device, model::CpuKernels kernels = model::CpuKernels::kFast);
+    torch::Device device, model::CpuKernels kernels = model::CpuKernels::kAuto);
 
 // TaskKind from a checkpoint's task json ({"kind": ...}); unknown kinds are kTokens.
 TaskKind TaskKindFromJson(const nlohmann::json& task);

@@ -15,12 +15,27 @@ namespace trm::model::fast {
 CpuFeatures DetectCpuFeatures() {
   __builtin_cpu_init();
   CpuFeatures f;
+  // As for AVX-512, __builtin_cpu_supports("avx2") is false when the OS does not save the ymm
+  // registers.
+  f.avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   // __builtin_cpu_supports also checks that the OS saves the AVX-512 register state (XCR0).
   f.avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
              __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
              __builtin_cpu_supports("fma");
   f.avx512_bf16 = f.avx512 && __builtin_cpu_supports("avx512bf16");
   return f;
+}
+
+const char* IsaName(Isa isa) { return isa == Isa::kAvx512 ? "avx512" : "avx2"; }
+
+bool CpuHas(const CpuFeatures& cpu, Isa isa) { return isa == Isa::kAvx512 ? cpu.avx512 : cpu.avx2; }
+
+const Kernels& KernelsFor(Isa isa) {
+  static const Kernels kAvx512 = {
+      Isa::kAvx512,      avx512::Gemm,       avx512::GemmBf16, avx512::RoundBf16Inplace,
+      avx512::Add,       avx512::AddRmsNorm, avx512::SwiGlu,   avx512::SoftmaxRows,
+      avx512::ScaleRows, avx512::Rotary};
+  return isa == Isa::kAvx512 ? kAvx512 : Avx2Kernels();
 }
 
 namespace {
@@ -172,16 +187,12 @@ namespace {
 // for e^r), about 1 ulp; scalef applies 2^n and handles underflow.
 __m512 Exp(__m512 x) {
   x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-104.0f)), _mm512_set1_ps(88.7f));
-  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(kLog2e)),
                                         _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+  const __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(kLn2Low),
+                                    _mm512_fnmadd_ps(n, _mm512_set1_ps(kLn2High), x));
+  __m512 p = _mm512_set1_ps(kExpPoly[0]);
+  for (int i = 1; i < 6; ++i) p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kExpPoly[i]));
   p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
   return _mm512_scalef_ps(p, n);
 }

@@ -3,8 +3,9 @@
 // fuses around them (residual add + RMSNorm, SwiGLU, RoPE, softmax). Raw pointers, no torch.
 //
 // Everything declared in namespace avx512 is compiled for AVX-512 (F, BW, VL, DQ; the bf16 GEMM
-// also for AVX512_BF16) with function-level target attributes, so this file's callers stay
-// portable: call them only when DetectCpuFeatures() says the CPU has the instructions.
+// also for AVX512_BF16), everything in namespace avx2 for AVX2 and FMA (fast_kernels_avx2.cc),
+// with target attributes, so this file's callers stay portable: call them only when
+// DetectCpuFeatures() says the CPU has the instructions. KernelsFor() picks one set.
 #pragma once
 
 #include <cstddef>
@@ -16,10 +17,16 @@
 namespace trm::model::fast {
 
 struct CpuFeatures {
+  bool avx2 = false;         // AVX2 and FMA (and the OS saves the ymm registers).
   bool avx512 = false;       // AVX-512 F, BW, VL, DQ (and the OS saves their registers).
   bool avx512_bf16 = false;  // AVX512_BF16: vdpbf16ps, bfloat16 pairs dotted into float32.
 };
 CpuFeatures DetectCpuFeatures();
+
+// The instruction sets the kernels are written for.
+enum class Isa { kAvx2, kAvx512 };
+const char* IsaName(Isa isa);  // "avx2", "avx512"
+bool CpuHas(const CpuFeatures& cpu, Isa isa);
 
 // A zero-filled array aligned to 64 bytes (one cache line, one zmm register).
 template <typename T>
@@ -138,4 +145,30 @@ void Rotary(const float* x, const float* cos, const float* sin, int dim, int hea
             bool round, float* out);
 
 }  // namespace avx512
+
+// One instruction set's kernels, for the step to call through (signatures as above).
+struct Kernels {
+  Isa isa;
+  decltype(&avx512::Gemm) gemm;
+  decltype(&avx512::GemmBf16) gemm_bf16;  // Null on AVX2; used only with kBfloat16Pairs.
+  decltype(&avx512::RoundBf16Inplace) round_bf16;
+  decltype(&avx512::Add) add;
+  decltype(&avx512::AddRmsNorm) add_rms_norm;
+  decltype(&avx512::SwiGlu) swiglu;
+  decltype(&avx512::SoftmaxRows) softmax_rows;
+  decltype(&avx512::ScaleRows) scale_rows;
+  decltype(&avx512::Rotary) rotary;
+};
+const Kernels& KernelsFor(Isa isa);
+// The AVX2 + FMA set (fast_kernels_avx2.cc; no bfloat16 dot product, so gemm_bf16 is null and
+// bfloat16 models use kBfloat16Values panels). KernelsFor(Isa::kAvx2) is this.
+const Kernels& Avx2Kernels();
+
+// exp(x) as both sets compute it: Cephes' expf, x = n ln2 + r with ln2 split in two for an exact
+// n ln2, then e^r = 1 + r + r^2 (c0 + c1 r + ... + c5 r^5) (Horner from the highest power).
+inline constexpr float kLog2e = 1.44269504088896341f;
+inline constexpr float kLn2High = 0.693359375f, kLn2Low = -2.12194440e-4f;
+inline constexpr float kExpPoly[6] = {1.9875691500e-4f, 1.3981999507e-3f, 8.3334519073e-3f,
+                                      4.1665795894e-2f, 1.6666665459e-1f, 5.0000001201e-1f};
+
 }  // namespace trm::model::fast

@@ -1,5 +1,6 @@
 #include "model/fast_net.h"
 
+#include <optional>
 #include <string>
 
 #include "model/layers.h"
@@ -46,10 +47,29 @@ bool FastNet::UpToDate(TrmNetImpl& net) const {
   return true;
 }
 
-std::unique_ptr<FastNet> FastNet::Create(TrmNetImpl& net, CpuKernels kernels) {
-  if (kernels == CpuKernels::kReference) return nullptr;
+std::optional<fast::Isa> FastIsaFor(CpuKernels kernels) {
   const fast::CpuFeatures cpu = fast::DetectCpuFeatures();
-  if (!cpu.avx512) return nullptr;
+  const auto if_has = [&cpu](fast::Isa isa) -> std::optional<fast::Isa> {
+    if (fast::CpuHas(cpu, isa)) return isa;
+    return std::nullopt;
+  };
+  switch (kernels) {
+    case CpuKernels::kAuto:
+      return cpu.avx512 ? if_has(fast::Isa::kAvx512) : if_has(fast::Isa::kAvx2);
+    case CpuKernels::kAvx512:
+    case CpuKernels::kAvx512NoBf16Dot:
+      return if_has(fast::Isa::kAvx512);
+    case CpuKernels::kAvx2:
+      return if_has(fast::Isa::kAvx2);
+    case CpuKernels::kReference:
+      break;
+  }
+  return std::nullopt;
+}
+
+std::unique_ptr<FastNet> FastNet::Create(TrmNetImpl& net, CpuKernels kernels) {
+  const std::optional<fast::Isa> isa = FastIsaFor(kernels);
+  if (!isa) return nullptr;
   for (const auto& p : net.parameters()) {
     if (!p.device().is_cpu()) return nullptr;
   }
@@ -58,8 +78,10 @@ std::unique_ptr<FastNet> FastNet::Create(TrmNetImpl& net, CpuKernels kernels) {
   using Format = fast::PackedWeight::Format;
   Format format = Format::kFloat32;
   if (bf16) {
-    format = cpu.avx512_bf16 && kernels != CpuKernels::kFastNoBf16Dot ? Format::kBfloat16Pairs
-                                                                      : Format::kBfloat16Values;
+    // Without a bfloat16 dot product (AVX2, or AVX-512 without AVX512_BF16) the weights are
+    // rounded to bfloat16 and dotted in float32: the official numbers, at float32's speed.
+    format = CpuKernelsInUse(kernels, true) == "avx512_bf16" ? Format::kBfloat16Pairs
+                                                             : Format::kBfloat16Values;
   }
 
   torch::NoGradGuard no_grad;
@@ -95,7 +117,7 @@ std::unique_ptr<FastNet> FastNet::Create(TrmNetImpl& net, CpuKernels kernels) {
 
   auto out = std::unique_ptr<FastNet>(new FastNet());
   out->format_ = format;
-  out->step_ = std::make_unique<fast::FastStep>(c, std::move(w), bf16);
+  out->step_ = std::make_unique<fast::FastStep>(c, std::move(w), bf16, *isa);
   out->stamps_ = Stamps(net);
   return out;
 }

@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 
 #include <memory>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -19,10 +20,14 @@ namespace trm::model {
 // dtype (the caller's preallocated tensor, or a view of one), else it becomes `value`.
 void StoreOutput(torch::Tensor& into, const torch::Tensor& value);
 
+// The instruction set `kernels` runs on this CPU; nullopt for the reference (kReference, or the
+// CPU lacks what `kernels` asks for: CheckCpuKernels says so up front).
+std::optional<fast::Isa> FastIsaFor(CpuKernels kernels);
+
 class FastNet {
  public:
-  // Null when the fast path cannot run this network here: a CPU without AVX-512, weights off
-  // the CPU, or kernels == kReference.
+  // Null when the fast path cannot run this network here: no kernels for this CPU
+  // (FastIsaFor), weights off the CPU, or kernels == kReference.
   static std::unique_ptr<FastNet> Create(TrmNetImpl& net, CpuKernels kernels);
 
   // Whether every parameter and buffer is still the tensor, at the version, it was packed from.
@@ -37,6 +42,7 @@ class FastNet {
 
   // The weights' format: float32, bfloat16 values in float32 dots, or bfloat16 pairs.
   fast::PackedWeight::Format format() const { return format_; }
+  fast::Isa isa() const { return step_->isa(); }
 
  private:
   struct Stamp {

@@ -73,10 +73,12 @@ double RelL2(const torch::Tensor& got, const torch::Tensor& want) {
   return ((g - w).norm() / w.norm().clamp_min(1e-12)).item<double>();
 }
 
-class FastNetTest : public testing::Test {
+// Each test runs on every fast instruction set (the parameter: kAvx512, kAvx2); one this CPU
+// lacks is skipped, by name (this machine runs both).
+class FastNetTest : public testing::TestWithParam<CpuKernels> {
  protected:
   void SetUp() override {
-    if (!fast::DetectCpuFeatures().avx512) GTEST_SKIP() << "this CPU has no AVX-512";
+    if (absl::Status s = CheckCpuKernels(GetParam()); !s.ok()) GTEST_SKIP() << s.message();
     threads_ = torch::get_num_threads();
     // The reference's many small ops run faster without thread hand-offs (tests that want
     // two threads on the fast path ask for them).
@@ -93,7 +95,7 @@ const Shape kShapes[] = {
     {"mlp_t, 8-position prefix", 48, 2, "none", true, 48, 8},
 };
 
-TEST_F(FastNetTest, Float32MatchesReference) {
+TEST_P(FastNetTest, Float32MatchesReference) {
   for (const Shape& shape : kShapes) {
     SCOPED_TRACE(shape.name);
     const TrmConfig c = ConfigOf(shape, "float32");
@@ -106,7 +108,7 @@ TEST_F(FastNetTest, Float32MatchesReference) {
       ASSERT_FALSE(want.fast);
       for (int threads : {1, 2}) {
         torch::set_num_threads(threads);
-        const Outputs got = Steps(net, CpuKernels::kFast, inputs, ids, 2);
+        const Outputs got = Steps(net, GetParam(), inputs, ids, 2);
         ASSERT_TRUE(got.fast);
         SCOPED_TRACE(testing::Message() << "batch " << batch << ", threads " << threads);
         EXPECT_LT((got.out.logits - want.out.logits).abs().max().item<double>(), 1e-3);
@@ -125,7 +127,7 @@ TEST_F(FastNetTest, Float32MatchesReference) {
 // 2^-8; a random network's recursion amplifies that (two fast variants differ as much from each
 // other as from the reference after a few cycles), so the comparison runs a shallow step. The
 // parity vectors check the deep recursion of the official initialisation.
-TEST_F(FastNetTest, Bfloat16MatchesReferenceWithAndWithoutBf16Dots) {
+TEST_P(FastNetTest, Bfloat16MatchesReferenceWithAndWithoutBf16Dots) {
   for (const Shape& shape : kShapes) {
     SCOPED_TRACE(shape.name);
     TrmConfig c = ConfigOf(shape, "bfloat16");
@@ -134,7 +136,9 @@ TEST_F(FastNetTest, Bfloat16MatchesReferenceWithAndWithoutBf16Dots) {
     TrmNet net = RandomNet(c, 2);
     const auto [inputs, ids] = RandomBatch(c, 3);
     const Outputs want = Steps(net, CpuKernels::kReference, inputs, ids, 1);
-    for (CpuKernels kernels : {CpuKernels::kFast, CpuKernels::kFastNoBf16Dot}) {
+    std::vector<CpuKernels> variants = {GetParam()};
+    if (GetParam() == CpuKernels::kAvx512) variants.push_back(CpuKernels::kAvx512NoBf16Dot);
+    for (CpuKernels kernels : variants) {
       const Outputs got = Steps(net, kernels, inputs, ids, 1);
       ASSERT_TRUE(got.fast);
       EXPECT_EQ(got.carry.z_h.scalar_type(), torch::kBFloat16);
@@ -151,7 +155,7 @@ TEST_F(FastNetTest, Bfloat16MatchesReferenceWithAndWithoutBf16Dots) {
 // The lm_head's left operand spans every answer position of a puzzle, many row tiles on a long
 // sequence; on the 30x30 maze shape (900 positions, hidden 128) it overran the bfloat16 GEMM's
 // one-tile scratch and crashed.
-TEST_F(FastNetTest, Bfloat16SequencesLongerThanARowTileMatchReference) {
+TEST_P(FastNetTest, Bfloat16SequencesLongerThanARowTileMatchReference) {
   const Shape shape{"rope, 2 heads of 64, 300 positions", 128, 2, "rope", false, 0, 0};
   TrmConfig c = ConfigOf(shape, "bfloat16");
   c.seq_len = 300;
@@ -161,7 +165,7 @@ TEST_F(FastNetTest, Bfloat16SequencesLongerThanARowTileMatchReference) {
   TrmNet net = RandomNet(c, 3);
   const auto [inputs, ids] = RandomBatch(c, 2);
   const Outputs want = Steps(net, CpuKernels::kReference, inputs, ids, 1);
-  const Outputs got = Steps(net, CpuKernels::kFast, inputs, ids, 1);
+  const Outputs got = Steps(net, GetParam(), inputs, ids, 1);
   ASSERT_TRUE(got.fast);
   EXPECT_LT(RelL2(got.out.logits, want.out.logits), 3e-2);
   EXPECT_LT(RelL2(got.carry.z_h, want.carry.z_h), 3e-2);
@@ -169,7 +173,7 @@ TEST_F(FastNetTest, Bfloat16SequencesLongerThanARowTileMatchReference) {
 
 // The profile's products, counted from the GEMMs the step actually ran, are FlopsPerPuzzle's
 // formula (what every GFLOP/s figure divides by); every op's time lies within the team's time.
-TEST_F(FastNetTest, StepProfileCountsTheFormulasFlopsAndFitsInTheStep) {
+TEST_P(FastNetTest, StepProfileCountsTheFormulasFlopsAndFitsInTheStep) {
   for (const Shape& shape : {kShapes[0], kShapes[3]}) {
     SCOPED_TRACE(shape.name);
     const TrmConfig c = ConfigOf(shape, "float32");
@@ -178,9 +182,9 @@ TEST_F(FastNetTest, StepProfileCountsTheFormulasFlopsAndFitsInTheStep) {
     torch::set_num_threads(2);
     fast::StepProfile profile;
     net->set_step_profile(&profile);
-    ASSERT_TRUE(Steps(net, CpuKernels::kFast, inputs, ids, 2).fast);
+    ASSERT_TRUE(Steps(net, GetParam(), inputs, ids, 2).fast);
     net->set_step_profile(nullptr);
-    Steps(net, CpuKernels::kFast, inputs, ids, 1);  // unprofiled: adds nothing
+    Steps(net, GetParam(), inputs, ids, 1);  // unprofiled: adds nothing
     ASSERT_EQ(profile.steps, 2);
     double flops = 0, seconds = 0;
     for (int i = 0; i < fast::kStepOpCount; ++i) {
@@ -198,17 +202,17 @@ TEST_F(FastNetTest, StepProfileCountsTheFormulasFlopsAndFitsInTheStep) {
 }
 
 // Training updates weights in place between evaluations: the next fast step must see them.
-TEST_F(FastNetTest, ChangedWeightsAreRepacked) {
+TEST_P(FastNetTest, ChangedWeightsAreRepacked) {
   const TrmConfig c = ConfigOf(kShapes[0], "float32");
   TrmNet net = RandomNet(c, 3);
   const auto inputs = torch::randint(0, c.vocab_size, {2, c.seq_len}, torch::kInt32);
   const auto ids = torch::zeros({2}, torch::kInt32);
-  const Outputs before = Steps(net, CpuKernels::kFast, inputs, ids, 1);
+  const Outputs before = Steps(net, GetParam(), inputs, ids, 1);
   {
     torch::NoGradGuard no_grad;
     net->named_parameters()["inner.L_level.layers.1.mlp.down_proj.weight"].mul_(-1.5);
   }
-  const Outputs after = Steps(net, CpuKernels::kFast, inputs, ids, 1);
+  const Outputs after = Steps(net, GetParam(), inputs, ids, 1);
   const Outputs want = Steps(net, CpuKernels::kReference, inputs, ids, 1);
   EXPECT_GT((after.out.logits - before.out.logits).abs().max().item<double>(), 1e-2);
   EXPECT_LT((after.out.logits - want.out.logits).abs().max().item<double>(), 1e-3);
@@ -216,7 +220,7 @@ TEST_F(FastNetTest, ChangedWeightsAreRepacked) {
 
 // Fixed slots: the step runs on rows [0, n) of preallocated tensors, in place, and gives what
 // ActStep gives; on the reference path too.
-TEST_F(FastNetTest, ActStepIntoWritesPreallocatedPrefixes) {
+TEST_P(FastNetTest, ActStepIntoWritesPreallocatedPrefixes) {
   for (const Shape& shape : {kShapes[0], kShapes[3]}) {
     SCOPED_TRACE(shape.name);
     for (const std::string dtype : {"float32", "bfloat16"}) {
@@ -225,12 +229,12 @@ TEST_F(FastNetTest, ActStepIntoWritesPreallocatedPrefixes) {
       const int64_t capacity = 5, n = 3;
       const auto inputs = torch::randint(0, c.vocab_size, {capacity, c.seq_len}, torch::kInt32);
       const auto ids = torch::zeros({capacity}, torch::kInt32);
-      for (CpuKernels kernels : {CpuKernels::kFast, CpuKernels::kReference}) {
+      for (CpuKernels kernels : {GetParam(), CpuKernels::kReference}) {
         torch::InferenceMode guard;
         net->set_cpu_kernels(kernels);
         const Carry start = net->InitialCarry(n);
         auto [want_carry, want] = net->ActStep(start, inputs.narrow(0, 0, n), ids.narrow(0, 0, n));
-        EXPECT_EQ(net->last_step_fast(), kernels == CpuKernels::kFast);
+        EXPECT_EQ(net->last_step_fast(), kernels == GetParam());
 
         Carry slots = net->InitialCarry(capacity);
         Carry prefix{slots.z_h.narrow(0, 0, n), slots.z_l.narrow(0, 0, n)};
@@ -254,7 +258,7 @@ TEST_F(FastNetTest, ActStepIntoWritesPreallocatedPrefixes) {
   }
 }
 
-TEST_F(FastNetTest, AutogradAndWrongCarriesTakeTheReferenceOrFailClearly) {
+TEST_P(FastNetTest, AutogradAndWrongCarriesTakeTheReferenceOrFailClearly) {
   const TrmConfig c = ConfigOf(kShapes[0], "float32");
   TrmNet net = RandomNet(c, 4);
   const auto inputs = torch::randint(0, c.vocab_size, {2, c.seq_len}, torch::kInt32);
@@ -269,6 +273,50 @@ TEST_F(FastNetTest, AutogradAndWrongCarriesTakeTheReferenceOrFailClearly) {
   } catch (const c10::Error& e) {
     EXPECT_NE(std::string(e.what()).find("ActStep: carry is"), std::string::npos) << e.what();
   }
+}
+
+INSTANTIATE_TEST_SUITE_P(Isas, FastNetTest, testing::Values(CpuKernels::kAvx512, CpuKernels::kAvx2),
+                         [](const testing::TestParamInfo<CpuKernels>& info) {
+                           return std::string(info.param == CpuKernels::kAvx2 ? "avx2" : "avx512");
+                         });
+
+// auto picks the fastest kernels the CPU has, and each forced choice is reported as it runs.
+TEST(CpuKernelsTest, AutoPicksTheWidestAndEachChoiceIsReported) {
+  const fast::CpuFeatures cpu = fast::DetectCpuFeatures();
+  const std::string widest = cpu.avx512 ? (cpu.avx512_bf16 ? "avx512_bf16" : "avx512")
+                             : cpu.avx2 ? "avx2"
+                                        : "reference";
+  EXPECT_EQ(CpuKernelsInUse(CpuKernels::kAuto, /*bf16_model=*/true), widest);
+  EXPECT_EQ(CpuKernelsInUse(CpuKernels::kAuto, false), widest == "avx512_bf16" ? "avx512" : widest);
+  EXPECT_EQ(CpuKernelsInUse(CpuKernels::kReference, true), "reference");
+  if (cpu.avx2) {
+    EXPECT_EQ(CpuKernelsInUse(CpuKernels::kAvx2, true), "avx2");
+    EXPECT_TRUE(CheckCpuKernels(CpuKernels::kAvx2).ok());
+  } else {
+    EXPECT_EQ(CheckCpuKernels(CpuKernels::kAvx2).code(), absl::StatusCode::kFailedPrecondition);
+  }
+  if (cpu.avx512) {
+    EXPECT_EQ(CpuKernelsInUse(CpuKernels::kAvx512NoBf16Dot, true), "avx512");
+    EXPECT_TRUE(CheckCpuKernels(CpuKernels::kAvx512).ok());
+  } else {
+    const absl::Status s = CheckCpuKernels(CpuKernels::kAvx512);
+    EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_NE(s.message().find("no AVX-512"), std::string::npos) << s;
+  }
+  // The names the flag takes, the earlier ones included.
+  for (const auto& [name, want] : std::vector<std::pair<std::string, CpuKernels>>{
+           {"auto", CpuKernels::kAuto},
+           {"fast", CpuKernels::kAuto},
+           {"avx512", CpuKernels::kAvx512},
+           {"avx2", CpuKernels::kAvx2},
+           {"reference", CpuKernels::kReference},
+           {"avx512_no_bf16_dot", CpuKernels::kAvx512NoBf16Dot}}) {
+    auto k = ParseCpuKernels(name);
+    ASSERT_TRUE(k.ok()) << name;
+    EXPECT_EQ(*k, want) << name;
+  }
+  EXPECT_NE(ParseCpuKernels("sse2").status().message().find("expected auto, avx512, avx2"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -43,8 +43,8 @@ void ForEachTile(int64_t r0, int64_t r1, int tile, F&& f) {
 }
 }  // namespace
 
-FastStep::FastStep(const TrmConfig& config, NetWeights weights, bool bf16_math)
-    : config_(config), w_(std::move(weights)), bf16_math_(bf16_math) {
+FastStep::FastStep(const TrmConfig& config, NetWeights weights, bool bf16_math, Isa isa)
+    : config_(config), w_(std::move(weights)), bf16_math_(bf16_math), k_(KernelsFor(isa)) {
   seq_ = config.FullSeqLen();
   hidden_ = config.hidden_size;
   heads_ = config.num_heads;
@@ -170,15 +170,15 @@ void FastStep::Linear(StepOp op, const float* a, int64_t lda, int m, const Packe
     // The pairs scratch holds one row tile; longer operands (the lm_head over a 30x30 maze's 900
     // answer positions, which overran it and crashed) go through a tile at a time.
     for (int i0 = 0; i0 < m; i0 += tile_rows_) {
-      avx512::GemmBf16(a + i0 * lda, lda, std::min(tile_rows_, m - i0), w.bf16(), c + i0 * ldc, ldc,
-                       tb.pairs.data());
+      k_.gemm_bf16(a + i0 * lda, lda, std::min(tile_rows_, m - i0), w.bf16(), c + i0 * ldc, ldc,
+                   tb.pairs.data());
     }
   } else {
-    avx512::Gemm(a, lda, m, w.f32(), c, ldc);
+    k_.gemm(a, lda, m, w.f32(), c, ldc);
   }
   // The official bfloat16 Linear returns bfloat16.
   if (round) {
-    for (int i = 0; i < m; ++i) avx512::RoundBf16Inplace(c + i * ldc, w.n());
+    for (int i = 0; i < m; ++i) k_.round_bf16(c + i * ldc, w.n());
   }
 }
 
@@ -187,15 +187,14 @@ void FastStep::Inject(ThreadBuffers& tb, int64_t r0, int64_t r1, float* hidden, 
   const int64_t d = hidden_;
   OpTimer timer(Prof(tb), StepOp::kInject);
   if (b == nullptr) {
-    if (r1 > r0)
-      avx512::Add(hidden + r0 * d, a + r0 * d, hidden + r0 * d, (r1 - r0) * d, bf16_math_);
+    if (r1 > r0) k_.add(hidden + r0 * d, a + r0 * d, hidden + r0 * d, (r1 - r0) * d, bf16_math_);
     return;
   }
   // hidden + (a + b), in the official order: the injection z_H + x is a tensor of its own.
   ForEachTile(r0, r1, tile_rows_, [&](int64_t i0, int rows) {
     const int64_t n = int64_t{rows} * d;
-    avx512::Add(a + i0 * d, b + i0 * d, tb.att.data(), n, bf16_math_);
-    avx512::Add(hidden + i0 * d, tb.att.data(), hidden + i0 * d, n, bf16_math_);
+    k_.add(a + i0 * d, b + i0 * d, tb.att.data(), n, bf16_math_);
+    k_.add(hidden + i0 * d, tb.att.data(), hidden + i0 * d, n, bf16_math_);
   });
 }
 
@@ -226,8 +225,8 @@ void FastStep::AttentionBlock(int t, int threads, int64_t r0, int64_t r1, float*
       if (rope) {
         const float* cos = w_.cos.data() + int64_t{s} * hd;
         const float* sin = w_.sin.data() + int64_t{s} * hd;
-        avx512::Rotary(qkv, cos, sin, hd, heads_, scale, bf16_math_, q_row);
-        avx512::Rotary(k_row, cos, sin, hd, heads_, 1.0f, bf16_math_, tb.att.data());
+        k_.rotary(qkv, cos, sin, hd, heads_, scale, bf16_math_, q_row);
+        k_.rotary(k_row, cos, sin, hd, heads_, 1.0f, bf16_math_, tb.att.data());
         k_row = tb.att.data();
       } else {
         for (int j = 0; j < d; ++j) q_row[j] = qkv[j] * scale;
@@ -260,29 +259,28 @@ void FastStep::AttentionBlock(int t, int threads, int64_t r0, int64_t r1, float*
         {
           OpTimer timer(Prof(tb), StepOp::kScores, head_flops);
           const Panels k_panels{keys(p, head), hd, s_len, 64, int64_t{hd} * 64};
-          avx512::Gemm(queries_.data() + a * d + head * hd, d, cnt, k_panels, tb.scores.data(),
-                       seq_pad);
+          k_.gemm(queries_.data() + a * d + head * hd, d, cnt, k_panels, tb.scores.data(), seq_pad);
         }
         {
           OpTimer timer(Prof(tb), StepOp::kSoftmax);
-          avx512::SoftmaxRows(tb.scores.data(), seq_pad, cnt, s_len, tb.inv_sum.data());
+          k_.softmax_rows(tb.scores.data(), seq_pad, cnt, s_len, tb.inv_sum.data());
         }
         OpTimer timer(Prof(tb), StepOp::kValues, head_flops);
         const Panels v_panels{values(p, head), s_len, hd, value_width_,
                               int64_t{s_len} * value_width_};
-        avx512::Gemm(tb.scores.data(), seq_pad, cnt, v_panels, out + head * hd, d);
-        avx512::ScaleRows(out + head * hd, d, cnt, hd, tb.inv_sum.data());
+        k_.gemm(tb.scores.data(), seq_pad, cnt, v_panels, out + head * hd, d);
+        k_.scale_rows(out + head * hd, d, cnt, hd, tb.inv_sum.data());
       }
       a = b;
     }
     if (bf16_math_) {
       OpTimer timer(Prof(tb), StepOp::kValues);
-      avx512::RoundBf16Inplace(tb.att.data(), int64_t{rows} * d);
+      k_.round_bf16(tb.att.data(), int64_t{rows} * d);
     }
     Linear(StepOp::kOutProj, tb.att.data(), d, rows, w.o, tb.tmp.data(), d, tb, bf16_math_);
     {
       OpTimer timer(Prof(tb), StepOp::kAddNorm);
-      avx512::AddRmsNorm(h + i0 * d, d, tb.tmp.data(), d, rows, d, eps(), bf16_math_);
+      k_.add_rms_norm(h + i0 * d, d, tb.tmp.data(), d, rows, d, eps(), bf16_math_);
     }
     Mlp(tb, h + i0 * d, rows, w);
   });
@@ -293,11 +291,11 @@ void FastStep::Mlp(ThreadBuffers& tb, float* h, int rows, const BlockWeights& w)
   Linear(StepOp::kGateUp, h, d, rows, w.gate_up, tb.gate_up.data(), 2 * inner_, tb, bf16_math_);
   {
     OpTimer timer(Prof(tb), StepOp::kSwiGlu);
-    avx512::SwiGlu(tb.gate_up.data(), 2 * inner_, rows, inner_, tb.act.data(), inner_, bf16_math_);
+    k_.swiglu(tb.gate_up.data(), 2 * inner_, rows, inner_, tb.act.data(), inner_, bf16_math_);
   }
   Linear(StepOp::kDown, tb.act.data(), inner_, rows, w.down, tb.tmp.data(), d, tb, bf16_math_);
   OpTimer timer(Prof(tb), StepOp::kAddNorm);
-  avx512::AddRmsNorm(h, d, tb.tmp.data(), d, rows, d, eps(), bf16_math_);
+  k_.add_rms_norm(h, d, tb.tmp.data(), d, rows, d, eps(), bf16_math_);
 }
 
 void FastStep::MlpTBlock(int t, int threads, int n, int64_t r0, int64_t r1, float* h,
@@ -325,14 +323,13 @@ void FastStep::MlpTBlock(int t, int threads, int n, int64_t r0, int64_t r1, floa
            bf16_math_);
     {
       OpTimer timer(Prof(tb), StepOp::kSwiGlu);
-      avx512::SwiGlu(tb.gate_up.data(), 2 * inner_t_, nc, inner_t_, tb.act.data(), inner_t_,
-                     bf16_math_);
+      k_.swiglu(tb.gate_up.data(), 2 * inner_t_, nc, inner_t_, tb.act.data(), inner_t_, bf16_math_);
     }
     Linear(StepOp::kMixDown, tb.act.data(), inner_t_, nc, w.mlp_t_down, tb.tmp.data(), s_len, tb,
            bf16_math_);
     {
       OpTimer timer(Prof(tb), StepOp::kAddNorm);
-      avx512::AddRmsNorm(in, s_len, tb.tmp.data(), s_len, nc, s_len, eps(), bf16_math_);
+      k_.add_rms_norm(in, s_len, tb.tmp.data(), s_len, nc, s_len, eps(), bf16_math_);
     }
     OpTimer timer(Prof(tb), StepOp::kMixTranspose);
     for (int s = 0; s < s_len; ++s) {

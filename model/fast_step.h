@@ -13,6 +13,7 @@
 //    the sequence per hidden channel), a spinning one (model/spin_barrier.h).
 // bfloat16 models round to bfloat16 wherever the official bfloat16 forward does (every op's
 // output), in float32 buffers; their GEMMs use vdpbf16ps where the CPU has AVX512_BF16.
+// The kernels are AVX-512's or AVX2's (model/fast_kernels.h), chosen when the step is made.
 // Torch-free: model/fast_net.h feeds it from TrmNet's tensors.
 #pragma once
 
@@ -42,8 +43,10 @@ struct NetWeights {
 class FastStep {
  public:
   // bf16_math: round as the official bfloat16 forward does; weights must then be packed as
-  // kBfloat16Values or kBfloat16Pairs (the latter only where the CPU has AVX512_BF16).
-  FastStep(const TrmConfig& config, NetWeights weights, bool bf16_math);
+  // kBfloat16Values or kBfloat16Pairs (the latter only on kAvx512 where the CPU has
+  // AVX512_BF16). isa: the kernels it runs on (the CPU must have them: CpuHas).
+  FastStep(const TrmConfig& config, NetWeights weights, bool bf16_math, Isa isa);
+  Isa isa() const { return k_.isa; }
   ~FastStep();
 
   // One ACT step for n puzzles. z_h, z_l: [n, FullSeqLen, hidden] float32, updated in place;
@@ -81,6 +84,7 @@ class FastStep {
   TrmConfig config_;
   NetWeights w_;
   bool bf16_math_;
+  const Kernels& k_;
   int seq_ = 0, hidden_ = 0, heads_ = 0, head_dim_ = 0, prefix_ = 0, inner_ = 0, inner_t_ = 0;
   int tile_rows_ = 0;
   // Attention keys (transposed into GEMM panels) and values per (parity, puzzle, head); two

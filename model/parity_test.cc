@@ -4,8 +4,9 @@
 // the checkpoint exactly as a user would (LoadCheckpoint on the .pt, its config found beside it),
 // run the same steps and compare within the tolerances of shared/parity/README.md. Nothing is
 // special-cased by name. Every vector runs on each CPU implementation of the step (model/trm_net.h
-// CpuKernels): the libtorch reference, the fast kernels, and for bfloat16 vectors the fast kernels
-// without bfloat16 dot instructions; a fast variant this CPU cannot run is reported and skipped.
+// CpuKernels): the libtorch reference, the AVX-512 kernels (for bfloat16 vectors also without
+// bfloat16 dot instructions) and the AVX2 ones; a fast variant this CPU cannot run is reported and
+// skipped.
 //
 // Environment: TRM_PARITY_DIR (vectors), TRM_PARITY_DEVICE (cpu | cuda),
 // TRM_PARITY_DTYPE (override the forward dtype, e.g. bfloat16 on CUDA; tolerances follow it).
@@ -74,8 +75,9 @@ struct Variant {
   bool fast;  // Must run on the fast kernels where the CPU has them.
 };
 constexpr Variant kVariants[] = {{"reference", CpuKernels::kReference, false},
-                                 {"fast", CpuKernels::kFast, true},
-                                 {"fast-no-bf16-dot", CpuKernels::kFastNoBf16Dot, true}};
+                                 {"avx512", CpuKernels::kAvx512, true},
+                                 {"avx512-no-bf16-dot", CpuKernels::kAvx512NoBf16Dot, true},
+                                 {"avx2", CpuKernels::kAvx2, true}};
 
 void CheckSteps(const std::string& name, const torch::Device& device, bool bf16,
                 const char* variant, const std::vector<StepOutputs>& outs, const StateDict& want,
@@ -149,8 +151,8 @@ TEST(Parity, EveryVectorEveryStep) {
     auto inputs = want.at("inputs").to(device);
     auto ids = want.at("puzzle_identifiers").to(device);
     for (const Variant& variant : kVariants) {
-      // The no-bf16-dot variant differs from "fast" only for bfloat16 models.
-      if (variant.kernels == CpuKernels::kFastNoBf16Dot && !bf16) continue;
+      // The no-bf16-dot variant differs from "avx512" only for bfloat16 models.
+      if (variant.kernels == CpuKernels::kAvx512NoBf16Dot && !bf16) continue;
       SCOPED_TRACE(variant.name);
       loaded->net->set_cpu_kernels(variant.kernels);
       auto outs = RunSteps(loaded->net, inputs, ids, steps);

@@ -89,7 +89,7 @@ class TrmInnerImpl : public torch::nn::Module {
 // A mutex because a step writes the fast path's buffers (a scheduler runs one step at a time).
 struct TrmNetImpl::FastState {
   std::mutex mu;
-  CpuKernels kernels = CpuKernels::kFast;
+  CpuKernels kernels = CpuKernels::kAuto;
   bool unsupported = false;  // Create found no fast path for these kernels: stop asking.
   bool last_fast = false;
   fast::StepProfile* profile = nullptr;
@@ -141,11 +141,39 @@ torch::Tensor TrmNetImpl::InputEmbeddings(const torch::Tensor& inputs,
 }
 
 absl::StatusOr<CpuKernels> ParseCpuKernels(const std::string& name) {
-  if (name == "fast") return CpuKernels::kFast;
+  if (name == "auto" || name == "fast") return CpuKernels::kAuto;
+  if (name == "avx512") return CpuKernels::kAvx512;
+  if (name == "avx2") return CpuKernels::kAvx2;
   if (name == "reference") return CpuKernels::kReference;
-  if (name == "fast_no_bf16_dot") return CpuKernels::kFastNoBf16Dot;
-  return absl::InvalidArgumentError(
-      absl::StrCat("cpu kernels \"", name, "\": expected fast, reference or fast_no_bf16_dot"));
+  if (name == "avx512_no_bf16_dot" || name == "fast_no_bf16_dot") {
+    return CpuKernels::kAvx512NoBf16Dot;
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "cpu kernels \"", name, "\": expected auto, avx512, avx2, reference or avx512_no_bf16_dot"));
+}
+
+absl::Status CheckCpuKernels(CpuKernels kernels) {
+  const fast::CpuFeatures cpu = fast::DetectCpuFeatures();
+  const bool avx512 = kernels == CpuKernels::kAvx512 || kernels == CpuKernels::kAvx512NoBf16Dot;
+  if (avx512 && !cpu.avx512) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cpu kernels avx512: this CPU has no AVX-512 (F, BW, VL, DQ)",
+        cpu.avx2 ? "; it has AVX2 + FMA: use avx2 or auto" : "; use reference or auto"));
+  }
+  if (kernels == CpuKernels::kAvx2 && !cpu.avx2) {
+    return absl::FailedPreconditionError(
+        "cpu kernels avx2: this CPU has no AVX2 + FMA; use reference or auto");
+  }
+  return absl::OkStatus();
+}
+
+std::string CpuKernelsInUse(CpuKernels kernels, bool bf16_model) {
+  const std::optional<fast::Isa> isa = FastIsaFor(kernels);
+  if (!isa) return "reference";
+  if (*isa == fast::Isa::kAvx2) return "avx2";
+  const bool pairs = bf16_model && fast::DetectCpuFeatures().avx512_bf16 &&
+                     kernels != CpuKernels::kAvx512NoBf16Dot;
+  return pairs ? "avx512_bf16" : "avx512";
 }
 
 void TrmNetImpl::set_cpu_kernels(CpuKernels kernels) {

@@ -33,17 +33,26 @@ struct StepOutputs {
 
 // How ActStep computes on the CPU when no gradient is recorded (serving, evaluation).
 enum class CpuKernels {
-  // The fused kernels of model/fast_step.h where the CPU has AVX-512 (bfloat16 models dot
-  // bfloat16 pairs where it also has AVX512_BF16); elsewhere kReference.
-  kFast,
-  // libtorch ops, one per official op: the reference the fast path is tested against, and the
-  // path with autograd, off the CPU, and on CPUs without AVX-512.
+  // The fastest kernels of model/fast_step.h this CPU has: AVX-512 (bfloat16 models dot
+  // bfloat16 pairs where it also has AVX512_BF16), else AVX2 + FMA, else kReference.
+  kAuto,
+  kAvx512,  // The AVX-512 kernels; the CPU must have them (CheckCpuKernels).
+  kAvx2,    // The AVX2 + FMA kernels, also on a CPU with AVX-512 (tests, benchmarks).
+  // libtorch ops, one per official op: the reference the fast paths are tested against, and the
+  // path with autograd, off the CPU, and on CPUs with neither instruction set.
   kReference,
-  // kFast without bfloat16 dot instructions, as on AVX-512 CPUs without AVX512_BF16 (tests).
-  kFastNoBf16Dot,
+  // kAvx512 without bfloat16 dot instructions, as on AVX-512 CPUs without AVX512_BF16 (tests).
+  kAvx512NoBf16Dot,
 };
-// "fast" | "reference" | "fast_no_bf16_dot"; an error names the value and the choices.
+// "auto" | "avx512" | "avx2" | "reference" | "avx512_no_bf16_dot" (and the earlier names "fast"
+// for auto, "fast_no_bf16_dot"); an error names the value and the choices.
 absl::StatusOr<CpuKernels> ParseCpuKernels(const std::string& name);
+// OK when this CPU can run `kernels`; else an error naming what it lacks (a forced instruction
+// set the CPU does not have is refused up front, never an illegal instruction later).
+absl::Status CheckCpuKernels(CpuKernels kernels);
+// What a CPU model's steps run on with `kernels` here, for logs and ListModels: "avx512_bf16"
+// (AVX-512 with bfloat16 dot products, bfloat16 models only), "avx512", "avx2" or "reference".
+std::string CpuKernelsInUse(CpuKernels kernels, bool bf16_model);
 
 class TrmInnerImpl;
 class FastNet;
@@ -85,7 +94,7 @@ class TrmNetImpl : public torch::nn::Module {
   void ActStepInto(Carry& carry, const torch::Tensor& inputs, const torch::Tensor& puzzle_ids,
                    StepOutputs& out);
 
-  // Default kFast. Takes effect at the next step.
+  // Default kAuto. Takes effect at the next step.
   void set_cpu_kernels(CpuKernels kernels);
   CpuKernels cpu_kernels() const;
   // While set, every step on the fast kernels adds its time per op to `profile` (the caller's,

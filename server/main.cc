@@ -45,9 +45,11 @@ ABSL_FLAG(std::vector<std::string>, checkpoint_roots, {},
           "parent folder and each folder of models");
 ABSL_FLAG(std::string, device, "auto", "auto (CUDA if present, else CPU), cpu, cuda or cuda:N");
 ABSL_FLAG(int, threads, 0, "Torch intra-op threads; 0: torch's default");
-ABSL_FLAG(std::string, cpu_kernels, "fast",
-          "The ACT step on the CPU: fast (fused kernels where the CPU has AVX-512, else the "
-          "reference) or reference (one libtorch op per official op, to check answers against)");
+ABSL_FLAG(std::string, cpu_kernels, "auto",
+          "The ACT step on the CPU: auto (the fastest fused kernels this CPU has: AVX-512, else "
+          "AVX2 + FMA, else the reference), avx512 or avx2 (forced; refused at start on a CPU "
+          "without them), or reference (one libtorch op per official op, to check answers "
+          "against). The startup log and ListModels say which runs");
 ABSL_FLAG(int, batch_size, 64, "Batch slots per model (requests run together per ACT step)");
 ABSL_FLAG(int, queue_size, 256, "Requests waiting per model; more get RESOURCE_EXHAUSTED");
 ABSL_FLAG(double, max_client_share, 0.75,

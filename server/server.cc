@@ -259,8 +259,9 @@ class ServerImpl final : public Server {
             absl::StrCat(
                 "loaded model ", info.name, " (", engine::TaskKindName(info.task), ", version ",
                 info.version, ", ", info.parameters, " parameters, seq_len ", info.seq_len,
-                ", halt_max_steps ", info.halt_max_steps, ") on ", info.device, " from ", spec.path,
-                " in ",
+                ", halt_max_steps ", info.halt_max_steps, ") on ", info.device,
+                info.cpu_kernels.empty() ? "" : absl::StrCat(" (", info.cpu_kernels, " kernels)"),
+                " from ", spec.path, " in ",
                 absl::FormatDuration(absl::Trunc(absl::Now() - start, absl::Milliseconds(1)))));
       }
       health_->SetServingStatus(spec.name, true);

@@ -196,6 +196,7 @@ void ToProtoModelInfo(const engine::ModelInfo& info, trm::v1::ModelInfo* out) {
   out->set_vocab_size(info.vocab_size);
   out->set_halt_max_steps(info.halt_max_steps);
   out->set_device(info.device);
+  out->set_cpu_kernels(info.cpu_kernels);
   out->set_parameters(info.parameters);
   out->set_is_default(info.is_default);
   out->set_num_puzzle_identifiers(info.num_puzzle_identifiers);
