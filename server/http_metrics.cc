@@ -7,13 +7,14 @@ namespace trm::server {
 
 absl::StatusOr<std::unique_ptr<HttpServer>> StartMetricsHttp(
     const std::string& listen, std::vector<std::shared_ptr<prometheus::Collectable>> collectables,
-    int max_connections, size_t max_head_bytes) {
+    int max_connections, size_t max_head_bytes, int max_connections_per_address) {
   HttpServerOptions options;
   options.flag = "--metrics_listen";
   options.max_threads = 16;           // Scrapes are a few a second at most.
   options.max_body_bytes = 64 << 10;  // GET requests have none.
   options.max_connections = max_connections;
   options.max_head_bytes = max_head_bytes;
+  options.max_connections_per_address = max_connections_per_address;
   auto http = HttpServer::Bind(listen, options);
   if (!http.ok()) return http.status();
   auto serve = [collectables](const httplib::Request&, httplib::Response& res) {

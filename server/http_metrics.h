@@ -19,10 +19,12 @@
 namespace trm::server {
 
 // Binds `listen` (HOST:PORT; port 0: any free port) and serves, holding at most
-// `max_connections` open, with request heads up to `max_head_bytes`. Errors name
+// `max_connections` open (`max_connections_per_address` from one client address, 0: any), with
+// request heads up to `max_head_bytes`. Errors name
 // --metrics_listen.
 absl::StatusOr<std::unique_ptr<HttpServer>> StartMetricsHttp(
     const std::string& listen, std::vector<std::shared_ptr<prometheus::Collectable>> collectables,
-    int max_connections = 64, size_t max_head_bytes = 64 << 10);
+    int max_connections = 64, size_t max_head_bytes = 64 << 10,
+    int max_connections_per_address = 0);
 
 }  // namespace trm::server

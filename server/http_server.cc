@@ -13,6 +13,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "server/http_address_share.h"
 #include "server/http_socket_stream.h"
 #include "server/http_worker_pool.h"
 
@@ -37,6 +38,7 @@ class Listener final : public httplib::Server {
   // queue's length (the kernel caps it at net.core.somaxconn).
   bool SetBacklog(int backlog) { return ::listen(svr_sock_.load(), backlog) == 0; }
   void SetMaxHeadBytes(size_t bytes) { max_head_bytes_ = bytes; }
+  void SetAddressShare(std::shared_ptr<HttpAddressShare> share) { share_ = std::move(share); }
 
  private:
   // httplib's own loop over a connection's requests (process_server_socket), with one
@@ -48,6 +50,20 @@ class Listener final : public httplib::Server {
     };
     HttpSocketStream stream(sock, duration(read_timeout_sec_, read_timeout_usec_),
                             duration(write_timeout_sec_, write_timeout_usec_), max_head_bytes_);
+    std::string address;
+    int port = 0;
+    stream.get_remote_ip_and_port(address, port);
+    if (share_ && !share_->TryAcquire(address)) {
+      stream.Refuse("429 Too Many Requests",
+                    absl::StrCat("connections: ", address, " already has ", share_->limit(),
+                                 " connections being served, this server's limit per client "
+                                 "address (--http_max_connections_per_address)\n"));
+      // A moment only: this worker is the share's to protect, not the refused client's.
+      stream.LingerBeforeClose(absl::Milliseconds(20), 64 << 10);
+      shutdown(sock, SHUT_RDWR);
+      close(sock);
+      return false;
+    }
     bool ok = false;
     for (size_t left = keep_alive_max_count_; left > 0 && svr_sock_ != INVALID_SOCKET; --left) {
       if (!stream.WaitForRequest(absl::Seconds(keep_alive_timeout_sec_))) break;
@@ -58,13 +74,15 @@ class Listener final : public httplib::Server {
                            [&stream](httplib::Request&) { stream.HeadDone(); });
       if (!ok || connection_closed || response_ends_connection) break;
     }
-    if (stream.head_too_large()) stream.LingerBeforeClose(absl::Seconds(1), 1 << 20);
+    if (stream.refused()) stream.LingerBeforeClose(absl::Seconds(1), 1 << 20);
+    if (share_) share_->Release(address);
     shutdown(sock, SHUT_RDWR);
     close(sock);
     return ok;
   }
 
   size_t max_head_bytes_ = 64 << 10;
+  std::shared_ptr<HttpAddressShare> share_;
 };
 
 // The request this worker thread is serving, marked busy in HttpConnections from routing until
@@ -145,6 +163,8 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Bind(const std::string& 
   http->set_keep_alive_max_count(options.keep_alive_max_requests);
   http->set_payload_max_length(options.max_body_bytes);
   http->SetMaxHeadBytes(options.max_head_bytes);
+  auto share = std::make_shared<HttpAddressShare>(options.max_connections_per_address);
+  http->SetAddressShare(share);
   http->set_tcp_nodelay(true);  // Small server-sent events go out at once.
   // httplib's default sets SO_REUSEPORT, with which a second server binds the same port and the
   // kernel splits connections between the two; SO_REUSEADDR alone makes that an error.
@@ -174,6 +194,7 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Bind(const std::string& 
   auto server = std::unique_ptr<HttpServer>(new HttpServer(std::move(http), port, options));
   server->waiting_ = std::move(waiting);
   server->budget_ = std::move(budget);
+  server->share_ = std::move(share);
   return server;
 }
 
@@ -260,7 +281,8 @@ HttpServerStats HttpServer::stats() {
           .limit = budget_->limit(),
           .accept_waits = budget_->waits(),
           .closed_deadline = closed_deadline_.load(),
-          .closed_budget = closed_budget_.load()};
+          .closed_budget = closed_budget_.load(),
+          .closed_address_share = share_->refused()};
 }
 
 void HttpServer::CloseSlowClients() {

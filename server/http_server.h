@@ -25,6 +25,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "base/sync.h"
+#include "server/http_address_share.h"
 #include "server/http_connection_budget.h"
 #include "server/http_connections.h"
 
@@ -46,6 +47,9 @@ struct HttpServerOptions {
   size_t max_body_bytes = 1 << 20;
   // The request line and headers together; past it the client gets 431 (HttpSocketStream).
   size_t max_head_bytes = 64 << 10;
+  // Connections one client address may have served at once; past it 429 (HttpAddressShare).
+  // 0: no limit.
+  int max_connections_per_address = 0;
   absl::Duration read_timeout = absl::Seconds(5);   // Per read.
   absl::Duration write_timeout = absl::Seconds(5);  // Per write: a client that stops reading.
   // Whole seconds (httplib's unit): how long a connection may wait for its first or next request.
@@ -66,11 +70,12 @@ struct HttpServerOptions {
 
 // What an operator watches (trm_http_connections*, docs/metrics.md).
 struct HttpServerStats {
-  int open = 0;                 // Connections served or waiting for a worker.
-  int limit = 0;                // max_connections.
-  int64_t accept_waits = 0;     // Times the listener waited for the budget.
-  int64_t closed_deadline = 0;  // Closed for sending too slowly or idling past the deadline.
-  int64_t closed_budget = 0;    // Closed early, to make room at the budget.
+  int open = 0;                      // Connections served or waiting for a worker.
+  int limit = 0;                     // max_connections.
+  int64_t accept_waits = 0;          // Times the listener waited for the budget.
+  int64_t closed_deadline = 0;       // Closed for sending too slowly or idling past the deadline.
+  int64_t closed_budget = 0;         // Closed early, to make room at the budget.
+  int64_t closed_address_share = 0;  // Refused 429: their address had its share served.
 };
 
 class HttpServer {
@@ -112,6 +117,7 @@ class HttpServer {
   HttpConnections connections_;
   std::shared_ptr<std::atomic<int>> waiting_;  // Connections waiting for a worker.
   std::shared_ptr<HttpConnectionBudget> budget_;
+  std::shared_ptr<HttpAddressShare> share_;
   std::atomic<int64_t> closed_deadline_{0};
   std::atomic<int64_t> closed_budget_{0};
   std::thread listener_;

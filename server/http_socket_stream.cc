@@ -51,7 +51,7 @@ bool HttpSocketStream::Poll(short events, absl::Duration timeout) const {
 }
 
 bool HttpSocketStream::WaitForRequest(absl::Duration timeout) {
-  if (head_too_large_) return false;
+  if (refused_) return false;
   if (buffered_begin_ < buffered_end_) return true;
   return Poll(POLLIN, timeout);
 }
@@ -62,18 +62,21 @@ void HttpSocketStream::BeginRequest() {
 }
 
 bool HttpSocketStream::is_readable() const {
-  return !head_too_large_ && (buffered_begin_ < buffered_end_ || Poll(POLLIN, read_timeout_));
+  return !refused_ && (buffered_begin_ < buffered_end_ || Poll(POLLIN, read_timeout_));
 }
 
-bool HttpSocketStream::is_writable() const {
-  return !head_too_large_ && Poll(POLLOUT, write_timeout_);
-}
+bool HttpSocketStream::is_writable() const { return !refused_ && Poll(POLLOUT, write_timeout_); }
 
 ssize_t HttpSocketStream::read(char* ptr, size_t size) {
-  if (head_too_large_) return -1;
+  if (refused_) return -1;
   if (in_head_) {
     if (head_bytes_ >= max_head_bytes_) {
-      RefuseHead();
+      // 431 naming the limit (httplib itself would answer a bare 400); the connection closes
+      // with the rest of the head unread.
+      Refuse("431 Request Header Fields Too Large",
+             absl::StrCat("request head: the request line and headers are larger than the "
+                          "server's limit of ",
+                          max_head_bytes_, " bytes\n"));
       return -1;
     }
     size = std::min(size, max_head_bytes_ - head_bytes_);
@@ -96,7 +99,7 @@ ssize_t HttpSocketStream::read(char* ptr, size_t size) {
 }
 
 ssize_t HttpSocketStream::write(const char* ptr, size_t size) {
-  if (head_too_large_ || !Poll(POLLOUT, write_timeout_)) return -1;
+  if (refused_ || !Poll(POLLOUT, write_timeout_)) return -1;
   ssize_t n;
   do {
     n = send(fd_, ptr, size, MSG_NOSIGNAL);
@@ -104,19 +107,12 @@ ssize_t HttpSocketStream::write(const char* ptr, size_t size) {
   return n;
 }
 
-// 431 with a body that names the limit (httplib itself would answer a bare 400), then nothing
-// more: the connection closes with the rest of the head unread.
-void HttpSocketStream::RefuseHead() {
-  const std::string body = absl::StrCat(
-      "request head: the request line and headers are larger than the server's "
-      "limit of ",
-      max_head_bytes_, " bytes\n");
+void HttpSocketStream::Refuse(const std::string& status, const std::string& body) {
   const std::string response = absl::StrCat(
-      "HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Type: text/plain\r\n"
-      "Content-Length: ",
-      body.size(), "\r\nConnection: close\r\n\r\n", body);
+      "HTTP/1.1 ", status, "\r\nContent-Type: text/plain\r\nContent-Length: ", body.size(),
+      "\r\nConnection: close\r\n\r\n", body);
   write(response.data(), response.size());
-  head_too_large_ = true;
+  refused_ = true;
 }
 
 void HttpSocketStream::LingerBeforeClose(absl::Duration time, size_t bytes) {

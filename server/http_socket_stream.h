@@ -31,11 +31,14 @@ class HttpSocketStream final : public httplib::Stream {
   void BeginRequest();
   // Its head has been read (httplib's setup_request): the body is not counted.
   void HeadDone() { in_head_ = false; }
-  // The limit was met and 431 sent: nothing more is read or written.
-  bool head_too_large() const { return head_too_large_; }
-  // Before closing after a 431: ends the sending side and reads and drops what the client still
-  // sends, for up to `time` or `bytes`. Closing with its bytes unread would reset the connection,
-  // and a reset can reach the client before it has read the 431.
+  // Answers `status` ("429 Too Many Requests") with a text body and Connection: close; after it
+  // nothing more is read or written.
+  void Refuse(const std::string& status, const std::string& body);
+  // A refusal was sent (Refuse, or the head limit's 431).
+  bool refused() const { return refused_; }
+  // Before closing after a refusal: ends the sending side and reads and drops what the client
+  // still sends, for up to `time` or `bytes`. Closing with its bytes unread would reset the
+  // connection, and a reset can reach the client before it has read the answer.
   void LingerBeforeClose(absl::Duration time, size_t bytes);
 
   bool is_readable() const override;
@@ -48,7 +51,6 @@ class HttpSocketStream final : public httplib::Stream {
 
  private:
   bool Poll(short events, absl::Duration timeout) const;
-  void RefuseHead();
 
   const int fd_;
   const absl::Duration read_timeout_, write_timeout_;
@@ -57,7 +59,7 @@ class HttpSocketStream final : public httplib::Stream {
   size_t buffered_begin_ = 0, buffered_end_ = 0;
   bool in_head_ = false;
   size_t head_bytes_ = 0;
-  bool head_too_large_ = false;
+  bool refused_ = false;
 };
 
 }  // namespace trm::server

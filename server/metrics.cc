@@ -160,7 +160,8 @@ class HttpStatsCollector final : public PolledCollector<Metrics::HttpStatsSource
     auto closed = Family("trm_http_connections_closed_total",
                          "Connections the server closed: reason=deadline (the request did not "
                          "arrive in time, or idle too long), reason=budget (idle, closed early "
-                         "to make room at the connection budget)",
+                         "to make room at the connection budget), reason=address_share (429: its "
+                         "client address had its share of connections served)",
                          prometheus::MetricType::Counter);
     for (const auto& [listener, s] : source()) {
       open.metric.push_back(Labelled({{"listener", listener}}));
@@ -173,6 +174,8 @@ class HttpStatsCollector final : public PolledCollector<Metrics::HttpStatsSource
       closed.metric.back().counter.value = static_cast<double>(s.closed_deadline);
       closed.metric.push_back(Labelled({{"listener", listener}, {"reason", "budget"}}));
       closed.metric.back().counter.value = static_cast<double>(s.closed_budget);
+      closed.metric.push_back(Labelled({{"listener", listener}, {"reason", "address_share"}}));
+      closed.metric.back().counter.value = static_cast<double>(s.closed_address_share);
     }
     return {open, limit, waits, closed};
   }

@@ -136,7 +136,8 @@ class ServerImpl final : public Server {
     const int files = OpenFileLimit();
     if (!options_.metrics_listen.empty()) {
       auto http = StartMetricsHttp(options_.metrics_listen, metrics_.collectables(),
-                                   std::clamp(files / 8, 16, 1024), options_.http_max_header_bytes);
+                                   std::clamp(files / 8, 16, 1024), options_.http_max_header_bytes,
+                                   options_.http_max_connections_per_address);
       if (!http.ok()) return http.status();
       metrics_http_ = std::move(*http);
       metrics_port_ = metrics_http_->port();
@@ -208,6 +209,7 @@ class ServerImpl final : public Server {
       http_options.max_threads = options_.http_threads;
       http_options.max_body_bytes = options_.http_max_body_bytes;
       http_options.max_head_bytes = options_.http_max_header_bytes;
+      http_options.max_connections_per_address = options_.http_max_connections_per_address;
       http_options.max_connections = options_.http_max_connections > 0
                                          ? options_.http_max_connections
                                          : std::clamp(files / 4, 16, 4096);

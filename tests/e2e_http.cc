@@ -12,17 +12,12 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "tests/e2e_util.h"
 
 namespace trm::e2e {
 
-RawConnection::RawConnection(int port) {
-  fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (fd_ >= 0 && connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) Close();
-}
+RawConnection::RawConnection(int port, const std::string& source)
+    : fd_(ConnectLoopback(port, source)) {}
 
 RawConnection::~RawConnection() { Close(); }
 
@@ -188,9 +183,9 @@ std::string SseClient::Rest(absl::Duration timeout) {
 
 HttpReply HttpCall(int port, const std::string& method, const std::string& path,
                    const std::string& body, const std::vector<std::string>& headers,
-                   absl::Duration timeout) {
+                   absl::Duration timeout, const std::string& source) {
   HttpReply reply;
-  RawConnection c(port);
+  RawConnection c(port, source);
   if (!c.connected() || !c.Send(RequestText(method, path, body, headers, /*close=*/true))) {
     return reply;
   }

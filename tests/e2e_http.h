@@ -18,15 +18,17 @@ struct HttpReply {
   std::string body;                            // De-chunked.
 };
 
-// One request on a fresh connection ("Connection: close"); `headers` are "Name: value" lines.
+// One request on a fresh connection ("Connection: close"); `headers` are "Name: value" lines;
+// from the loopback address `source` when given (ConnectLoopback).
 HttpReply HttpCall(int port, const std::string& method, const std::string& path,
                    const std::string& body = "", const std::vector<std::string>& headers = {},
-                   absl::Duration timeout = absl::Seconds(60));
+                   absl::Duration timeout = absl::Seconds(60), const std::string& source = "");
 
 // A loopback TCP connection.
 class RawConnection {
  public:
-  explicit RawConnection(int port);
+  // From the loopback address `source` when given (ConnectLoopback).
+  explicit RawConnection(int port, const std::string& source = "");
   ~RawConnection();
   RawConnection(const RawConnection&) = delete;
   RawConnection& operator=(const RawConnection&) = delete;

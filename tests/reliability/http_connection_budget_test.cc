@@ -176,5 +176,58 @@ TEST(HttpConnectionBudgetTest, SixHundredSlowClientsLeaveAScrapeAndASolveAnsweri
       absl::FormatDuration(absl::Trunc(slowest_health, absl::Milliseconds(1))).c_str());
 }
 
+// --http_max_connections_per_address: connections from one address past its share are answered
+// 429 as soon as a worker picks them up, so a flood from one address holds only its share of the
+// workers and a client elsewhere is served by a free one at once, not by the flood's being shed.
+TEST(HttpConnectionBudgetTest, AFloodFromOneAddressHoldsOnlyItsShareOfTheWorkers) {
+  ASSERT_TRUE(SharedCheckpoints().ok);
+  constexpr int kWorkers = 8, kShare = 4;
+  Server server({absl::StrCat("--http_threads=", kWorkers),
+                 absl::StrCat("--http_max_connections_per_address=", kShare)});
+  ASSERT_TRUE(server.process->ok()) << server.process->child().Log();
+  const int http = server.process->http_port();
+  // As many silent connections from 127.0.0.3 as there are workers, each with a request begun.
+  std::vector<std::unique_ptr<e2e::RawConnection>> flood;
+  for (int i = 0; i < kWorkers; ++i) {
+    flood.push_back(std::make_unique<e2e::RawConnection>(http, "127.0.0.3"));
+    ASSERT_TRUE(flood.back()->connected());
+    ASSERT_TRUE(flood.back()->Send("GET /healthz HTTP/1.1\r\nHost: x\r\n"));
+  }
+  // Those past the share are refused: 429, naming the limit.
+  int refused = 0;
+  std::vector<bool> held(kWorkers, true);
+  const absl::Time end = absl::Now() + absl::Seconds(30);
+  while (refused < kWorkers - kShare && absl::Now() < end) {
+    for (int i = 0; i < kWorkers; ++i) {
+      if (!held[i]) continue;
+      std::string reply;
+      flood[i]->Read(&reply, absl::Milliseconds(20));
+      if (reply.empty()) continue;
+      EXPECT_TRUE(absl::StartsWith(reply, "HTTP/1.1 429")) << reply;
+      EXPECT_TRUE(absl::StrContains(reply, "--http_max_connections_per_address")) << reply;
+      held[i] = false;
+      ++refused;
+    }
+  }
+  ASSERT_EQ(refused, kWorkers - kShare);
+  // Another address is served by a free worker while the flood's share is still held.
+  const std::string solve = absl::StrCat("{\"sudoku\": \"", kSudoku, "\"}");
+  EXPECT_EQ(HttpCall(http, "POST", "/v1/solve", solve).status, 200);
+  for (int i = 0; i < kWorkers; ++i) {
+    std::string ignored;
+    if (held[i]) {
+      EXPECT_TRUE(flood[i]->Read(&ignored, absl::ZeroDuration())) << i << " was closed";
+    }
+  }
+  // The flood's address gets no more, however well it behaves.
+  EXPECT_EQ(HttpCall(http, "GET", "/healthz", "", {}, absl::Seconds(30), "127.0.0.3").status, 429);
+  EXPECT_GE(Metric(server, "trm_http_connections_closed_total", "reason=\"address_share\""),
+            kWorkers - kShare + 1);
+  std::printf(
+      "%d silent connections from one address, share %d of %d workers: %d refused 429, "
+      "POST /v1/solve from another address answered beside the rest\n",
+      kWorkers, kShare, kWorkers, refused);
+}
+
 }  // namespace
 }  // namespace trm::reliability
