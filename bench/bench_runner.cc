@@ -10,6 +10,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "model/checkpoint.h"
+#include "model/device.h"
 #include "model/fast_step.h"
 
 namespace trm::bench {
@@ -57,7 +58,7 @@ absl::StatusOr<ServedModel> Serve(const std::string& checkpoint_path, const TrmC
   options.scheduler.max_queue_size = max_queue;
   auto engine = engine::CreateEngineInternal(options);
   if (!engine.ok()) return engine.status();
-  auto dev = engine::ParseDevice(device);
+  auto dev = model::ParseDevice(device);
   if (!dev.ok()) return dev.status();
   absl::StatusOr<std::shared_ptr<const engine::ServingModel>> model;
   if (!checkpoint_path.empty()) {

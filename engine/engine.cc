@@ -17,6 +17,7 @@
 #include "engine/request_state.h"
 #include "engine/scheduler.h"
 #include "engine/serving_model.h"
+#include "model/device.h"
 
 namespace trm::engine {
 
@@ -303,7 +304,7 @@ class EngineImpl : public EngineInternal {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<EngineInternal>> CreateEngineInternal(const EngineOptions& options) {
-  auto device = ParseDevice(options.device);
+  auto device = model::ParseDevice(options.device);
   if (!device.ok()) return device.status();
   auto kernels = model::ParseCpuKernels(options.cpu_kernels);
   if (!kernels.ok())

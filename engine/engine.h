@@ -34,8 +34,11 @@ enum class HaltReason {
   kFixedSteps,  // ignore_halting: ran exactly max_steps (the paper's evaluation mode).
 };
 
+// More than this many steps per request is refused (a typo must not pin a slot for hours).
+inline constexpr int kMaxStepsLimit = 1024;
+
 struct HaltOptions {
-  int max_steps = 0;            // 0: the model's halt_max_steps.
+  int max_steps = 0;            // 0: the model's halt_max_steps (at most kMaxStepsLimit).
   int min_steps = 0;            // 0: 1.
   bool ignore_halting = false;  // Run exactly max_steps.
   float halt_threshold = 0.0f;  // 0: the engine default (0.5, i.e. q_halt_logit > 0).

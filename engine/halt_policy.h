@@ -29,9 +29,6 @@ class HaltPolicy {
   float threshold() const { return threshold_; }
   bool ignore_halting() const { return ignore_halting_; }
 
-  // More than this many steps per request is refused (a typo must not pin a slot for hours).
-  static constexpr int kMaxStepsLimit = 1024;
-
  private:
   int max_steps_ = 16;
   int min_steps_ = 1;

@@ -36,9 +36,6 @@ struct ServingModel {
                            const torch::Tensor& puzzle_ids, model::StepOutputs& out) const;
 };
 
-// Parses "auto" | "cpu" | "cuda" | "cuda:N". auto: the first CUDA device when one is present.
-absl::StatusOr<torch::Device> ParseDevice(const std::string& device);
-
 // Loads `path` (own checkpoint directory or official .pt) onto `device` in eval mode, its CPU
 // steps on `kernels`, and fills ModelInfo. Errors name the path.
 absl::StatusOr<std::shared_ptr<const ServingModel>> LoadServingModel(

@@ -147,8 +147,10 @@ absl::StatusOr<EncodedPuzzle> EncodePuzzle(const trm::v1::SolveRequest& request,
 absl::StatusOr<engine::HaltOptions> ToHaltOptions(const trm::v1::SolveOptions& options,
                                                   const engine::ModelInfo& model,
                                                   const HaltDefaults& defaults) {
-  if (auto s = CheckRange("max_steps", options.max_steps(), 0, kMaxStepsLimit); !s.ok()) return s;
-  if (auto s = CheckRange("min_steps", options.min_steps(), 0, kMaxStepsLimit); !s.ok()) return s;
+  if (auto s = CheckRange("max_steps", options.max_steps(), 0, engine::kMaxStepsLimit); !s.ok())
+    return s;
+  if (auto s = CheckRange("min_steps", options.min_steps(), 0, engine::kMaxStepsLimit); !s.ok())
+    return s;
   if (auto s = CheckRange("halt_threshold", options.halt_threshold(), 0, 1); !s.ok()) return s;
   engine::HaltOptions halt;
   halt.max_steps = options.max_steps() > 0 ? options.max_steps() : defaults.max_steps;

@@ -55,7 +55,6 @@ struct HaltDefaults {
   int min_steps = 0;
   float halt_threshold = 0.0f;  // 0: the engine's default.
 };
-inline constexpr int kMaxStepsLimit = 1024;
 
 // Checks the options' ranges (`options.max_steps: -1 is outside 0..1024`) and fills defaults.
 absl::StatusOr<engine::HaltOptions> ToHaltOptions(const trm::v1::SolveOptions& options,

@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
+#include "model/device.h"
 #include "train/data_parallel.h"
 
 namespace trm::train {
@@ -14,23 +15,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr char kPuzzleEmb[] = "inner.puzzle_emb.weights";
-
-absl::StatusOr<torch::Device> ParseDevice(const std::string& name) {
-  if (name == "auto")
-    return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::kCPU;
-  if (name == "cpu") return torch::Device(torch::kCPU);
-  if (name.rfind("cuda", 0) == 0) {
-    if (!torch::cuda::is_available()) {
-      return absl::FailedPreconditionError("device: '" + name + "' but CUDA is not available");
-    }
-    try {
-      return torch::Device(name);
-    } catch (const std::exception& e) {
-      return absl::InvalidArgumentError("device: '" + name + "': " + e.what());
-    }
-  }
-  return absl::InvalidArgumentError("device: '" + name + "' (expected auto, cpu, cuda or cuda:N)");
-}
 
 // Copies example rows into the batch tensors.
 void PutRow(const Example& e, int64_t row, torch::Tensor& inputs, torch::Tensor& labels,
@@ -86,7 +70,7 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const TrainOptions& opt
   t->local_batch_ = options.global_batch_size / world;
   t->row_offset_ = rank * t->local_batch_;
   t->keep_ema_ = options.ema && rank == 0;
-  auto device = ParseDevice(options.device);
+  auto device = model::ParseDevice(options.device);
   if (!device.ok()) return device.status();
   t->device_ = *device;
   auto loss = ParseLossType(options.loss);

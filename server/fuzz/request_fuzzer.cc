@@ -57,7 +57,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto halt = trm::server::ToHaltOptions(request.options(), model, defaults);
     Check(halt.status());
     if (halt.ok() &&
-        (halt->max_steps < 0 || halt->max_steps > trm::server::kMaxStepsLimit ||
+        (halt->max_steps < 0 || halt->max_steps > trm::engine::kMaxStepsLimit ||
          halt->min_steps < 0 || !(halt->halt_threshold >= 0.0f) || halt->halt_threshold > 1.0f)) {
       std::fprintf(stderr, "accepted out-of-range halt options\n");
       std::abort();
