@@ -42,7 +42,6 @@ class FastNet {
 
   // The weights' format: float32, bfloat16 values in float32 dots, or bfloat16 pairs.
   fast::PackedWeight::Format format() const { return format_; }
-  fast::Isa isa() const { return step_->isa(); }
 
  private:
   struct Stamp {

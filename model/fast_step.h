@@ -46,7 +46,6 @@ class FastStep {
   // kBfloat16Values or kBfloat16Pairs (the latter only on kAvx512 where the CPU has
   // AVX512_BF16). isa: the kernels it runs on (the CPU must have them: CpuHas).
   FastStep(const TrmConfig& config, NetWeights weights, bool bf16_math, Isa isa);
-  Isa isa() const { return k_.isa; }
   ~FastStep();
 
   // One ACT step for n puzzles. z_h, z_l: [n, FullSeqLen, hidden] float32, updated in place;

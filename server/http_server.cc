@@ -20,13 +20,13 @@
 namespace trm::server {
 namespace {
 
-// httplib::Server closes its listening socket only in stop(), which does nothing unless it is
-// serving; a server bound but never started must close it here.
 // Set by the logger (once a response is written) when the response ends its connection: one of
 // ours that says Connection: close (a refused or cut-short body, bad framing) must, or what
 // follows would be read as the next request.
 thread_local bool response_ends_connection = false;
 
+// httplib::Server closes its listening socket only in stop(), which does nothing unless it is
+// serving; a server bound but never started must close it here.
 class Listener final : public httplib::Server {
  public:
   void CloseUnstarted() {
@@ -53,19 +53,16 @@ class Listener final : public httplib::Server {
     std::string address;
     int port = 0;
     stream.get_remote_ip_and_port(address, port);
-    if (share_ && !share_->TryAcquire(address)) {
+    const bool admitted = share_->TryAcquire(address);
+    if (!admitted) {
       stream.Refuse("429 Too Many Requests",
                     absl::StrCat("connections: ", address, " already has ", share_->limit(),
                                  " connections being served, this server's limit per client "
                                  "address (--http_max_connections_per_address)\n"));
-      // A moment only: this worker is the share's to protect, not the refused client's.
-      stream.LingerBeforeClose(absl::Milliseconds(20), 64 << 10);
-      shutdown(sock, SHUT_RDWR);
-      close(sock);
-      return false;
     }
     bool ok = false;
-    for (size_t left = keep_alive_max_count_; left > 0 && svr_sock_ != INVALID_SOCKET; --left) {
+    for (size_t left = admitted ? keep_alive_max_count_ : 0;
+         left > 0 && svr_sock_ != INVALID_SOCKET; --left) {
       if (!stream.WaitForRequest(absl::Seconds(keep_alive_timeout_sec_))) break;
       stream.BeginRequest();
       bool connection_closed = false;
@@ -74,15 +71,20 @@ class Listener final : public httplib::Server {
                            [&stream](httplib::Request&) { stream.HeadDone(); });
       if (!ok || connection_closed || response_ends_connection) break;
     }
-    if (stream.refused()) stream.LingerBeforeClose(absl::Seconds(1), 1 << 20);
-    if (share_) share_->Release(address);
+    if (admitted) share_->Release(address);
+    // After a refusal; a 429 lingers a moment only: this worker is the share's to protect, not
+    // the refused client's.
+    if (stream.refused()) {
+      stream.LingerBeforeClose(admitted ? absl::Seconds(1) : absl::Milliseconds(20),
+                               admitted ? 1 << 20 : 64 << 10);
+    }
     shutdown(sock, SHUT_RDWR);
     close(sock);
     return ok;
   }
 
   size_t max_head_bytes_ = 64 << 10;
-  std::shared_ptr<HttpAddressShare> share_;
+  std::shared_ptr<HttpAddressShare> share_;  // Always set (limit 0: every address admitted).
 };
 
 // The request this worker thread is serving, marked busy in HttpConnections from routing until
