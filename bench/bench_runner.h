@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "engine/engine_internal.h"
 #include "model/config.h"
+#include "model/cpu_kernels.h"
 #include "model/trm_net.h"
 
 namespace trm::bench {
@@ -36,11 +37,11 @@ absl::StatusOr<TrmConfig> ShapeConfig(const ShapeOptions& options);
 
 // An engine serving one model named "bench" with the given scheduler variant: either the
 // checkpoint at `checkpoint_path` or a random-init network of `config` (seeded), its ACT step on
-// `kernels` (model/trm_net.h: the fast CPU kernels or the libtorch reference).
+// `kernels` (model/cpu_kernels.h: the fast CPU kernels or the libtorch reference).
 struct ServedModel {
   std::unique_ptr<engine::EngineInternal> engine;
   engine::ModelInfo info;
-  // What the engine runs; its net tells which path the steps took (last_step_fast).
+  // What the engine runs; its runner tells which path the steps took (last_step_fast).
   std::shared_ptr<const engine::ServingModel> model;
 };
 absl::StatusOr<ServedModel> Serve(const std::string& checkpoint_path, const TrmConfig& config,

@@ -26,8 +26,8 @@
 #include "absl/strings/str_split.h"
 #include "base/program_flags.h"
 #include "bench/bench_runner.h"
+#include "bench/cpu_peak.h"
 #include "bench/machine.h"
-#include "model/cpu_peak.h"
 #include "model/step_profile.h"
 #include "nlohmann/json.hpp"
 
@@ -169,8 +169,8 @@ int Main(int argc, char** argv) {
   // The cores' peak as they run now, what every GFLOP/s below is a share of (0: no AVX-512).
   const bool on_cpu = device == "cpu" || (device == "auto" && !torch::cuda::is_available());
   const int threads = torch::get_num_threads();
-  const double peak_f32 = on_cpu ? model::fast::MeasurePeakGflops(false, threads) : 0;
-  const double peak_bf16 = on_cpu ? model::fast::MeasurePeakGflops(true, threads) : 0;
+  const double peak_f32 = on_cpu ? MeasurePeakGflops(false, threads) : 0;
+  const double peak_bf16 = on_cpu ? MeasurePeakGflops(true, threads) : 0;
   // The peak a model's fast step can reach: bfloat16 pair dots only for bfloat16 models.
   auto peak_for = [&](const TrmConfig& c) {
     // The peaks are AVX-512's: none is measured for the AVX2 kernels.
@@ -256,7 +256,7 @@ int Main(int argc, char** argv) {
       const double pps = b / run->wall_s;
       const double gflops = FlopsPerPuzzleStep(served.model->config) *
                             static_cast<double>(run->total_steps) / run->wall_s / 1e9;
-      const bool fast = served.model->net->last_step_fast();
+      const bool fast = served.model->runner->last_step_fast();
       nlohmann::json j = {{"kind", "fixed"},
                           {"task", served.info.task == engine::TaskKind::kMaze ? "maze" : task},
                           {"batch", b},
@@ -377,7 +377,7 @@ int Main(int argc, char** argv) {
                           {"overhead_us_per_step", 1e6 * (e - f)},
                           {"overhead_share", (e - f) / e},
                           {"gflop_per_s", gflops},
-                          {"fast_kernels", served.model->net->last_step_fast()}};
+                          {"fast_kernels", served.model->runner->last_step_fast()}};
       std::cout << j.dump() << std::endl;
       table.push_back(absl::StrFormat(
           "| overhead, %d steps | %d | %.3f (forward %.3f) | %.2f | %.1f | overhead %.0f us = "
@@ -392,9 +392,9 @@ int Main(int argc, char** argv) {
       if (!fixed) return 1;
       const ServedModel& served = fixed->served;
       model::fast::StepProfile profile;
-      served.model->net->set_step_profile(&profile);
+      served.model->runner->set_step_profile(&profile);
       std::optional<RunStats> run = run_fixed_steps(*fixed, steps, "profile");
-      served.model->net->set_step_profile(nullptr);  // waits for a running step
+      served.model->runner->set_step_profile(nullptr);  // waits for a running step
       if (!run) return 1;
       if (profile.steps == 0) {
         std::cerr << "trm-bench: --mode=profile times the fast CPU step; this model's steps ran "

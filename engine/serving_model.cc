@@ -16,7 +16,7 @@ void ServingModel::ResetRows(model::Carry& carry, int64_t begin, int64_t count) 
 
 void ServingModel::ActStepInto(model::Carry& carry, const torch::Tensor& inputs,
                                const torch::Tensor& puzzle_ids, model::StepOutputs& out) const {
-  net->ActStepInto(carry, inputs, puzzle_ids, out);
+  runner->ActStepInto(carry, inputs, puzzle_ids, out);
 }
 
 TaskKind TaskKindFromJson(const nlohmann::json& task) {
@@ -49,7 +49,7 @@ absl::StatusOr<std::shared_ptr<const ServingModel>> MakeServingModel(
     m->net = net;
     m->net->eval();
     m->net->to(device);
-    m->net->set_cpu_kernels(kernels);
+    m->runner = model::MakeStepRunner(m->net, kernels);
   } catch (const std::exception& e) {
     return absl::InternalError(absl::StrCat("model ", name, ": ", e.what()));
   }
@@ -66,7 +66,7 @@ absl::StatusOr<std::shared_ptr<const ServingModel>> MakeServingModel(
   info.num_puzzle_identifiers = ci.config.num_puzzle_identifiers;
   info.device = device.str();
   if (device.is_cpu()) {
-    info.cpu_kernels = model::CpuKernelsInUse(kernels, ci.config.forward_dtype == "bfloat16");
+    info.cpu_kernels = m->runner->kernels_in_use();
   }
   info.parameters = ci.config.ParameterCount();
   info.path = ci.source_path;

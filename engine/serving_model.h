@@ -9,8 +9,10 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "engine/engine.h"
+#include "engine/engine_types.h"
 #include "model/checkpoint.h"
+#include "model/cpu_kernels.h"
+#include "model/step_runner.h"
 
 namespace trm::engine {
 
@@ -20,9 +22,11 @@ struct ServingModel {
   ModelInfo info;  // is_default is filled by the registry, not here.
   TrmConfig config;
   std::vector<std::string> puzzle_identifiers;  // Index = puzzle id (ARC expansion).
-  // Mutable only because ActStepInto is non-const (lazy rotary tables); used by one scheduler
-  // thread at a time.
+  // Mutable only because the network's methods are non-const (lazy rotary tables); used by one
+  // scheduler thread at a time.
   mutable model::TrmNet net{nullptr};
+  // Runs net's steps: the fast CPU kernels or the reference (--cpu_kernels, model/step_runner.h).
+  std::shared_ptr<model::StepRunner> runner;
   torch::Device device = torch::kCPU;
 
   // What the scheduler runs on the network. Virtual so that an engine test can make them fail
@@ -30,7 +34,7 @@ struct ServingModel {
   //
   // Rows [begin, begin + count) of `carry` back at H_init / L_init (official reset_carry).
   virtual void ResetRows(model::Carry& carry, int64_t begin, int64_t count) const;
-  // One ACT step in place (model::TrmNetImpl::ActStepInto): `carry` becomes the next carry and
+  // One ACT step in place (model::StepRunner::ActStepInto): `carry` becomes the next carry and
   // the tensors of `out` that are defined with the step's shapes are written, not reallocated.
   virtual void ActStepInto(model::Carry& carry, const torch::Tensor& inputs,
                            const torch::Tensor& puzzle_ids, model::StepOutputs& out) const;

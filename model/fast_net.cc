@@ -47,26 +47,6 @@ bool FastNet::UpToDate(TrmNetImpl& net) const {
   return true;
 }
 
-std::optional<fast::Isa> FastIsaFor(CpuKernels kernels) {
-  const fast::CpuFeatures cpu = fast::DetectCpuFeatures();
-  const auto if_has = [&cpu](fast::Isa isa) -> std::optional<fast::Isa> {
-    if (fast::CpuHas(cpu, isa)) return isa;
-    return std::nullopt;
-  };
-  switch (kernels) {
-    case CpuKernels::kAuto:
-      return cpu.avx512 ? if_has(fast::Isa::kAvx512) : if_has(fast::Isa::kAvx2);
-    case CpuKernels::kAvx512:
-    case CpuKernels::kAvx512NoBf16Dot:
-      return if_has(fast::Isa::kAvx512);
-    case CpuKernels::kAvx2:
-      return if_has(fast::Isa::kAvx2);
-    case CpuKernels::kReference:
-      break;
-  }
-  return std::nullopt;
-}
-
 std::unique_ptr<FastNet> FastNet::Create(TrmNetImpl& net, CpuKernels kernels) {
   const std::optional<fast::Isa> isa = FastIsaFor(kernels);
   if (!isa) return nullptr;
@@ -140,16 +120,6 @@ torch::Tensor WorkingCopy(const torch::Tensor& t) {
 }
 
 }  // namespace
-
-void StoreOutput(torch::Tensor& into, const torch::Tensor& value) {
-  if (into.is_same(value)) return;
-  if (into.defined() && into.sizes() == value.sizes() &&
-      into.scalar_type() == value.scalar_type()) {
-    into.copy_(value);
-  } else {
-    into = value;
-  }
-}
 
 void FastNet::ActStepInto(TrmNetImpl& net, Carry& carry, const torch::Tensor& inputs,
                           const torch::Tensor& puzzle_ids, StepOutputs& out, int threads,

@@ -1,7 +1,7 @@
 // FastNet: TrmNet's ACT step on the fused CPU kernels of model/fast_step.h. It packs the
-// module's weights once, checks before every step that they have not changed since (training
-// updates them in place between evaluations; a changed weight repacks), and moves tensors in and
-// out. TrmNet::ActStep uses it on the CPU when no gradient is recorded.
+// module's weights once, says whether they have changed since (training updates them in place
+// between evaluations), and moves tensors in and out. model/step_runner.h's fast runner steps
+// through it, and repacks when the weights changed.
 #pragma once
 
 #include <torch/torch.h>
@@ -11,18 +11,11 @@
 #include <utility>
 #include <vector>
 
+#include "model/cpu_kernels.h"
 #include "model/fast_step.h"
 #include "model/trm_net.h"
 
 namespace trm::model {
-
-// ActStepInto's rule for an output: `into` is written when it already has value's shape and
-// dtype (the caller's preallocated tensor, or a view of one), else it becomes `value`.
-void StoreOutput(torch::Tensor& into, const torch::Tensor& value);
-
-// The instruction set `kernels` runs on this CPU; nullopt for the reference (kReference, or the
-// CPU lacks what `kernels` asks for: CheckCpuKernels says so up front).
-std::optional<fast::Isa> FastIsaFor(CpuKernels kernels);
 
 class FastNet {
  public:
@@ -33,7 +26,7 @@ class FastNet {
   // Whether every parameter and buffer is still the tensor, at the version, it was packed from.
   bool UpToDate(TrmNetImpl& net) const;
 
-  // TrmNet::ActStepInto's contract: the carry ([n, FullSeqLen, hidden] on the CPU) is updated
+  // StepRunner::ActStepInto's contract: the carry ([n, FullSeqLen, hidden] on the CPU) is updated
   // in place, `out`'s tensors are written when they have their shapes, else assigned.
   // `threads`: the OpenMP team (torch's intra-op count); `profile`: see FastStep::Run.
   void ActStepInto(TrmNetImpl& net, Carry& carry, const torch::Tensor& inputs,

@@ -2,11 +2,11 @@
 // fast path handles (RoPE / learned / no positions, mlp_t, puzzle prefixes, head sizes below,
 // at and above a 64-wide panel), batches that split unevenly between threads, one and two
 // threads; and the guards around it (changed weights repack, autograd takes the reference).
-#include "model/fast_net.h"
-
 #include <gtest/gtest.h>
 
 #include "model/fast_kernels.h"
+#include "model/fast_step.h"
+#include "model/step_runner.h"
 
 namespace trm::model {
 namespace {
@@ -52,14 +52,20 @@ struct Outputs {
   bool fast;
 };
 
-Outputs Steps(TrmNet& net, CpuKernels kernels, const torch::Tensor& inputs,
+// `steps` steps from the initial carry on `runner` (a runner of `net`).
+Outputs Steps(TrmNet& net, StepRunner& runner, const torch::Tensor& inputs,
               const torch::Tensor& ids, int steps) {
   torch::InferenceMode guard;
-  net->set_cpu_kernels(kernels);
   Carry carry = net->InitialCarry(inputs.size(0));
   StepOutputs out;
-  for (int k = 0; k < steps; ++k) std::tie(carry, out) = net->ActStep(carry, inputs, ids);
-  return {carry, out, net->last_step_fast()};
+  for (int k = 0; k < steps; ++k) std::tie(carry, out) = runner.ActStep(carry, inputs, ids);
+  return {carry, out, runner.last_step_fast()};
+}
+
+// The same on a new runner for `kernels`.
+Outputs Steps(TrmNet& net, CpuKernels kernels, const torch::Tensor& inputs,
+              const torch::Tensor& ids, int steps) {
+  return Steps(net, *MakeStepRunner(net, kernels), inputs, ids, steps);
 }
 
 // `n` random puzzles (tokens and puzzle ids) for the model `c`.
@@ -181,10 +187,11 @@ TEST_P(FastNetTest, StepProfileCountsTheFormulasFlopsAndFitsInTheStep) {
     const auto [inputs, ids] = RandomBatch(c, 3);
     torch::set_num_threads(2);
     fast::StepProfile profile;
-    net->set_step_profile(&profile);
-    ASSERT_TRUE(Steps(net, GetParam(), inputs, ids, 2).fast);
-    net->set_step_profile(nullptr);
-    Steps(net, GetParam(), inputs, ids, 1);  // unprofiled: adds nothing
+    const std::unique_ptr<StepRunner> runner = MakeStepRunner(net, GetParam());
+    runner->set_step_profile(&profile);
+    ASSERT_TRUE(Steps(net, *runner, inputs, ids, 2).fast);
+    runner->set_step_profile(nullptr);
+    Steps(net, *runner, inputs, ids, 1);  // unprofiled: adds nothing
     ASSERT_EQ(profile.steps, 2);
     double flops = 0, seconds = 0;
     for (int i = 0; i < fast::kStepOpCount; ++i) {
@@ -207,12 +214,14 @@ TEST_P(FastNetTest, ChangedWeightsAreRepacked) {
   TrmNet net = RandomNet(c, 3);
   const auto inputs = torch::randint(0, c.vocab_size, {2, c.seq_len}, torch::kInt32);
   const auto ids = torch::zeros({2}, torch::kInt32);
-  const Outputs before = Steps(net, GetParam(), inputs, ids, 1);
+  const std::unique_ptr<StepRunner> runner = MakeStepRunner(net, GetParam());
+  const Outputs before = Steps(net, *runner, inputs, ids, 1);
   {
     torch::NoGradGuard no_grad;
     net->named_parameters()["inner.L_level.layers.1.mlp.down_proj.weight"].mul_(-1.5);
   }
-  const Outputs after = Steps(net, GetParam(), inputs, ids, 1);
+  const Outputs after = Steps(net, *runner, inputs, ids, 1);
+  EXPECT_TRUE(after.fast);
   const Outputs want = Steps(net, CpuKernels::kReference, inputs, ids, 1);
   EXPECT_GT((after.out.logits - before.out.logits).abs().max().item<double>(), 1e-2);
   EXPECT_LT((after.out.logits - want.out.logits).abs().max().item<double>(), 1e-3);
@@ -231,10 +240,11 @@ TEST_P(FastNetTest, ActStepIntoWritesPreallocatedPrefixes) {
       const auto ids = torch::zeros({capacity}, torch::kInt32);
       for (CpuKernels kernels : {GetParam(), CpuKernels::kReference}) {
         torch::InferenceMode guard;
-        net->set_cpu_kernels(kernels);
+        const std::unique_ptr<StepRunner> runner = MakeStepRunner(net, kernels);
         const Carry start = net->InitialCarry(n);
-        auto [want_carry, want] = net->ActStep(start, inputs.narrow(0, 0, n), ids.narrow(0, 0, n));
-        EXPECT_EQ(net->last_step_fast(), kernels == GetParam());
+        auto [want_carry, want] =
+            runner->ActStep(start, inputs.narrow(0, 0, n), ids.narrow(0, 0, n));
+        EXPECT_EQ(runner->last_step_fast(), kernels == GetParam());
 
         Carry slots = net->InitialCarry(capacity);
         Carry prefix{slots.z_h.narrow(0, 0, n), slots.z_l.narrow(0, 0, n)};
@@ -242,7 +252,7 @@ TEST_P(FastNetTest, ActStepIntoWritesPreallocatedPrefixes) {
         auto q = torch::full({capacity, 2}, -7.0f);
         StepOutputs out{logits.narrow(0, 0, n), q.select(1, 0).narrow(0, 0, n),
                         q.select(1, 1).narrow(0, 0, n)};
-        net->ActStepInto(prefix, inputs.narrow(0, 0, n), ids.narrow(0, 0, n), out);
+        runner->ActStepInto(prefix, inputs.narrow(0, 0, n), ids.narrow(0, 0, n), out);
         EXPECT_TRUE(torch::equal(slots.z_h.narrow(0, 0, n), want_carry.z_h));
         EXPECT_TRUE(torch::equal(slots.z_l.narrow(0, 0, n), want_carry.z_l));
         EXPECT_TRUE(torch::equal(logits.narrow(0, 0, n), want.logits));
@@ -263,12 +273,14 @@ TEST_P(FastNetTest, AutogradAndWrongCarriesTakeTheReferenceOrFailClearly) {
   TrmNet net = RandomNet(c, 4);
   const auto inputs = torch::randint(0, c.vocab_size, {2, c.seq_len}, torch::kInt32);
   const auto ids = torch::zeros({2}, torch::kInt32);
-  auto [carry, out] = net->ActStep(net->InitialCarry(2), inputs, ids);  // Grad mode on.
-  EXPECT_FALSE(net->last_step_fast());
+  const std::unique_ptr<StepRunner> runner = MakeStepRunner(net, GetParam());
+  EXPECT_EQ(runner->kernels_in_use(), GetParam() == CpuKernels::kAvx2 ? "avx2" : "avx512");
+  auto [carry, out] = runner->ActStep(net->InitialCarry(2), inputs, ids);  // Grad mode on.
+  EXPECT_FALSE(runner->last_step_fast());
   EXPECT_TRUE(out.logits.requires_grad());
   torch::InferenceMode guard;
   try {
-    net->ActStep(net->InitialCarry(3), inputs, ids);
+    runner->ActStep(net->InitialCarry(3), inputs, ids);
     ADD_FAILURE() << "a carry of 3 rows for 2 inputs was accepted";
   } catch (const c10::Error& e) {
     EXPECT_NE(std::string(e.what()).find("ActStep: carry is"), std::string::npos) << e.what();

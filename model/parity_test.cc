@@ -19,6 +19,7 @@
 
 #include "base/test_data.h"
 #include "model/checkpoint.h"
+#include "model/step_runner.h"
 #include "nlohmann/json.hpp"
 
 namespace trm::model {
@@ -56,13 +57,13 @@ std::vector<fs::path> ParityConfigs(const fs::path& dir) {
 }
 
 // Runs `steps` ACT steps from the reset carry and returns logits/q per step.
-std::vector<StepOutputs> RunSteps(TrmNet& net, const torch::Tensor& inputs,
+std::vector<StepOutputs> RunSteps(TrmNet& net, StepRunner& runner, const torch::Tensor& inputs,
                                   const torch::Tensor& ids, int steps) {
   torch::InferenceMode guard;
   std::vector<StepOutputs> out;
   auto carry = net->InitialCarry(inputs.size(0));
   for (int k = 0; k < steps; ++k) {
-    auto [next, o] = net->ActStep(carry, inputs, ids);
+    auto [next, o] = runner.ActStep(carry, inputs, ids);
     carry = next;
     out.push_back(o);
   }
@@ -154,9 +155,9 @@ TEST(Parity, EveryVectorEveryStep) {
       // The no-bf16-dot variant differs from "avx512" only for bfloat16 models.
       if (variant.kernels == CpuKernels::kAvx512NoBf16Dot && !bf16) continue;
       SCOPED_TRACE(variant.name);
-      loaded->net->set_cpu_kernels(variant.kernels);
-      auto outs = RunSteps(loaded->net, inputs, ids, steps);
-      const bool fast = loaded->net->last_step_fast();
+      const std::unique_ptr<StepRunner> runner = MakeStepRunner(loaded->net, variant.kernels);
+      auto outs = RunSteps(loaded->net, *runner, inputs, ids, steps);
+      const bool fast = runner->last_step_fast();
       if (variant.fast && !fast) {
         std::printf("parity %-32s %s %-16s: not available here (needs AVX-512 on the CPU)\n",
                     name.c_str(), device.str().c_str(), variant.name);
@@ -190,8 +191,8 @@ TEST(Parity, RoundTripsThroughOwnFormat) {
     ASSERT_TRUE(expected.ok());
     auto inputs = expected->at("inputs");
     auto ids = expected->at("puzzle_identifiers");
-    auto a = RunSteps(official->net, inputs, ids, 2);
-    auto b = RunSteps(own->net, inputs, ids, 2);
+    auto a = RunSteps(official->net, *MakeStepRunner(official->net), inputs, ids, 2);
+    auto b = RunSteps(own->net, *MakeStepRunner(own->net), inputs, ids, 2);
     for (int k = 0; k < 2; ++k) {
       EXPECT_TRUE(torch::equal(a[k].logits, b[k].logits)) << "step " << k + 1;
       EXPECT_TRUE(torch::equal(a[k].q_halt, b[k].q_halt)) << "step " << k + 1;

@@ -1,10 +1,7 @@
 #include "model/trm_net.h"
 
 #include <cmath>
-#include <mutex>
 
-#include "absl/strings/str_cat.h"
-#include "model/fast_net.h"
 #include "model/layers.h"
 
 namespace trm::model {
@@ -86,21 +83,10 @@ class TrmInnerImpl : public torch::nn::Module {
   CosSin rotary;
 };
 
-// A mutex because a step writes the fast path's buffers (a scheduler runs one step at a time).
-struct TrmNetImpl::FastState {
-  std::mutex mu;
-  CpuKernels kernels = CpuKernels::kAuto;
-  bool unsupported = false;  // Create found no fast path for these kernels: stop asking.
-  bool last_fast = false;
-  fast::StepProfile* profile = nullptr;
-  std::unique_ptr<FastNet> net;
-};
-
 TrmNetImpl::TrmNetImpl(const TrmConfig& config)
     : config_(config),
       forward_dtype_(config.forward_dtype == "bfloat16" ? torch::kBFloat16 : torch::kFloat32) {
   inner_ = register_module("inner", std::make_shared<TrmInnerImpl>(config_, forward_dtype_));
-  fast_ = std::make_shared<FastState>();
 }
 
 Carry TrmNetImpl::InitialCarry(int64_t batch) {
@@ -140,116 +126,18 @@ torch::Tensor TrmNetImpl::InputEmbeddings(const torch::Tensor& inputs,
   return std::sqrt(static_cast<double>(config_.hidden_size)) * embedding;
 }
 
-absl::StatusOr<CpuKernels> ParseCpuKernels(const std::string& name) {
-  if (name == "auto" || name == "fast") return CpuKernels::kAuto;
-  if (name == "avx512") return CpuKernels::kAvx512;
-  if (name == "avx2") return CpuKernels::kAvx2;
-  if (name == "reference") return CpuKernels::kReference;
-  if (name == "avx512_no_bf16_dot" || name == "fast_no_bf16_dot") {
-    return CpuKernels::kAvx512NoBf16Dot;
+void StoreOutput(torch::Tensor& into, const torch::Tensor& value) {
+  if (into.is_same(value)) return;
+  if (into.defined() && into.sizes() == value.sizes() &&
+      into.scalar_type() == value.scalar_type()) {
+    into.copy_(value);
+  } else {
+    into = value;
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      "cpu kernels \"", name, "\": expected auto, avx512, avx2, reference or avx512_no_bf16_dot"));
-}
-
-absl::Status CheckCpuKernels(CpuKernels kernels) {
-  const fast::CpuFeatures cpu = fast::DetectCpuFeatures();
-  const bool avx512 = kernels == CpuKernels::kAvx512 || kernels == CpuKernels::kAvx512NoBf16Dot;
-  if (avx512 && !cpu.avx512) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "cpu kernels avx512: this CPU has no AVX-512 (F, BW, VL, DQ)",
-        cpu.avx2 ? "; it has AVX2 + FMA: use avx2 or auto" : "; use reference or auto"));
-  }
-  if (kernels == CpuKernels::kAvx2 && !cpu.avx2) {
-    return absl::FailedPreconditionError(
-        "cpu kernels avx2: this CPU has no AVX2 + FMA; use reference or auto");
-  }
-  return absl::OkStatus();
-}
-
-std::string CpuKernelsInUse(CpuKernels kernels, bool bf16_model) {
-  const std::optional<fast::Isa> isa = FastIsaFor(kernels);
-  if (!isa) return "reference";
-  if (*isa == fast::Isa::kAvx2) return "avx2";
-  const bool pairs = bf16_model && fast::DetectCpuFeatures().avx512_bf16 &&
-                     kernels != CpuKernels::kAvx512NoBf16Dot;
-  return pairs ? "avx512_bf16" : "avx512";
-}
-
-void TrmNetImpl::set_cpu_kernels(CpuKernels kernels) {
-  std::lock_guard<std::mutex> lock(fast_->mu);
-  fast_->kernels = kernels;
-  fast_->net.reset();
-  fast_->unsupported = false;
-}
-
-CpuKernels TrmNetImpl::cpu_kernels() const {
-  std::lock_guard<std::mutex> lock(fast_->mu);
-  return fast_->kernels;
-}
-
-void TrmNetImpl::set_step_profile(fast::StepProfile* profile) {
-  std::lock_guard<std::mutex> lock(fast_->mu);
-  fast_->profile = profile;
-}
-
-bool TrmNetImpl::last_step_fast() const {
-  std::lock_guard<std::mutex> lock(fast_->mu);
-  return fast_->last_fast;
-}
-
-FastNet* TrmNetImpl::FastPathLocked() {
-  FastState& f = *fast_;
-  f.last_fast = false;
-  // The fast kernels compute without autograd, on the CPU.
-  if (torch::GradMode::is_enabled() || !inner_->H_init.device().is_cpu()) return nullptr;
-  if (f.net && !f.net->UpToDate(*this)) f.net.reset();  // Weights changed: repack.
-  if (!f.net && !f.unsupported) {
-    f.net = FastNet::Create(*this, f.kernels);
-    f.unsupported = f.net == nullptr;
-  }
-  f.last_fast = f.net != nullptr;
-  return f.net.get();
 }
 
 std::pair<Carry, StepOutputs> TrmNetImpl::ActStep(const Carry& carry, const torch::Tensor& inputs,
                                                   const torch::Tensor& puzzle_ids) {
-  {
-    std::lock_guard<std::mutex> lock(fast_->mu);
-    if (FastNet* fast = FastPathLocked()) {
-      // The new carry starts as a copy that the fast path updates in place.
-      Carry next{carry.z_h.clone(torch::MemoryFormat::Contiguous),
-                 carry.z_l.clone(torch::MemoryFormat::Contiguous)};
-      StepOutputs out;
-      fast->ActStepInto(*this, next, inputs, puzzle_ids, out, at::get_num_threads(),
-                        fast_->profile);
-      return {std::move(next), std::move(out)};
-    }
-  }
-  return ReferenceActStep(carry, inputs, puzzle_ids);
-}
-
-void TrmNetImpl::ActStepInto(Carry& carry, const torch::Tensor& inputs,
-                             const torch::Tensor& puzzle_ids, StepOutputs& out) {
-  {
-    std::lock_guard<std::mutex> lock(fast_->mu);
-    if (FastNet* fast = FastPathLocked()) {
-      fast->ActStepInto(*this, carry, inputs, puzzle_ids, out, at::get_num_threads(),
-                        fast_->profile);
-      return;
-    }
-  }
-  auto [next, o] = ReferenceActStep(carry, inputs, puzzle_ids);
-  carry.z_h.copy_(next.z_h);
-  carry.z_l.copy_(next.z_l);
-  StoreOutput(out.logits, o.logits);
-  StoreOutput(out.q_halt, o.q_halt);
-  StoreOutput(out.q_continue, o.q_continue);
-}
-
-std::pair<Carry, StepOutputs> TrmNetImpl::ReferenceActStep(const Carry& carry,
-                                                           const torch::Tensor& inputs,
-                                                           const torch::Tensor& puzzle_ids) {
   auto& in = *inner_;
   const CosSin* cos_sin = nullptr;
   if (config_.pos_encodings == "rope") {

@@ -163,7 +163,9 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const TrainOptions& opt
       t->ema_sources_.push_back(item.value());
     }
     for (auto& b : t->ema_net_->named_buffers()) b.value().copy_(t->net_->named_buffers()[b.key()]);
+    t->ema_runner_ = model::MakeStepRunner(t->ema_net_);
   }
+  t->runner_ = model::MakeStepRunner(t->net_);
   return t;
 }
 
@@ -190,6 +192,11 @@ absl::Status Trainer::InitFrom(const std::string& path) {
     it->second = it->second.mean(0, true).expand(mine[kPuzzleEmb].sizes()).contiguous();
   }
   return model::LoadStateDictInto(net_, state, path);
+}
+
+model::StepRunner& Trainer::EvalRunner() {
+  EvalNet();
+  return keep_ema_ ? *ema_runner_ : *runner_;
 }
 
 model::TrmNet& Trainer::EvalNet() {
@@ -278,7 +285,7 @@ absl::StatusOr<StepMetrics> Trainer::Step() {
   if (!arch.no_ACT_continue && arch.halt_max_steps > 1) {
     // Bootstrap target: the next step's Q values, from the new carry, without gradient.
     torch::NoGradGuard no_grad;
-    auto next = net_->ActStep(new_carry, inputs, puzzle_ids).second;
+    auto next = runner_->ActStep(new_carry, inputs, puzzle_ids).second;
     li.target_q_continue = torch::sigmoid(torch::where(
         is_last.to(device_), next.q_halt, torch::maximum(next.q_halt, next.q_continue)));
   }
@@ -379,7 +386,7 @@ absl::StatusOr<double> Trainer::LossOn(const std::vector<Example>& examples) {
     PutRow(examples[i], i, inputs, labels, pids);
   }
   torch::NoGradGuard no_grad;
-  auto out = net_->ActStep(net_->InitialCarry(n), inputs.to(device_), pids.to(device_)).second;
+  auto out = runner_->ActStep(net_->InitialCarry(n), inputs.to(device_), pids.to(device_)).second;
   auto per_cell = loss_type_ == LossType::kStablemax
                       ? StablemaxCrossEntropy(out.logits, labels.to(device_))
                       : SoftmaxCrossEntropy(out.logits, labels.to(device_));
@@ -393,6 +400,7 @@ absl::StatusOr<EvalMetrics> Trainer::Evaluate() {
   if (eval_set_.empty()) return m;
   const auto start = std::chrono::steady_clock::now();
   auto& net = EvalNet();
+  model::StepRunner& runner = EvalRunner();
   net->eval();
   torch::NoGradGuard no_grad;
   const int64_t s = shape().seq_len, max_steps = options_.arch.halt_max_steps;
@@ -409,7 +417,7 @@ absl::StatusOr<EvalMetrics> Trainer::Evaluate() {
     auto done = torch::zeros({n}, torch::kBool);
     auto dinputs = inputs.to(device_), dpids = pids.to(device_);
     for (int64_t step = 1; step <= max_steps; ++step) {
-      auto [next, out] = net->ActStep(carry, dinputs, dpids);
+      auto [next, out] = runner.ActStep(carry, dinputs, dpids);
       carry = next;
       auto preds = out.logits.argmax(-1).to(torch::kCPU);
       auto q = out.q_halt.to(torch::kCPU);

@@ -19,6 +19,7 @@
 
 #include "absl/status/statusor.h"
 #include "model/checkpoint.h"
+#include "model/step_runner.h"
 #include "model/trm_net.h"
 #include "nlohmann/json.hpp"
 #include "train/communicator.h"
@@ -117,6 +118,8 @@ class Trainer {
   // The network evaluation and saving use: the EMA copy (puzzle embeddings and buffers synced
   // from the live network, as the official EMA helper leaves them) or the live one.
   model::TrmNet& EvalNet();
+  // EvalNet's step runner (EvalNet synced first).
+  model::StepRunner& EvalRunner();
 
   // Batch state (CPU tensors), for tests and diagnostics.
   const model::Carry& carry() const { return carry_; }
@@ -145,6 +148,9 @@ class Trainer {
   LossType loss_type_ = LossType::kStablemax;
   model::TrmNet net_{nullptr};
   model::TrmNet ema_net_{nullptr};
+  // Their steps without gradient (the bootstrap target, evaluation): the fast CPU kernels where
+  // this CPU has them, as the server runs them; repacked when the weights have changed.
+  std::unique_ptr<model::StepRunner> runner_, ema_runner_;
   std::vector<torch::Tensor> ema_targets_;  // ema_net_ tensors updated by the EMA...
   std::vector<torch::Tensor> ema_sources_;  // ...from these live ones.
   std::unique_ptr<Adam> adam_;

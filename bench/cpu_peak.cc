@@ -1,4 +1,4 @@
-#include "model/cpu_peak.h"
+#include "bench/cpu_peak.h"
 
 #include <immintrin.h>
 
@@ -14,7 +14,7 @@
 // -Wuninitialized reports once inlined.
 #pragma GCC diagnostic ignored "-Wuninitialized"
 
-namespace trm::model::fast {
+namespace trm::bench {
 namespace {
 
 // Twelve independent accumulators: enough to cover the FMA latency on every current core.
@@ -63,7 +63,7 @@ double TimeChains(bool bfloat16, int threads, int64_t iterations) {
 }  // namespace
 
 double MeasurePeakGflops(bool bfloat16, int threads, double seconds) {
-  const CpuFeatures cpu = DetectCpuFeatures();
+  const model::fast::CpuFeatures cpu = model::fast::DetectCpuFeatures();
   if (!cpu.avx512 || (bfloat16 && !cpu.avx512_bf16)) return 0;
   threads = std::max(1, threads);
   // One iteration: kChains instructions of 16 float32 FMAs (32 flops) or 32 bfloat16 pair dots
@@ -83,4 +83,4 @@ double MeasurePeakGflops(bool bfloat16, int threads, double seconds) {
   return best;
 }
 
-}  // namespace trm::model::fast
+}  // namespace trm::bench

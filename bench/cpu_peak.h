@@ -4,10 +4,10 @@
 // vector units rather than a data sheet's.
 #pragma once
 
-namespace trm::model::fast {
+namespace trm::bench {
 
 // GFLOP/s (multiply-add = 2); 0 when the CPU lacks the instructions (AVX-512, or AVX512_BF16
 // for bfloat16).
 double MeasurePeakGflops(bool bfloat16, int threads, double seconds = 0.2);
 
-}  // namespace trm::model::fast
+}  // namespace trm::bench
