@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "engine/engine.h"
+#include "engine/engine_types.h"
 #include "puzzle/arc.h"
 #include "puzzle/arc_augment.h"
 

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "engine/engine.h"
+#include "engine/engine_types.h"
 #include "puzzle/dihedral.h"
 
 namespace trm::engine {

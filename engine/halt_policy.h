@@ -9,7 +9,7 @@
 #include <optional>
 
 #include "absl/status/statusor.h"
-#include "engine/engine.h"
+#include "engine/engine_types.h"
 
 namespace trm::engine {
 

@@ -18,7 +18,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
-#include "engine/engine.h"
+#include "engine/engine_types.h"
 #include "engine/halt_policy.h"
 #include "puzzle/arc_augment.h"
 

@@ -39,7 +39,7 @@
 #include "absl/time/time.h"
 #include "base/sync.h"
 #include "engine/completion_executor.h"
-#include "engine/engine.h"
+#include "engine/engine_types.h"
 #include "engine/request_state.h"
 #include "engine/serving_model.h"
 #include "engine/slot_batch.h"

@@ -36,6 +36,10 @@ class FakeEngine : public engine::Engine {
     return absl::UnimplementedError("fake");
   }
   std::vector<engine::ModelInfo> ListModels() const override { return {Info()}; }
+  absl::StatusOr<engine::ModelInfo> GetModel(const std::string& name) const override {
+    if (name != Info().name) return absl::NotFoundError("model " + name + " is not loaded");
+    return Info();
+  }
   absl::StatusOr<engine::ModelInfo> ResolveModel(const std::string& name,
                                                  engine::TaskKind task) const override {
     if (task != engine::TaskKind::kSudoku || !(name.empty() || name == "sudoku")) {

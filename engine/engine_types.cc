@@ -1,6 +1,6 @@
-// TaskKindName in a torch-free file, so code that only needs the engine's plain types (the
-// request fuzzer, trm_engine_core's users) can have it without linking libtorch.
-#include "engine/engine.h"
+// engine_types.h's one function, torch-free, so code that only needs the engine's plain types
+// (the request fuzzer, trm_engine_core's users) can have it without linking libtorch.
+#include "engine/engine_types.h"
 
 namespace trm::engine {
 

@@ -1,5 +1,6 @@
-// Engine: the model registry (name -> scheduler, one default per task) and request validation.
-#include "engine/engine.h"
+// The engine (engine/engine.h, extended by engine_internal.h): the model registry (name ->
+// scheduler, one default per task) and request validation.
+#include "engine/engine_internal.h"
 
 #include <torch/torch.h>
 
@@ -12,7 +13,7 @@
 #include "engine/arc_expansion.h"
 #include "engine/completion_executor.h"
 #include "engine/dihedral_views.h"
-#include "engine/engine_internal.h"
+#include "engine/engine.h"
 #include "engine/halt_policy.h"
 #include "engine/request_state.h"
 #include "engine/scheduler.h"
@@ -107,6 +108,15 @@ class EngineImpl : public EngineInternal {
     return out;
   }
 
+  absl::StatusOr<ModelInfo> GetModel(const std::string& name) const override {
+    ReaderLock lock(&mu_);
+    auto it = models_.find(name);
+    if (it == models_.end()) {
+      return absl::NotFoundError(absl::StrCat("model ", name, " is not loaded"));
+    }
+    return InfoLocked(name, *it->second.scheduler);
+  }
+
   absl::StatusOr<ModelInfo> ResolveModel(const std::string& name, TaskKind task) const override {
     ReaderLock lock(&mu_);
     std::string resolved = name;
@@ -118,8 +128,9 @@ class EngineImpl : public EngineInternal {
       resolved = it->second;
     }
     auto it = models_.find(resolved);
-    if (it == models_.end())
+    if (it == models_.end()) {
       return absl::NotFoundError(absl::StrCat("model ", resolved, " is not loaded"));
+    }
     return InfoLocked(resolved, *it->second.scheduler);
   }
 
