@@ -6,8 +6,8 @@ the unit server/solve_call); unit A depends on unit B when a file of A includes 
 (a strongly connected set of more than one unit) means neither can be read, built or replaced
 without the other: a layering back-arrow.
 
-  scripts/include_graph.py                 the cycles in server/, engine/, model/
-  scripts/include_graph.py --check         exit 1 on a cycle not in KNOWN_CYCLES (a new one)
+  scripts/include_graph.py                 the cycles and back-arrows in server/, engine/, model/
+  scripts/include_graph.py --check         the same, exit 1 if there is any
   scripts/include_graph.py --dot           the graph for Graphviz
   scripts/include_graph.py --self-test     checks that a cycle in a made-up tree is found
 
@@ -21,21 +21,50 @@ import tempfile
 
 FOLDERS = ["server", "engine", "model"]
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
-# Cycles that exist today, each to be removed (issue 32); one that is not here fails --check, and
-# one here that no longer exists is reported so the list only shrinks.
-KNOWN_CYCLES = [
-    # SolveCall takes the gRPC SolverService as its context.
-    {"server/solve_call", "server/solver_service"},
-    # TrmNet dispatches to its own fast replacement, which is built from a TrmNet.
-    {"model/fast_net", "model/trm_net"},
-    # engine.h holds both the value types every internal file needs and the facade that
-    # engine.cc implements over them.
-    {
-        "engine/arc_expansion", "engine/dihedral_views", "engine/engine", "engine/engine_internal",
-        "engine/halt_policy", "engine/request_state", "engine/scheduler", "engine/serving_model",
-        "engine/slot_batch",
-    },
+# The layers inside a folder, lowest first: a unit may include units of its own layer (and group)
+# or of lower layers; anything else is a back-arrow. A key ending in "/" is a folder, else one
+# unit; the first key that matches a unit gives its layer. Tests sit above every layer.
+LAYERS = [
+    # server/: the solve path and what both transports share, then the guards around gRPC 1.51
+    # and glibc, then each transport (neither includes the other), then the server that
+    # assembles them.
+    ("server/guards/", 1, "guards"),
+    ("server/grpc/", 2, "grpc"),
+    ("server/http/", 2, "http"),
+    ("server/fuzz/", 3, "server"),
+    ("server/server", 3, "server"),
+    ("server/main", 3, "server"),
+    ("server/", 0, "shared"),
+    # engine/: the value types, the internals built on them, the facade, its implementation.
+    ("engine/engine_types", 0, "types"),
+    ("engine/engine", 2, "facade"),
+    ("engine/engine_internal", 3, "implementation"),
+    ("engine/test_models", 4, "tests"),
+    ("engine/", 1, "internals"),
 ]
+
+
+def layer_of(unit, layers):
+    for key, level, group in layers:
+        if (key.endswith("/") and unit.startswith(key)) or unit == key:
+            return level, group
+    return None
+
+
+def back_arrows(graph, layers):
+    """Includes from a unit to one of a higher layer, or of another group of the same layer."""
+    out = []
+    for unit in sorted(graph):
+        mine = layer_of(unit, layers)
+        if mine is None or unit.endswith("_test"):
+            continue
+        for dep in sorted(graph[unit]):
+            theirs = layer_of(dep, layers)
+            if theirs is None or dep.split("/")[0] != unit.split("/")[0]:
+                continue
+            if theirs[0] > mine[0] or (theirs[0] == mine[0] and theirs[1] != mine[1]):
+                out.append(f"back-arrow: {unit} ({mine[1]}) includes {dep} ({theirs[1]})")
+    return out
 
 
 def units(root, folders):
@@ -99,13 +128,10 @@ def cycles(graph):
     return out
 
 
-def check(found, known):
-    """Messages for new cycles (errors) and known ones that are gone (notes)."""
-    new = [c for c in found if c not in known]
-    gone = [c for c in known if c not in found]
-    errors = [f"include cycle: {' <-> '.join(sorted(c))}" for c in new]
-    notes = [f"gone (remove it from KNOWN_CYCLES): {' <-> '.join(sorted(c))}" for c in gone]
-    return errors, notes
+def check(graph, layers):
+    """One message per cycle and per back-arrow."""
+    errors = [f"include cycle: {' <-> '.join(sorted(c))}" for c in cycles(graph)]
+    return errors + back_arrows(graph, layers)
 
 
 def self_test():
@@ -126,11 +152,14 @@ def self_test():
         if found != want:
             print(f"self-test: found {found}, want {want}", file=sys.stderr)
             return 1
-        errors, _ = check(found, [])
-        if len(errors) != 1:
-            print(f"self-test: --check reported {errors}", file=sys.stderr)
+        layers = [("engine/a", 1, "top"), ("engine/", 0, "rest")]
+        errors = check(units(root, ["engine"]), layers)
+        want = ["include cycle: engine/a <-> engine/b <-> engine/c",
+                "back-arrow: engine/c (rest) includes engine/a (top)"]
+        if errors != want:
+            print(f"self-test: --check reported {errors}, want {want}", file=sys.stderr)
             return 1
-    print("self-test: a three-unit cycle is found and fails --check")
+    print("self-test: a three-unit cycle and a back-arrow are found and fail --check")
     return 0
 
 
@@ -151,18 +180,11 @@ def main():
                 print(f'  "{unit}" -> "{dep}";')
         print("}")
         return 0
-    found = cycles(graph)
-    if not args.check:
-        for c in found:
-            print(" <-> ".join(sorted(c)))
-        return 0
-    errors, notes = check(found, KNOWN_CYCLES)
-    for line in notes:
-        print(line)
+    errors = check(graph, LAYERS)
     for line in errors:
-        print(line, file=sys.stderr)
-    print(f"{len(graph)} units in {', '.join(FOLDERS)}; {len(found)} cycles, {len(errors)} new")
-    return 1 if errors else 0
+        print(line, file=sys.stderr if args.check else sys.stdout)
+    print(f"{len(graph)} units in {', '.join(FOLDERS)}: {len(errors)} cycles and back-arrows")
+    return 1 if errors and args.check else 0
 
 
 if __name__ == "__main__":

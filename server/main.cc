@@ -17,8 +17,8 @@
 #include "absl/strings/str_split.h"
 #include "base/program_flags.h"
 #include "server/checkpoint_dirs.h"
+#include "server/guards/open_file_limit.h"
 #include "server/log.h"
-#include "server/open_file_limit.h"
 #include "server/server.h"
 
 ABSL_FLAG(std::string, listen, "0.0.0.0:50051", "gRPC address HOST:PORT (port 0: any free port)");
@@ -204,7 +204,8 @@ absl::StatusOr<trm::server::ServerOptions> OptionsFromFlags() {
   return o;
 }
 
-// Logs the open-file limits, raising the soft one to the hard one (server/open_file_limit.h).
+// Logs the open-file limits, raising the soft one to the hard one
+// (server/guards/open_file_limit.h).
 void LogOpenFileLimit() {
   using trm::server::Log;
   using trm::server::LogLevel;

@@ -8,7 +8,6 @@
 #include <sstream>
 
 #include "absl/strings/str_split.h"
-#include "server/grpc_connection_guard.h"
 
 namespace trm::server {
 namespace {

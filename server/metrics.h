@@ -25,14 +25,31 @@
 #include "absl/base/thread_annotations.h"
 #include "base/sync.h"
 #include "engine/engine.h"
-#include "server/http_server.h"
 
 namespace trm::server {
 
-struct GrpcConnectionStats;  // server/grpc_connection_guard.h
-
 // "q_head", "max_steps", "fixed_steps": the `reason` label values.
 const char* HaltReasonLabel(engine::HaltReason reason);
+
+// What the gRPC port's connection guard (server/guards/grpc_connection_guard.h) reports.
+struct GrpcConnectionStats {
+  int open = 0;
+  int limit = 0;
+  int64_t refused = 0;        // Shut down as accepted: the budget was spent.
+  int64_t closed_idle = 0;    // Idle, closed to make room.
+  int64_t closed_resets = 0;  // Reset streams faster than the limit.
+};
+
+// What each HTTP server (server/http/http_server.h) reports: what an operator watches
+// (trm_http_connections*, docs/metrics.md).
+struct HttpServerStats {
+  int open = 0;                      // Connections served or waiting for a worker.
+  int limit = 0;                     // max_connections.
+  int64_t accept_waits = 0;          // Times the listener waited for the budget.
+  int64_t closed_deadline = 0;       // Closed for sending too slowly or idling past the deadline.
+  int64_t closed_budget = 0;         // Closed early, to make room at the budget.
+  int64_t closed_address_share = 0;  // Refused 429: their address had its share served.
+};
 
 class Metrics final : public engine::EngineObserver {
  public:
@@ -82,7 +99,7 @@ class Metrics final : public engine::EngineObserver {
   // them are counted too.
   using CallCountsSource = std::function<std::pair<int64_t, int64_t>()>;  // started, failed
   void SetCallCountsSource(CallCountsSource source);
-  // The gRPC port's connections (trm_grpc_connections*, server/grpc_connection_guard.h).
+  // The gRPC port's connections (trm_grpc_connections*, server/guards/grpc_connection_guard.h).
   using GrpcConnectionsSource = std::function<GrpcConnectionStats()>;
   void SetGrpcConnectionsSource(GrpcConnectionsSource source);
   // The HTTP listeners' connections (trm_http_connections*), by listener ("http", "metrics"),

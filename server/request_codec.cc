@@ -291,4 +291,21 @@ const char* VerificationLabel(trm::v1::Verification verification) {
   }
 }
 
+void ToProtoModelInfo(const engine::ModelInfo& info, trm::v1::ModelInfo* out) {
+  out->set_name(info.name);
+  out->set_version(info.version);
+  out->set_task(engine::TaskKindName(info.task));
+  out->set_seq_len(info.seq_len);
+  out->set_vocab_size(info.vocab_size);
+  out->set_halt_max_steps(info.halt_max_steps);
+  out->set_device(info.device);
+  out->set_cpu_kernels(info.cpu_kernels);
+  out->set_parameters(info.parameters);
+  out->set_is_default(info.is_default);
+  out->set_num_puzzle_identifiers(info.num_puzzle_identifiers);
+  out->set_maze_side(info.maze_side);
+  out->set_halt_threshold(info.halt_threshold);
+  out->set_dihedral_views(info.dihedral_views);
+}
+
 }  // namespace trm::server

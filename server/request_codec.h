@@ -91,4 +91,7 @@ trm::v1::HaltReason ToProtoHaltReason(engine::HaltReason reason);
 // "verified", "invalid", "not_checkable": the metrics label.
 const char* VerificationLabel(trm::v1::Verification verification);
 
+// The ListModels description of a model.
+void ToProtoModelInfo(const engine::ModelInfo& info, trm::v1::ModelInfo* out);
+
 }  // namespace trm::server

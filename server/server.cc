@@ -17,23 +17,23 @@
 #include "base/sync.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
-#include "server/admin_service.h"
 #include "server/checkpoint_dirs.h"
-#include "server/grpc_call_counts.h"
-#include "server/grpc_connection_guard.h"
-#include "server/health_service.h"
-#include "server/http_api.h"
-#include "server/http_metrics.h"
-#include "server/http_server.h"
-#include "server/http_web.h"
+#include "server/grpc/admin_service.h"
+#include "server/grpc/health_service.h"
+#include "server/grpc/solver_service.h"
+#include "server/guards/grpc_call_counts.h"
+#include "server/guards/grpc_connection_guard.h"
+#include "server/guards/malformed_request_interceptor.h"
+#include "server/guards/memory_trimmer.h"
+#include "server/guards/metadata_limit.h"
+#include "server/guards/watchdog.h"
+#include "server/http/http_api.h"
+#include "server/http/http_metrics.h"
+#include "server/http/http_server.h"
+#include "server/http/http_web.h"
 #include "server/log.h"
-#include "server/malformed_request_interceptor.h"
-#include "server/memory_trimmer.h"
-#include "server/metadata_limit.h"
 #include "server/metrics.h"
 #include "server/protobuf_log.h"
-#include "server/solver_service.h"
-#include "server/watchdog.h"
 
 namespace trm::server {
 namespace {
@@ -75,7 +75,7 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const TlsOp
 // channel arguments allow.
 void AddTransportLimits(const ServerOptions& options, grpc::ServerBuilder* builder) {
   // Request metadata: gRPC's own limit only bounds memory; the services apply
-  // --max_metadata_bytes (server/metadata_limit.h says why).
+  // --max_metadata_bytes (server/guards/metadata_limit.h says why).
   builder->AddChannelArgument(GRPC_ARG_MAX_METADATA_SIZE,
                               std::max(kTransportMetadataLimit, options.max_metadata_bytes));
   // A connection must finish its handshake (TLS, HTTP/2 preface and SETTINGS) within 20 s
@@ -102,7 +102,7 @@ void AddTransportLimits(const ServerOptions& options, grpc::ServerBuilder* build
 }
 
 // The open-file soft limit, which every connection counts against (raised by trm-server's main
-// to the hard limit, server/open_file_limit.h).
+// to the hard limit, server/guards/open_file_limit.h).
 int OpenFileLimit() {
   rlimit limit{};
   if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return 1 << 20;
@@ -156,14 +156,14 @@ class ServerImpl final : public Server {
     metrics_.SetServing(false);
 
     metrics_.SetCallCountsSource(GrpcServerCallCounts);
+    solve_context_ = std::make_unique<SolveContext>(engine_.get(), &metrics_, options_.halt);
+    solve_context_->SetAccepting(false, "server is loading models");
     solver_ = std::make_unique<SolverService>(
-        engine_.get(), &metrics_,
+        solve_context_.get(),
         SolverServiceOptions{
-            .halt = options_.halt,
             .stream_queue_steps = options_.stream_queue_steps,
             .stream_stall_timeout = options_.stream_stall_timeout,
             .max_metadata_bytes = static_cast<size_t>(options_.max_metadata_bytes)});
-    solver_->SetAccepting(false, "server is loading models");
     // A process-wide switch read by every ServerBuilder built after this point.
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
     // Our own grpc.health.v1 (not gRPC's default one, which says SERVING as soon as the port
@@ -216,7 +216,7 @@ class ServerImpl final : public Server {
       auto http = HttpServer::Bind(options_.http_listen, http_options);
       if (!http.ok()) return http.status();
       http_ = std::move(*http);
-      http_api_ = std::make_unique<HttpApi>(solver_.get(), http_.get());
+      http_api_ = std::make_unique<HttpApi>(solve_context_.get(), http_.get());
       RegisterWebPage(http_->routes());
       http_->Start();
     }
@@ -254,8 +254,8 @@ class ServerImpl final : public Server {
         return absl::Status(s.code(), absl::StrCat("loading model ", spec.name, " from ", spec.path,
                                                    ": ", s.message()));
       }
-      for (const auto& info : engine_->ListModels()) {
-        if (info.name != spec.name) continue;
+      if (absl::StatusOr<engine::ModelInfo> loaded = engine_->GetModel(spec.name); loaded.ok()) {
+        const engine::ModelInfo& info = *loaded;
         metrics_.SetModelInfo(info);
         Log(LogLevel::kInfo,
             absl::StrCat(
@@ -276,7 +276,7 @@ class ServerImpl final : public Server {
     }
     Log(LogLevel::kInfo,
         absl::StrCat("defaults: ", defaults.empty() ? "none" : absl::StrJoin(defaults, ", ")));
-    solver_->SetAccepting(true);
+    solve_context_->SetAccepting(true);
     health_->SetServingStatus("", true);
     metrics_.SetServing(true);
     Log(LogLevel::kInfo, "SERVING");
@@ -381,7 +381,7 @@ class ServerImpl final : public Server {
     if (http_readiness_) http_readiness_->Stop();  // Before health goes NOT_SERVING for good.
     Log(LogLevel::kInfo, absl::StrCat("draining: finishing in-flight requests (up to ",
                                       absl::FormatDuration(options_.drain_timeout), ")"));
-    solver_->SetAccepting(false, "server is shutting down");
+    solve_context_->SetAccepting(false, "server is shutting down");
     health_->Shutdown();  // Overall and every model, for good.
     metrics_.SetServing(false);
     const absl::Time start = absl::Now();
@@ -397,7 +397,8 @@ class ServerImpl final : public Server {
     // within the engine's share of the drain. (Shutdown first, before the engine's drain, was
     // worse: every call still on its way in at the signal was CANCELLED.)
     const absl::Time quiet_until = deadline - DrainReserve(options_.drain_timeout);
-    while (absl::Now() < quiet_until && absl::Now() - solver_->LastRefusal() < kRefusalQuiet) {
+    while (absl::Now() < quiet_until &&
+           absl::Now() - solve_context_->LastRefusal() < kRefusalQuiet) {
       absl::SleepFor(kRefusalQuiet / 4);
     }
     // gRPC's Shutdown waits for every connection to close until the deadline it is given, idle
@@ -442,6 +443,7 @@ class ServerImpl final : public Server {
   ProtobufLogRouter protobuf_log_{&metrics_, absl::Minutes(1)};
   std::unique_ptr<HttpServer> metrics_http_;
   std::unique_ptr<engine::Engine> engine_;
+  std::unique_ptr<SolveContext> solve_context_;  // The solve path's, for gRPC and HTTP.
   std::unique_ptr<SolverService> solver_;
   std::unique_ptr<AdminService> admin_;
   std::unique_ptr<HealthService> health_;  // Outlives server_ (its Watch streams end first).

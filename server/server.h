@@ -25,7 +25,7 @@ struct TlsOptions {
 struct ServerOptions {
   std::string listen = "0.0.0.0:50051";         // Port 0 picks a free port (see Server::port).
   std::string metrics_listen = "0.0.0.0:9464";  // Empty: no metrics endpoint.
-  // HTTP/JSON API and the web page (server/http_api.h); empty: none.
+  // HTTP/JSON API and the web page (server/http/http_api.h); empty: none.
   std::string http_listen = "0.0.0.0:8080";
   int http_threads = 64;                 // Connections served at once; more wait for a worker.
   size_t http_max_body_bytes = 1 << 20;  // Larger request bodies get 413.
@@ -52,7 +52,7 @@ struct ServerOptions {
   // sees it. Clients reconnect on GOAWAY by themselves. Zero: no limit.
   absl::Duration max_connection_age = absl::Minutes(5);
   absl::Duration max_connection_age_grace = absl::Minutes(5);
-  // gRPC connections open at once (server/grpc_connection_guard.h); 0: half the open-file
+  // gRPC connections open at once (server/guards/grpc_connection_guard.h); 0: half the open-file
   // limit. Past it new connections are closed as they are accepted and the oldest idle ones make
   // room, so a connection burst never takes the last descriptor.
   int grpc_max_connections = 0;
@@ -61,13 +61,13 @@ struct ServerOptions {
   int max_stream_resets_per_s = 500;
   // Largest request metadata (HTTP/2 header list) a call may carry; more: RESOURCE_EXHAUSTED.
   int max_metadata_bytes = 16 << 10;
-  // How often freed heap memory is given back to the system (server/memory_trimmer.h); zero:
+  // How often freed heap memory is given back to the system (server/guards/memory_trimmer.h); zero:
   // never.
   absl::Duration malloc_trim_interval = absl::Seconds(10);
   // SolveSteps: see SolverServiceOptions.
   size_t stream_queue_steps = 8;
   absl::Duration stream_stall_timeout = absl::Seconds(30);
-  // Probes of the gRPC port on a fresh connection (server/watchdog.h); a zero interval turns
+  // Probes of the gRPC port on a fresh connection (server/guards/watchdog.h); a zero interval turns
   // them off. After the probes fail, on_watchdog_failure is called once (on the watchdog's
   // thread; trm-server drains and exits non-zero).
   absl::Duration watchdog_interval = absl::Seconds(5);
@@ -98,7 +98,8 @@ class Server {
   virtual bool Drain() = 0;
 };
 
-// "auto" -> "cuda" when CUDA is present else "cpu", as the engine resolves it; for logs.
+// `listen` (HOST:PORT as configured) with the port actually bound (port 0 becomes the one the
+// system chose), for logs.
 std::string DescribeListen(const std::string& listen, int port);
 
 }  // namespace trm::server

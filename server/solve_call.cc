@@ -4,7 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "server/solver_service.h"
+#include "server/grpc_status.h"
 
 namespace trm::server {
 
@@ -12,8 +12,8 @@ using trm::v1::SolveRequest;
 using trm::v1::SolveResponse;
 using trm::v1::SolveStep;
 
-SolveCall::SolveCall(SolverService* service, std::string method)
-    : service_(service), method_(std::move(method)), start_(absl::Now()) {}
+SolveCall::SolveCall(SolveContext* context, std::string method)
+    : context_(context), method_(std::move(method)), start_(absl::Now()) {}
 
 void SolveCall::Start(const SolveRequest& request, absl::Time deadline, StepHandler on_step,
                       DoneHandler on_done, const absl::Status& admitted) {
@@ -36,7 +36,7 @@ absl::StatusOr<SolveCall::Prepared> SolveCall::Prepare(const SolveRequest& reque
   // The `model` label names a loaded model or is empty: a name from the request that resolves to
   // nothing is request content, and as a label it would also grow the registry without bound.
   model_label_.clear();
-  if (absl::Status accepting = service_->CheckAccepting(); !accepting.ok()) return accepting;
+  if (absl::Status accepting = context_->CheckAccepting(); !accepting.ok()) return accepting;
   if (!admitted.ok()) return admitted;
   // Before anything else reads them; an over-long model name is also never echoed (it would
   // overflow the client's metadata limit and turn the answer into RESOURCE_EXHAUSTED).
@@ -47,7 +47,7 @@ absl::StatusOr<SolveCall::Prepared> SolveCall::Prepare(const SolveRequest& reque
     return absl::InvalidArgumentError("request: raw tokens need an explicit model");
   }
   absl::StatusOr<engine::ModelInfo> model =
-      service_->engine()->ResolveModel(request.model(), *kind);
+      context_->engine()->ResolveModel(request.model(), *kind);
   if (!model.ok()) {
     if (absl::IsNotFound(model.status()) && request.model().empty()) {
       return absl::NotFoundError(
@@ -62,7 +62,7 @@ absl::StatusOr<SolveCall::Prepared> SolveCall::Prepare(const SolveRequest& reque
   if (!puzzle.ok()) return puzzle.status();
   p.puzzle = std::move(*puzzle);
   absl::StatusOr<engine::HaltOptions> halt =
-      ToHaltOptions(request.options(), p.model, service_->options().halt);
+      ToHaltOptions(request.options(), p.model, context_->halt());
   if (!halt.ok()) return halt.status();
   p.halt = *halt;
   if (absl::Status s = CheckViewOptions(request.options(), *kind); !s.ok()) return s;
@@ -70,7 +70,7 @@ absl::StatusOr<SolveCall::Prepared> SolveCall::Prepare(const SolveRequest& reque
     if (absl::Status s = CheckArcOptions(request.options()); !s.ok()) return s;
   }
   p.options = request.options();
-  p.request_id = request.request_id().empty() ? service_->NextRequestId() : request.request_id();
+  p.request_id = request.request_id().empty() ? context_->NextRequestId() : request.request_id();
   p.deadline = deadline;
   return p;
 }
@@ -96,7 +96,7 @@ absl::Status SolveCall::Submit(StepHandler on_step, DoneHandler on_done) {
     request.client = client_;
     request.cancel = cancel_;
     request.on_done = std::move(done);
-    return service_->engine()->SubmitArc(prepared_.model.name, std::move(request));
+    return context_->engine()->SubmitArc(prepared_.model.name, std::move(request));
   }
   engine::Request request;
   request.tokens = prepared_.puzzle.tokens;
@@ -113,7 +113,7 @@ absl::Status SolveCall::Submit(StepHandler on_step, DoneHandler on_done) {
     };
   }
   request.on_done = std::move(done);
-  return service_->engine()->Submit(prepared_.model.name, std::move(request));
+  return context_->engine()->Submit(prepared_.model.name, std::move(request));
 }
 
 void SolveCall::OnEngineStep(const engine::StepEvent& event, const StepHandler& on_step) {
@@ -195,7 +195,7 @@ grpc::Status SolveCall::FillResponse(const engine::Result& result, SolveResponse
       response->set_verification(trm::v1::VERIFICATION_VERIFIED);
     }
   }
-  service_->metrics()->RecordAnswer(
+  context_->metrics()->RecordAnswer(
       response->model(), VerificationLabel(response->verification()),
       response->source() == trm::v1::ANSWER_SOURCE_EXACT_SOLVER ? "exact_solver" : "model");
   return grpc::Status::OK;
@@ -203,7 +203,7 @@ grpc::Status SolveCall::FillResponse(const engine::Result& result, SolveResponse
 
 void SolveCall::Record(const grpc::Status& status) {
   if (recorded_.exchange(true)) return;
-  service_->metrics()->RecordRequest(method_, model_label_, GrpcCodeName(status.error_code()),
+  context_->metrics()->RecordRequest(method_, model_label_, GrpcCodeName(status.error_code()),
                                      absl::ToDoubleSeconds(absl::Now() - start_));
 }
 

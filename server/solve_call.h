@@ -19,11 +19,10 @@
 #include "engine/engine.h"
 #include "grpcpp/grpcpp.h"
 #include "server/request_codec.h"
+#include "server/solve_context.h"
 #include "trm/v1/solver.pb.h"
 
 namespace trm::server {
-
-class SolverService;
 
 class SolveCall {
  public:
@@ -34,8 +33,8 @@ class SolveCall {
   using DoneHandler =
       std::function<void(const grpc::Status& status, trm::v1::SolveResponse response)>;
 
-  // `method` labels the call in the metrics ("Solve", "SolveSteps"). `service` must outlive it.
-  SolveCall(SolverService* service, std::string method);
+  // `method` labels the call in the metrics ("Solve", "SolveSteps"). `context` must outlive it.
+  SolveCall(SolveContext* context, std::string method);
   SolveCall(const SolveCall&) = delete;
   SolveCall& operator=(const SolveCall&) = delete;
 
@@ -79,7 +78,7 @@ class SolveCall {
   grpc::Status FillResponse(const engine::Result& result, trm::v1::SolveResponse* response);
   void Record(const grpc::Status& status);  // Once; later calls do nothing.
 
-  SolverService* const service_;
+  SolveContext* const context_;
   const std::string method_;
   const absl::Time start_;
   const std::shared_ptr<engine::CancelToken> cancel_ = std::make_shared<engine::CancelToken>();

@@ -232,8 +232,8 @@ TEST_F(LifecycleTest, MutualTls) {
                  who + ".crt"),
               0);
   }
-  // The watchdog probes the TLS port without a handshake (server/watchdog.h); with one failure
-  // allowed, a probe that mistook this healthy server for a dead one would end it at once.
+  // The watchdog probes the TLS port without a handshake (server/guards/watchdog.h); with one
+  // failure allowed, a probe that mistook this healthy server for a dead one would end it at once.
   auto server = StartServer({"--tls_cert=" + d + "/server.crt", "--tls_key=" + d + "/server.key",
                              "--tls_client_ca=" + d + "/ca.crt", "--watchdog_interval_s=0.2",
                              "--watchdog_failures=1"});

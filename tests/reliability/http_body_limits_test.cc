@@ -3,8 +3,8 @@
 // past the limit; and a request counted as "being answered" from the end of its headers, so a
 // body trickled in a byte at a time held its worker for ever (64 of them stopped the HTTP API).
 // HttpServer::PostWithBody now counts the body after decoding and the deadlines cover the body
-// (server/http_server.h). The request head is bounded too (server/http_socket_stream.h). Each test
-// reproduces one attack on loopback against a real trm-server.
+// (server/http/http_server.h). The request head is bounded too (server/http/http_socket_stream.h).
+// Each test reproduces one attack on loopback against a real trm-server.
 #include <gtest/gtest.h>
 #include <zlib.h>
 

@@ -2,7 +2,7 @@
 // closes slow clients used to take every descriptor of the process, and then gRPC's accept4()
 // failed with EMFILE and the watchdog ended the process. Now the HTTP listener holds at most its
 // budget (a quarter of the open-file limit by default) and, at it, waits while the server
-// closes idle connections early (server/http_connection_budget.h).
+// closes idle connections early (server/http/http_connection_budget.h).
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>

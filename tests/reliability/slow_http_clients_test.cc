@@ -3,7 +3,7 @@
 // byte a second stopped every scrape, 66 silent connections filled its backlog, and SIGTERM with
 // such a client connected took 38 s to exit with --drain_timeout_s=5. /metrics and the HTTP API
 // now run on cpp-httplib with a worker pool, a whole-request deadline, and a stop that closes
-// every connection (server/http_server.h). Each test reproduces one attack on loopback.
+// every connection (server/http/http_server.h). Each test reproduces one attack on loopback.
 #include <gtest/gtest.h>
 #include <signal.h>
 

@@ -40,9 +40,9 @@ bool PingPong(RawConnection& c, absl::Duration timeout, std::vector<Frame>* seen
 // With the soft limit already at the hard limit, gRPC 1.51 stops accepting for good once
 // accept4() fails with EMFILE, and the watchdog then restarted the process: anyone able to open
 // 1,100 connections could restart it at will. The gRPC port's connection budget (half the
-// open-file limit, server/grpc_connection_guard.h) now closes connections past it as they come
-// and the oldest idle ones to make room, so the process never meets the limit: the same process
-// answers new connections throughout, and the watchdog has no reason to act.
+// open-file limit, server/guards/grpc_connection_guard.h) now closes connections past it as they
+// come and the oldest idle ones to make room, so the process never meets the limit: the same
+// process answers new connections throughout, and the watchdog has no reason to act.
 TEST(TransportAttacksTest, ConnectionBurstPastTheFileLimitLeavesTheServerAccepting) {
   ASSERT_TRUE(SharedCheckpoints().ok);
   constexpr int kLimit = 256;
