@@ -108,26 +108,4 @@ absl::StatusOr<std::vector<EvalExample>> ReadDatasetExamples(const std::string& 
   return out;
 }
 
-bool EvalMetrics::Add(const EvalExample& example, const std::vector<int32_t>& answer,
-                      float confidence, int steps) {
-  ++examples;
-  bool all = true;
-  for (size_t i = 0; i < example.label.size(); ++i) {
-    if (example.label[i] == kIgnore) continue;
-    const bool ok = i < answer.size() && answer[i] == example.label[i];
-    ++cells;
-    cells_correct += ok;
-    all = all && ok;
-  }
-  exact += all;
-  // Official q_halt_accuracy: (q_halt_logits >= 0) == seq_is_correct, at our threshold.
-  const bool vouched = confidence >= halt_threshold;
-  halt_correct += vouched == all;
-  confident += vouched;
-  confident_exact += vouched && all;
-  steps_total += steps;
-  ++steps_histogram[steps];
-  return all;
-}
-
 }  // namespace trm::bench

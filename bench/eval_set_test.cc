@@ -68,44 +68,5 @@ TEST(ReadPuzzleFile, MazeWithAndWithoutPath) {
   EXPECT_EQ((*ex)[0].maze_rows, 5);
 }
 
-TEST(EvalMetrics, ExactCellsHaltingSteps) {
-  EvalExample e;
-  e.label = {1, 2, kIgnore, 4};
-  EvalMetrics m;
-  m.Add(e, {1, 2, 9, 4}, 0.9f, 3);  // Exact (ignored cell not scored), confident: halt right.
-  m.Add(e, {1, 0, 0, 4}, 0.9f, 5);  // Wrong, confident: halt wrong.
-  m.Add(e, {0, 0, 0, 0}, 0.1f, 5);  // Wrong, not confident: halt right.
-  EXPECT_EQ(m.examples, 3);
-  EXPECT_DOUBLE_EQ(m.exact_accuracy(), 1.0 / 3);
-  EXPECT_DOUBLE_EQ(m.cell_accuracy(), 5.0 / 9);
-  EXPECT_DOUBLE_EQ(m.halt_accuracy(), 2.0 / 3);
-  EXPECT_DOUBLE_EQ(m.mean_steps(), 13.0 / 3);
-  EXPECT_EQ(m.steps_histogram.at(5), 2);
-  EXPECT_DOUBLE_EQ(m.halt_precision(), 1.0 / 2);  // Vouched for two, one of them exact.
-  EXPECT_DOUBLE_EQ(m.confident_share(), 2.0 / 3);
-}
-
-TEST(EvalMetrics, HaltingFiguresFollowTheThreshold) {
-  EvalExample e;
-  e.label = {1, 2};
-  EvalMetrics m;
-  m.halt_threshold = 0.95f;
-  m.Add(e, {1, 2}, 0.99f, 2);  // Exact and vouched for.
-  m.Add(e, {1, 0}, 0.9f, 8);   // Wrong; 0.9 would vouch at 0.5, not at 0.95.
-  m.Add(e, {1, 2}, 0.9f, 8);   // Exact but not vouched for: a halting miss.
-  EXPECT_DOUBLE_EQ(m.halt_accuracy(), 2.0 / 3);
-  EXPECT_DOUBLE_EQ(m.halt_precision(), 1.0);
-  EXPECT_DOUBLE_EQ(m.confident_share(), 1.0 / 3);
-}
-
-TEST(EvalMetrics, NoConfidentAnswersMeansNoPrecision) {
-  EvalExample e;
-  e.label = {1};
-  EvalMetrics m;
-  m.Add(e, {1}, 0.2f, 8);
-  EXPECT_DOUBLE_EQ(m.halt_precision(), 0);
-  EXPECT_DOUBLE_EQ(m.confident_share(), 0);
-}
-
 }  // namespace
 }  // namespace trm::bench

@@ -17,6 +17,7 @@
 #include "bench/eval_set.h"
 #include "bench/machine.h"
 #include "engine/engine.h"
+#include "model/eval_tally.h"
 #include "nlohmann/json.hpp"
 
 ABSL_FLAG(std::string, checkpoint, "", "Checkpoint: own directory or official .pt (required)");
@@ -103,7 +104,7 @@ int Main(int argc, char** argv) {
     }
   }
   absl::Mutex mu;
-  EvalMetrics metrics;
+  model::EvalTally metrics;
   // 0: the threshold the engine halts this model at by default (its checkpoint's, else 0.5).
   metrics.halt_threshold =
       flag_threshold > 0 ? static_cast<float>(flag_threshold) : info.halt_threshold;
@@ -127,7 +128,7 @@ int Main(int argc, char** argv) {
         if (first_error.empty()) first_error = std::string(res.status.message());
         return;
       }
-      const bool exact = metrics.Add(*ex, res.answer_tokens, res.confidence, res.steps);
+      const bool exact = metrics.Add(ex->label, res.answer_tokens, res.confidence, res.steps);
       if (answers.is_open()) {
         answers << nlohmann::json{{"name", ex->name},
                                   {"exact", exact},

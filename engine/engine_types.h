@@ -14,6 +14,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "model/eval_tally.h"
 
 namespace trm::engine {
 
@@ -160,7 +161,8 @@ struct ModelInfo {
 struct SchedulerOptions {
   int max_batch_size = 64;   // Batch slots (rows) per model; a request takes one per view.
   int max_queue_size = 256;  // Waiting requests; more are rejected with RESOURCE_EXHAUSTED.
-  float default_halt_threshold = 0.5f;  // For models whose checkpoint names no threshold.
+  // For models whose checkpoint names no threshold (trm-train evaluates at the same default).
+  float default_halt_threshold = model::kDefaultHaltThreshold;
   // The most of the batch's slots one client's long requests (more steps than the checkpoint's
   // halt_max_steps: ignore_halting, a larger max_steps) take while they run (Request::client).
   // Rows are never pre-empted: without the share, a client filling the batch with such requests

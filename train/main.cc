@@ -64,6 +64,9 @@ OVERRIDE_FLAG(checkpoint_interval, "Steps between checkpoints (0: at the end)");
 OVERRIDE_FLAG(log_interval, "Steps between progress lines");
 OVERRIDE_FLAG(eval_size, "Held-out examples");
 OVERRIDE_FLAG(eval_batch_size, "Evaluation batch");
+OVERRIDE_FLAG(halt_threshold,
+              "Halting threshold the model is served at: written to the checkpoint, and "
+              "evaluation halts at it (0: the engine's default, 0.5)");
 OVERRIDE_FLAG(train_size, "Generated data: 0 = fresh puzzles forever, N = a fixed set");
 OVERRIDE_FLAG(data_dir, "Official-format dataset directory (train/ and test/)");
 OVERRIDE_FLAG(task, "Generated data: sudoku | maze");
@@ -153,6 +156,7 @@ std::vector<Override> Overrides() {
           FIELD(log_interval, o.log_interval),
           FIELD(eval_size, o.eval_size),
           FIELD(eval_batch_size, o.eval_batch_size),
+          FIELD(halt_threshold, o.halt_threshold),
           FIELD(train_size, o.train_size),
           FIELD(data_dir, o.data_dir),
           FIELD(task, o.data.task),

@@ -206,6 +206,7 @@ nlohmann::json TrainOptions::ToJson() const {
           {"steps", steps},
           {"eval_interval", eval_interval},
           {"checkpoint_interval", checkpoint_interval},
+          {"halt_threshold", halt_threshold},
           {"optimizer", optimizer},
           {"loss", loss},
           {"lr", lr},
@@ -243,6 +244,10 @@ absl::Status TrainOptions::Validate() const {
     return bad(absl::StrCat("ema_rate: ", ema_rate, " outside [0, 1)"));
   if (eval_size < 0) return bad(absl::StrCat("eval_size: ", eval_size, " < 0"));
   if (eval_batch_size < 1) return bad(absl::StrCat("eval_batch_size: ", eval_batch_size, " < 1"));
+  if (!(halt_threshold >= 0 && halt_threshold <= 1)) {
+    return bad(
+        absl::StrCat("halt_threshold: ", halt_threshold, " outside [0, 1] (0: the default)"));
+  }
   if (train_size < 0) return bad(absl::StrCat("train_size: ", train_size, " < 0"));
   if (dtype != "auto" && dtype != "float32" && dtype != "bfloat16") {
     return bad("dtype: '" + dtype + "' (expected auto, float32 or bfloat16)");

@@ -32,6 +32,11 @@ struct TrainOptions {
   int64_t checkpoint_interval = 0;  // Steps between checkpoints (0: only at the end).
   int64_t log_interval = 10;        // Steps between progress lines.
   int64_t eval_batch_size = 256;
+  // The halting threshold the trained model is served at: written to the checkpoint's
+  // serving.halt_threshold, and evaluation halts at it, so the halting accuracy training reports
+  // is the one the server will have. 0: none written; both use the engine's default
+  // (model::kDefaultHaltThreshold). scripts/calibrate-halting.sh chooses one afterwards.
+  double halt_threshold = 0;
 
   // Optimisation (official names).
   std::string optimizer = "adam_atan2";  // adam_atan2 | adamw

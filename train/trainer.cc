@@ -1,11 +1,14 @@
 #include "train/trainer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <span>
 
 #include "absl/strings/str_cat.h"
 #include "model/device.h"
+#include "model/eval_tally.h"
 #include "train/data_parallel.h"
 
 namespace trm::train {
@@ -49,6 +52,7 @@ nlohmann::json EvalMetrics::ToJson() const {
           {"examples", examples},
           {"exact_accuracy", exact_accuracy},
           {"cell_accuracy", cell_accuracy},
+          {"halt_threshold", halt_threshold},
           {"halt_accuracy", halt_accuracy},
           {"mean_steps", mean_steps},
           {"exact_accuracy_max_steps", exact_accuracy_max_steps},
@@ -192,6 +196,11 @@ absl::Status Trainer::InitFrom(const std::string& path) {
     it->second = it->second.mean(0, true).expand(mine[kPuzzleEmb].sizes()).contiguous();
   }
   return model::LoadStateDictInto(net_, state, path);
+}
+
+float Trainer::ServingHaltThreshold() const {
+  return options_.halt_threshold > 0 ? static_cast<float>(options_.halt_threshold)
+                                     : model::kDefaultHaltThreshold;
 }
 
 model::StepRunner& Trainer::EvalRunner() {
@@ -404,44 +413,48 @@ absl::StatusOr<EvalMetrics> Trainer::Evaluate() {
   net->eval();
   torch::NoGradGuard no_grad;
   const int64_t s = shape().seq_len, max_steps = options_.arch.halt_max_steps;
-  double exact = 0, cells = 0, halt_ok = 0, steps = 0, exact_max = 0;
+  // Each puzzle stops where the engine would stop it (sigmoid(q_halt) >= the threshold it will be
+  // served at, or max steps) and that step's answer is tallied as trm-eval tallies the server's.
+  model::EvalTally tally;
+  tally.halt_threshold = ServingHaltThreshold();
+  double exact_max = 0;
   for (size_t first = 0; first < eval_set_.size(); first += options_.eval_batch_size) {
     const int64_t n = std::min<int64_t>(options_.eval_batch_size, eval_set_.size() - first);
     auto inputs = torch::zeros({n, s}, torch::kLong);
     auto labels = torch::zeros({n, s}, torch::kLong);
     auto pids = torch::zeros({n}, torch::kLong);
     for (int64_t i = 0; i < n; ++i) PutRow(eval_set_[first + i], i, inputs, labels, pids);
-    const auto mask = labels != kIgnoreLabel;
-    const auto counts = mask.sum(-1);
+    const auto label_rows = labels.to(torch::kInt32).contiguous();
     auto carry = net->InitialCarry(n);
-    auto done = torch::zeros({n}, torch::kBool);
+    std::vector<bool> done(n, false);
     auto dinputs = inputs.to(device_), dpids = pids.to(device_);
     for (int64_t step = 1; step <= max_steps; ++step) {
       auto [next, out] = runner.ActStep(carry, dinputs, dpids);
       carry = next;
-      auto preds = out.logits.argmax(-1).to(torch::kCPU);
-      auto q = out.q_halt.to(torch::kCPU);
-      auto right = (mask & (preds == labels)).sum(-1);
-      auto all_right = right == counts;
-      // Rows the engine would stop now: q_halt > 0 (sigmoid > 0.5) or the last step.
-      auto stop = (~done) & ((q > 0) | torch::full({n}, step == max_steps, torch::kBool));
-      auto stopf = stop.to(torch::kDouble);
-      exact += (stopf * all_right.to(torch::kDouble)).sum().item<double>();
-      cells += (stopf * right.to(torch::kDouble) / counts.clamp_min(1).to(torch::kDouble))
-                   .sum()
-                   .item<double>();
-      halt_ok += (stop & ((q >= 0) == all_right)).sum().item<double>();
-      steps += stopf.sum().item<double>() * step;
-      done = done | stop;
-      if (step == max_steps) exact_max += all_right.sum().item<double>();
+      const auto preds = out.logits.argmax(-1).to(torch::kCPU, torch::kInt32).contiguous();
+      const auto confidence = torch::sigmoid(out.q_halt).to(torch::kCPU).contiguous();
+      for (int64_t i = 0; i < n; ++i) {
+        const std::span<const int32_t> label(label_rows[i].data_ptr<int32_t>(), s);
+        const std::span<const int32_t> answer(preds[i].data_ptr<int32_t>(), s);
+        const float c = confidence[i].item<float>();
+        if (!done[i] && (c >= tally.halt_threshold || step == max_steps)) {
+          tally.Add(label, answer, c, static_cast<int>(step));
+          done[i] = true;
+        }
+        if (step == max_steps)
+          exact_max +=
+              std::equal(label.begin(), label.end(), answer.begin(),
+                         [](int32_t want, int32_t got) { return want < 0 || want == got; });
+      }
     }
   }
   const double total = static_cast<double>(eval_set_.size());
-  m.examples = static_cast<int64_t>(eval_set_.size());
-  m.exact_accuracy = exact / total;
-  m.cell_accuracy = cells / total;
-  m.halt_accuracy = halt_ok / total;
-  m.mean_steps = steps / total;
+  m.examples = tally.examples;
+  m.halt_threshold = tally.halt_threshold;
+  m.exact_accuracy = tally.exact_accuracy();
+  m.cell_accuracy = tally.cell_accuracy();
+  m.halt_accuracy = tally.halt_accuracy();
+  m.mean_steps = tally.mean_steps();
   m.exact_accuracy_max_steps = exact_max / total;
   m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   net_->train();
@@ -470,6 +483,7 @@ absl::Status Trainer::Save(const std::string& dir, const nlohmann::json& extra_p
   info.config = options_.arch;
   info.task = shape().task;
   info.puzzle_identifiers = shape().puzzle_identifiers;
+  info.halt_threshold = static_cast<float>(options_.halt_threshold);  // 0: none written.
   info.provenance = {{"trainer", "trm-train"},      {"step", step_},
                      {"total_steps", total_steps_}, {"weights", options_.ema ? "ema" : "live"},
                      {"data", train_->Describe()},  {"options", options_.ToJson()}};

@@ -57,10 +57,11 @@ struct StepMetrics {
 struct EvalMetrics {
   int64_t step = 0;
   int64_t examples = 0;
-  double exact_accuracy = 0;            // Whole answer right at the halting step.
-  double cell_accuracy = 0;             // Scored cells right at the halting step.
-  double halt_accuracy = 0;             // (q_halt >= 0) == whole answer right, at the halting step.
-  double mean_steps = 0;                // ACT steps used under the engine's halting.
+  double exact_accuracy = 0;  // Whole answer right at the halting step.
+  double cell_accuracy = 0;   // Scored cells right at the halting step.
+  float halt_threshold = 0;   // Where it halted: the threshold the server will use.
+  double halt_accuracy = 0;   // (confidence >= halt_threshold) == whole answer right, at the halt.
+  double mean_steps = 0;      // ACT steps used under the engine's halting.
   double exact_accuracy_max_steps = 0;  // Whole answer right after halt_max_steps.
   double seconds = 0;
   nlohmann::json ToJson() const;
@@ -118,8 +119,14 @@ class Trainer {
   // The network evaluation and saving use: the EMA copy (puzzle embeddings and buffers synced
   // from the live network, as the official EMA helper leaves them) or the live one.
   model::TrmNet& EvalNet();
+  // The threshold the saved checkpoint will be served at (TrainOptions::halt_threshold, else
+  // the engine's default); evaluation halts at it.
+  float ServingHaltThreshold() const;
   // EvalNet's step runner (EvalNet synced first).
   model::StepRunner& EvalRunner();
+
+  // The held-out examples Evaluate scores (rank 0; empty on the others).
+  const std::vector<Example>& eval_set() const { return eval_set_; }
 
   // Batch state (CPU tensors), for tests and diagnostics.
   const model::Carry& carry() const { return carry_; }
