@@ -6,12 +6,12 @@
 #include <filesystem>
 #include <iostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/strings/str_split.h"
+#include "base/program_flags.h"
 #include "puzzle/arc_json.h"
 #include "puzzle/dataset.h"
 #include "puzzle/dataset_builders.h"
@@ -344,15 +344,15 @@ int Build(const std::string& kind) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(kUsage);
+  // `-h` and `help` have always asked for the help as well: they become --help, whose text
+  // (the usage, then trm-data's flags) ParseProgramFlags prints, like every program's.
+  static char kHelpFlag[] = "--help";
   for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "--help" || a == "-h" || a == "help" || a == "--helpshort") {
-      std::cout << kUsage;
-      return 0;
+    if (std::string_view(argv[i]) == "-h" || std::string_view(argv[i]) == "help") {
+      argv[i] = kHelpFlag;
     }
   }
-  std::vector<char*> args = absl::ParseCommandLine(argc, argv);
+  std::vector<char*> args = trm::ParseProgramFlags(argc, argv, kUsage);
   if (args.size() < 3) {
     std::cerr << kUsage;
     return Fail("expected a command and a puzzle kind, e.g. `trm-data solve sudoku FILE`");

@@ -18,6 +18,17 @@ check() {  # check DESCRIPTION COMMAND... : the command must succeed.
 "$BIN" --help > help.txt; rc=$?
 check "--help exits 0" test $rc -eq 0
 check "--help lists the commands" grep -q "trm-data solve sudoku|maze FILE" help.txt
+check "--help lists the flags" grep -q -- "--count (generate/build: number of puzzles" help.txt
+check "--help lists the maze flags" grep -q -- "--loop_fraction" help.txt
+check "--help leaves out the libraries' flags" bash -c "! grep -q -- '--flagfile' help.txt"
+"$BIN" -h > help_h.txt; rc=$?
+check "-h exits 0" test $rc -eq 0
+check "-h prints the same help" cmp -s help.txt help_h.txt
+"$BIN" help > help_word.txt; rc=$?
+check "help exits 0" test $rc -eq 0
+check "help prints the same help" cmp -s help.txt help_word.txt
+"$BIN" --helpfull > helpfull.txt  # absl's own listing (and absl's exit status).
+check "--helpfull lists the libraries' flags too" grep -q -- "--flagfile" helpfull.txt
 "$BIN" solve chess x.txt 2> err.txt; rc=$?
 check "unknown kind exits 2" test $rc -eq 2
 check "unknown kind is named" grep -q "unknown puzzle kind 'chess' for solve" err.txt
