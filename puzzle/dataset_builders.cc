@@ -65,58 +65,111 @@ struct MemorySink {
   void EndGroup() { set.EndGroup(); }
 };
 
+// Adapts DatasetSplitWriter (held by pointer) to the sink interface.
+struct WriterSink {
+  DatasetSplitWriter* w;
+  Expected<void> AddExample(std::span<const int32_t> in, std::span<const int32_t> out) {
+    return w->AddExample(in, out);
+  }
+  void EndPuzzle(int32_t id) { w->EndPuzzle(id); }
+  void EndGroup() { w->EndGroup(); }
+};
+
+// A split in memory: its metadata, the examples `emit(sink)` adds, then their statistics. One
+// definition for Sudoku and mazes, which differ only in vocabulary, length and examples.
+template <class Emit>
+Expected<DatasetSplit> BuildSplit(int vocab_size, int seq_len, Emit emit) {
+  DatasetSplit split;
+  split.metadata = BaseMetadata(vocab_size, seq_len);
+  split.set.seq_len = seq_len;
+  MemorySink sink{split.set};
+  if (auto ok = emit(sink); !ok.ok()) return ok.error();
+  FillDatasetStatistics(split.set, split.metadata);
+  return split;
+}
+
+// The same split streamed to dir/split through DatasetSplitWriter; returns how many examples it
+// wrote.
+template <class Emit>
+Expected<int64_t> WriteSplit(const std::string& dir, const std::string& split, int vocab_size,
+                             int seq_len, Emit emit) {
+  auto writer = DatasetSplitWriter::Open(dir, split, seq_len, vocab_size);
+  if (!writer.ok()) return writer.error();
+  WriterSink sink{writer->get()};
+  if (auto ok = emit(sink); !ok.ok()) return ok.error();
+  if (auto ok = (*writer)->Finish(BaseMetadata(vocab_size, seq_len)); !ok.ok()) {
+    return ok.error();
+  }
+  return (*writer)->num_examples();
+}
+
+// The Sudoku and maze layout: one group per pair, whose puzzles (identifier 0) hold one example
+// each (ARC's puzzles hold several). `emit_pair(i, add)` calls add(input, label) once per puzzle
+// of pair i; progress is per pair.
+template <class Sink, class EmitPair>
+Expected<void> EmitOneExamplePuzzles(size_t num_pairs, const ProgressFn& progress, Sink& sink,
+                                     EmitPair emit_pair) {
+  auto add = [&sink](std::span<const int32_t> in, std::span<const int32_t> out) {
+    auto ok = sink.AddExample(in, out);
+    if (ok.ok()) sink.EndPuzzle(0);
+    return ok;
+  };
+  for (size_t i = 0; i < num_pairs; ++i) {
+    if (auto ok = emit_pair(i, add); !ok.ok()) return ok;
+    sink.EndGroup();
+    if (progress) progress(i + 1, num_pairs);
+  }
+  return Ok();
+}
+
 template <class Sink>
 Expected<void> EmitSudoku(const std::vector<SudokuPair>& pairs, const SudokuDatasetOptions& options,
                           const ProgressFn& progress, Sink& sink) {
   std::mt19937_64 rng(options.seed);
   const int per = 1 + std::max(0, options.num_aug);
-  for (size_t i = 0; i < pairs.size(); ++i) {
+  // The puzzle, then per - 1 shuffles of it.
+  return EmitOneExamplePuzzles(pairs.size(), progress, sink, [&](size_t i, auto& add) {
     for (int a = 0; a < per; ++a) {
       SudokuPair p = pairs[i];
       if (a > 0) {
         SudokuShuffle s = RandomSudokuShuffle(rng);
         p = {s.Apply(p.puzzle), s.Apply(p.solution)};
       }
-      if (auto ok = sink.AddExample(SudokuToTokens(p.puzzle), SudokuToTokens(p.solution)); !ok.ok())
-        return ok;
-      sink.EndPuzzle(0);
+      if (auto ok = add(SudokuToTokens(p.puzzle), SudokuToTokens(p.solution)); !ok.ok()) return ok;
     }
-    sink.EndGroup();
-    if (progress) progress(i + 1, pairs.size());
-  }
-  return Ok();
+    return Ok();
+  });
 }
 
 template <class Sink>
 Expected<void> EmitMaze(const std::vector<MazePair>& pairs, const MazeDatasetOptions& options,
                         const ProgressFn& progress, Sink& sink) {
   const int per = options.dihedral_aug ? kNumDihedral : 1;
-  for (size_t i = 0; i < pairs.size(); ++i) {
-    const MazePair& p = pairs[i];
-    if (p.puzzle.rows != p.puzzle.cols || p.solution.rows != p.puzzle.rows ||
-        p.solution.cols != p.puzzle.cols) {
-      return Error{"maze dataset: maze " + std::to_string(i + 1) + " is " +
-                   std::to_string(p.puzzle.rows) + "x" + std::to_string(p.puzzle.cols) +
-                   " (answer " + std::to_string(p.solution.rows) + "x" +
-                   std::to_string(p.solution.cols) + "); mazes must be square and match"};
-    }
-    auto in = MazeToTokens(p.puzzle, options.side);
-    auto out = MazeToTokens(p.solution, options.side);
-    if (!in.ok())
-      return Error{"maze dataset: maze " + std::to_string(i + 1) + ": " + in.error().message};
-    if (!out.ok())
-      return Error{"maze dataset: maze " + std::to_string(i + 1) + ": " + out.error().message};
-    for (int k = 0; k < per; ++k) {
-      if (auto ok = sink.AddExample(DihedralTransform(*in, options.side, options.side, k),
-                                    DihedralTransform(*out, options.side, options.side, k));
-          !ok.ok())
-        return ok;
-      sink.EndPuzzle(0);
-    }
-    sink.EndGroup();
-    if (progress) progress(i + 1, pairs.size());
-  }
-  return Ok();
+  // The maze, then (with dihedral_aug) its 7 other dihedral transforms.
+  return EmitOneExamplePuzzles(
+      pairs.size(), progress, sink, [&](size_t i, auto& add) -> Expected<void> {
+        const MazePair& p = pairs[i];
+        if (p.puzzle.rows != p.puzzle.cols || p.solution.rows != p.puzzle.rows ||
+            p.solution.cols != p.puzzle.cols) {
+          return Error{"maze dataset: maze " + std::to_string(i + 1) + " is " +
+                       std::to_string(p.puzzle.rows) + "x" + std::to_string(p.puzzle.cols) +
+                       " (answer " + std::to_string(p.solution.rows) + "x" +
+                       std::to_string(p.solution.cols) + "); mazes must be square and match"};
+        }
+        auto in = MazeToTokens(p.puzzle, options.side);
+        auto out = MazeToTokens(p.solution, options.side);
+        if (!in.ok())
+          return Error{"maze dataset: maze " + std::to_string(i + 1) + ": " + in.error().message};
+        if (!out.ok())
+          return Error{"maze dataset: maze " + std::to_string(i + 1) + ": " + out.error().message};
+        for (int k = 0; k < per; ++k) {
+          if (auto ok = add(DihedralTransform(*in, options.side, options.side, k),
+                            DihedralTransform(*out, options.side, options.side, k));
+              !ok.ok())
+            return ok;
+        }
+        return Ok();
+      });
 }
 
 // The official ARC layout, one task (group) at a time so a streaming sink never holds more than
@@ -232,25 +285,17 @@ Expected<void> WriteTestPuzzles(const std::string& dir, const std::vector<ArcTas
 
 DatasetSplit BuildSudokuSplit(const std::vector<SudokuPair>& pairs,
                               const SudokuDatasetOptions& options, const ProgressFn& progress) {
-  DatasetSplit split;
-  split.metadata = BaseMetadata(kSudokuVocabSize, kSudokuSeqLen);
-  split.set.seq_len = kSudokuSeqLen;
-  MemorySink sink{split.set};
-  (void)EmitSudoku(pairs, options, progress, sink);  // A memory sink cannot fail.
-  FillDatasetStatistics(split.set, split.metadata);
-  return split;
+  // A memory sink cannot fail, so neither can this.
+  return BuildSplit(kSudokuVocabSize, kSudokuSeqLen,
+                    [&](MemorySink& sink) { return EmitSudoku(pairs, options, progress, sink); })
+      .value();
 }
 
 Expected<DatasetSplit> BuildMazeSplit(const std::vector<MazePair>& pairs,
                                       const MazeDatasetOptions& options,
                                       const ProgressFn& progress) {
-  DatasetSplit split;
-  split.metadata = BaseMetadata(kMazeVocabSize, options.side * options.side);
-  split.set.seq_len = options.side * options.side;
-  MemorySink sink{split.set};
-  if (auto ok = EmitMaze(pairs, options, progress, sink); !ok.ok()) return ok.error();
-  FillDatasetStatistics(split.set, split.metadata);
-  return split;
+  return BuildSplit(kMazeVocabSize, options.side * options.side,
+                    [&](MemorySink& sink) { return EmitMaze(pairs, options, progress, sink); });
 }
 
 Expected<ArcDataset> BuildArcDataset(const std::vector<ArcTask>& train_sets,
@@ -280,46 +325,19 @@ Expected<void> WriteArcDataset(const std::string& dir, const ArcDataset& dataset
   return WriteTestPuzzles(dir, dataset.test_tasks);
 }
 
-namespace {
-
-// Adapts DatasetSplitWriter (held by pointer) to the sink interface.
-struct WriterSink {
-  DatasetSplitWriter* w;
-  Expected<void> AddExample(std::span<const int32_t> in, std::span<const int32_t> out) {
-    return w->AddExample(in, out);
-  }
-  void EndPuzzle(int32_t id) { w->EndPuzzle(id); }
-  void EndGroup() { w->EndGroup(); }
-};
-
-}  // namespace
-
 Expected<int64_t> WriteSudokuSplit(const std::string& dir, const std::string& split,
                                    const std::vector<SudokuPair>& pairs,
                                    const SudokuDatasetOptions& options,
                                    const ProgressFn& progress) {
-  auto writer = DatasetSplitWriter::Open(dir, split, kSudokuSeqLen, kSudokuVocabSize);
-  if (!writer.ok()) return writer.error();
-  WriterSink sink{writer->get()};
-  if (auto ok = EmitSudoku(pairs, options, progress, sink); !ok.ok()) return ok.error();
-  if (auto ok = (*writer)->Finish(BaseMetadata(kSudokuVocabSize, kSudokuSeqLen)); !ok.ok()) {
-    return ok.error();
-  }
-  return (*writer)->num_examples();
+  return WriteSplit(dir, split, kSudokuVocabSize, kSudokuSeqLen,
+                    [&](WriterSink& sink) { return EmitSudoku(pairs, options, progress, sink); });
 }
 
 Expected<int64_t> WriteMazeSplit(const std::string& dir, const std::string& split,
                                  const std::vector<MazePair>& pairs,
                                  const MazeDatasetOptions& options, const ProgressFn& progress) {
-  const int seq_len = options.side * options.side;
-  auto writer = DatasetSplitWriter::Open(dir, split, seq_len, kMazeVocabSize);
-  if (!writer.ok()) return writer.error();
-  WriterSink sink{writer->get()};
-  if (auto ok = EmitMaze(pairs, options, progress, sink); !ok.ok()) return ok.error();
-  if (auto ok = (*writer)->Finish(BaseMetadata(kMazeVocabSize, seq_len)); !ok.ok()) {
-    return ok.error();
-  }
-  return (*writer)->num_examples();
+  return WriteSplit(dir, split, kMazeVocabSize, options.side * options.side,
+                    [&](WriterSink& sink) { return EmitMaze(pairs, options, progress, sink); });
 }
 
 Expected<ArcDatasetSummary> WriteArcDatasetStreaming(const std::string& dir,
