@@ -1,8 +1,7 @@
 // trm-data: solve, verify, generate and build datasets of Sudoku, maze and ARC puzzles.
-// A thin program over puzzle/: flags and files here, every rule in the library.
-#include <algorithm>
+// A thin program over puzzle/: flags and files here, every rule in the library; what differs
+// between Sudoku and mazes is in puzzle_kinds.h.
 #include <chrono>
-#include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <string>
@@ -13,15 +12,10 @@
 #include "absl/strings/str_split.h"
 #include "base/program_flags.h"
 #include "puzzle/arc_json.h"
+#include "puzzle/cli/puzzle_kinds.h"
 #include "puzzle/dataset.h"
 #include "puzzle/dataset_builders.h"
-#include "puzzle/maze.h"
-#include "puzzle/maze_generator.h"
-#include "puzzle/maze_solver.h"
 #include "puzzle/puzzle_file.h"
-#include "puzzle/sudoku.h"
-#include "puzzle/sudoku_generator.h"
-#include "puzzle/sudoku_solver.h"
 
 ABSL_FLAG(int64_t, count, 10, "generate/build: number of puzzles (build: training puzzles)");
 ABSL_FLAG(int64_t, test_count, 0, "build: number of generated test puzzles");
@@ -82,74 +76,48 @@ int Fail(const std::string& message) {
   return 2;
 }
 
-Expected<std::vector<PuzzleRecord>> Records(const std::string& kind, const std::string& path) {
+// Template arguments below are SudokuKind or MazeKind (puzzle_kinds.h): what the two do alike is
+// written once here, what differs is the Kind's.
+template <class Kind>
+Expected<std::vector<PuzzleRecord>> Records(const std::string& path) {
   auto content = ReadTextFile(path);
   if (!content.ok()) return content.error();
-  return kind == "sudoku" ? SplitSudokuFile(*content) : SplitMazeFile(*content);
+  return Kind::Split(*content);
 }
 
-int Solve(const std::string& kind, const std::string& path) {
-  auto records = Records(kind, path);
+template <class Kind>
+int Solve(const std::string& path) {
+  auto records = Records<Kind>(path);
   if (!records.ok()) return Fail(records.error().message);
-  int failed = 0, multiple = 0;
-  int64_t guesses = 0, max_guesses = 0;
+  typename Kind::Solver solver;
+  int failed = 0;
   const auto start = std::chrono::steady_clock::now();
   for (const PuzzleRecord& r : *records) {
     std::string where = path + ":" + std::to_string(r.line) + ": ";
-    if (kind == "sudoku") {
-      auto puzzle = ParseValidSudoku(r.text);
-      if (!puzzle.ok()) {
-        std::cerr << where << puzzle.error().message << "\n";
-        ++failed;
-        continue;
-      }
-      auto result = SolveSudoku(*puzzle);
-      if (!result.solved()) {
-        std::cerr << where << "sudoku: no solution\n";
-        ++failed;
-        continue;
-      }
-      multiple += !result.unique();
-      guesses += result.guesses;
-      max_guesses = std::max(max_guesses, result.guesses);
-      std::cout << SudokuToString(result.solution) << "\n";
-    } else {
-      auto maze = ParseValidMaze(r.text);
-      if (!maze.ok()) {
-        std::cerr << where << maze.error().message << "\n";
-        ++failed;
-        continue;
-      }
-      auto result = SolveMaze(*maze);
-      if (!result.solvable) {
-        std::cerr << where << "maze: no path from S to G\n";
-        ++failed;
-        continue;
-      }
-      std::cout << MazeToString(result.solution) << "\n\n";
+    auto puzzle = Kind::ParseValid(r.text);
+    auto solution = puzzle.ok() ? solver.Solve(*puzzle) : puzzle.error();
+    if (!solution.ok()) {
+      std::cerr << where << solution.error().message << "\n";
+      ++failed;
+      continue;
     }
+    std::cout << Kind::ToString(*solution) << Kind::kRecordEnd;
   }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const int64_t solved = static_cast<int64_t>(records->size()) - failed;
-  std::cerr << "solved " << solved << " of " << records->size() << " " << kind << " puzzles in "
-            << seconds << " s";
-  if (kind == "sudoku" && solved > 0) {
-    // Each solve also searches for a second solution, to tell unique puzzles apart.
-    std::cerr << " (" << static_cast<int64_t>(solved / std::max(seconds, 1e-9))
-              << "/s with uniqueness check; guesses mean " << double(guesses) / solved << ", max "
-              << max_guesses << ")";
-  }
-  if (multiple) std::cerr << "; " << multiple << " with more than one solution: first shown";
+  std::cerr << "solved " << solved << " of " << records->size() << " " << Kind::kName
+            << " puzzles in " << seconds << " s";
+  solver.AppendSummary(std::cerr, solved, seconds);
   std::cerr << "\n";
   return failed ? 1 : 0;
 }
 
-int Verify(const std::string& kind, const std::string& puzzles_path,
-           const std::string& answers_path) {
-  auto puzzles = Records(kind, puzzles_path);
+template <class Kind>
+int Verify(const std::string& puzzles_path, const std::string& answers_path) {
+  auto puzzles = Records<Kind>(puzzles_path);
   if (!puzzles.ok()) return Fail(puzzles.error().message);
-  auto answers = Records(kind, answers_path);
+  auto answers = Records<Kind>(answers_path);
   if (!answers.ok()) return Fail(answers.error().message);
   if (puzzles->size() != answers->size()) {
     return Fail(puzzles_path + " has " + std::to_string(puzzles->size()) + " puzzles but " +
@@ -159,20 +127,11 @@ int Verify(const std::string& kind, const std::string& puzzles_path,
   for (size_t i = 0; i < puzzles->size(); ++i) {
     const auto& p = (*puzzles)[i];
     const auto& a = (*answers)[i];
-    Expected<void> verdict = Ok();
-    if (kind == "sudoku") {
-      auto puzzle = ParseValidSudoku(p.text);
-      auto answer = ParseSudoku(a.text);
-      verdict = !puzzle.ok()   ? Expected<void>(puzzle.error())
-                : !answer.ok() ? Expected<void>(answer.error())
-                               : VerifySudokuAnswer(*puzzle, *answer);
-    } else {
-      auto puzzle = ParseValidMaze(p.text);
-      auto answer = ParseMaze(a.text);
-      verdict = !puzzle.ok()   ? Expected<void>(puzzle.error())
-                : !answer.ok() ? Expected<void>(answer.error())
-                               : VerifyMazeAnswer(*puzzle, *answer);
-    }
+    auto puzzle = Kind::ParseValid(p.text);
+    auto answer = Kind::ParseAnswer(a.text);
+    Expected<void> verdict = !puzzle.ok()   ? Expected<void>(puzzle.error())
+                             : !answer.ok() ? Expected<void>(answer.error())
+                                            : Kind::VerifyAnswer(*puzzle, *answer);
     std::cout << puzzles_path << ":" << p.line << " / " << answers_path << ":" << a.line << ": "
               << (verdict.ok() ? "correct" : "wrong: " + verdict.error().message) << "\n";
     correct += verdict.ok();
@@ -181,7 +140,8 @@ int Verify(const std::string& kind, const std::string& puzzles_path,
   return correct == static_cast<int>(puzzles->size()) ? 0 : 1;
 }
 
-SudokuGeneratorOptions SudokuOptions(uint64_t seed) {
+// The generators' options from the flags, by kind.
+SudokuGeneratorOptions GeneratorOptions(SudokuKind, uint64_t seed) {
   return {.seed = seed,
           .min_givens = absl::GetFlag(FLAGS_min_givens),
           .max_givens = absl::GetFlag(FLAGS_max_givens),
@@ -189,7 +149,7 @@ SudokuGeneratorOptions SudokuOptions(uint64_t seed) {
           .max_guesses = absl::GetFlag(FLAGS_max_guesses)};
 }
 
-MazeGeneratorOptions MazeOptions(uint64_t seed) {
+MazeGeneratorOptions GeneratorOptions(MazeKind, uint64_t seed) {
   MazeGeneratorOptions o;
   if (absl::GetFlag(FLAGS_hard)) {
     o = MazeGeneratorOptions::MazeHard(seed);
@@ -210,25 +170,25 @@ void Progress(int64_t done, int64_t total) {
   }
 }
 
-Expected<std::vector<SudokuPair>> SudokuPairs(const std::string& file, int64_t count,
-                                              uint64_t seed) {
-  std::vector<SudokuPair> pairs;
+// `build`'s pairs: the puzzles of `file`, solved, or else `count` generated ones.
+template <class Kind>
+Expected<std::vector<typename Kind::Pair>> Pairs(const std::string& file, int64_t count,
+                                                 uint64_t seed) {
+  std::vector<typename Kind::Pair> pairs;
   if (!file.empty()) {
-    auto records = Records("sudoku", file);
+    auto records = Records<Kind>(file);
     if (!records.ok()) return records.error();
     for (const auto& r : *records) {
-      auto p = ParseValidSudoku(r.text);
-      if (!p.ok()) return Error{file + ":" + std::to_string(r.line) + ": " + p.error().message};
-      auto s = SolveSudoku(*p);
-      if (!s.unique()) {
-        return Error{file + ":" + std::to_string(r.line) +
-                     ": sudoku: " + (s.solved() ? "more than one solution" : "no solution")};
+      auto puzzle = Kind::ParseValid(r.text);
+      auto solution = puzzle.ok() ? Kind::SolveForPair(*puzzle) : puzzle.error();
+      if (!solution.ok()) {
+        return Error{file + ":" + std::to_string(r.line) + ": " + solution.error().message};
       }
-      pairs.push_back({*p, s.solution});
+      pairs.push_back({*puzzle, *solution});
     }
     return pairs;
   }
-  SudokuGenerator gen(SudokuOptions(seed));
+  typename Kind::Generator gen(GeneratorOptions(Kind{}, seed));
   for (int64_t i = 0; i < count; ++i) {
     auto g = gen.Next();
     if (!g.ok()) return g.error();
@@ -238,53 +198,39 @@ Expected<std::vector<SudokuPair>> SudokuPairs(const std::string& file, int64_t c
   return pairs;
 }
 
-Expected<std::vector<MazePair>> MazePairs(const std::string& file, int64_t count, uint64_t seed) {
-  std::vector<MazePair> pairs;
-  if (!file.empty()) {
-    auto records = Records("maze", file);
-    if (!records.ok()) return records.error();
-    for (const auto& r : *records) {
-      auto m = ParseValidMaze(r.text);
-      if (!m.ok()) return Error{file + ":" + std::to_string(r.line) + ": " + m.error().message};
-      auto s = SolveMaze(*m);
-      if (!s.solvable) {
-        return Error{file + ":" + std::to_string(r.line) + ": maze: no path from S to G"};
-      }
-      pairs.push_back({*m, s.solution});
-    }
-    return pairs;
-  }
-  MazeGenerator gen(MazeOptions(seed));
+template <class Kind>
+int Generate(int64_t count, uint64_t seed) {
+  typename Kind::Generator gen(GeneratorOptions(Kind{}, seed));
   for (int64_t i = 0; i < count; ++i) {
     auto g = gen.Next();
-    if (!g.ok()) return g.error();
-    pairs.push_back({g->puzzle, g->solution});
-    Progress(i + 1, count);
+    if (!g.ok()) return Fail(g.error().message);
+    std::cout << Kind::ToString(g->puzzle) << Kind::kRecordEnd;
+    if (count >= 1000) Progress(i + 1, count);
   }
-  return pairs;
+  return 0;
 }
 
 int Generate(const std::string& kind) {
   const int64_t count = absl::GetFlag(FLAGS_count);
   const uint64_t seed = absl::GetFlag(FLAGS_seed);
   if (count < 0) return Fail("--count must not be negative");
-  if (kind == "sudoku") {
-    SudokuGenerator gen(SudokuOptions(seed));
-    for (int64_t i = 0; i < count; ++i) {
-      auto g = gen.Next();
-      if (!g.ok()) return Fail(g.error().message);
-      std::cout << SudokuToString(g->puzzle) << "\n";
-      if (count >= 1000) Progress(i + 1, count);
-    }
-  } else {
-    MazeGenerator gen(MazeOptions(seed));
-    for (int64_t i = 0; i < count; ++i) {
-      auto g = gen.Next();
-      if (!g.ok()) return Fail(g.error().message);
-      std::cout << MazeToString(g->puzzle) << "\n\n";
-      if (count >= 1000) Progress(i + 1, count);
-    }
-  }
+  return kind == "sudoku" ? Generate<SudokuKind>(count, seed) : Generate<MazeKind>(count, seed);
+}
+
+// `build sudoku|maze`: train and test splits, then the one identifier.
+template <class Kind>
+int BuildGrids(const std::string& out, uint64_t seed, int num_aug) {
+  auto train = Pairs<Kind>(absl::GetFlag(FLAGS_train), absl::GetFlag(FLAGS_count), seed);
+  if (!train.ok()) return Fail(train.error().message);
+  auto test = Pairs<Kind>(absl::GetFlag(FLAGS_test), absl::GetFlag(FLAGS_test_count), seed + 1);
+  if (!test.ok()) return Fail(test.error().message);
+  auto train_examples = Kind::WriteSplit(out, "train", *train, true, seed, num_aug, Progress);
+  if (!train_examples.ok()) return Fail(train_examples.error().message);
+  auto test_examples = Kind::WriteSplit(out, "test", *test, false, seed, num_aug, {});
+  if (!test_examples.ok()) return Fail(test_examples.error().message);
+  if (auto ok = WriteIdentifiers(out, {"<blank>"}); !ok.ok()) return Fail(ok.error().message);
+  std::cerr << "wrote " << out << ": train " << *train_examples << " examples, test "
+            << *test_examples << "\n";
   return 0;
 }
 
@@ -315,30 +261,8 @@ int Build(const std::string& kind) {
               << summary->test_examples << ", " << summary->identifiers << " identifiers\n";
     return 0;
   }
-  Expected<int64_t> train_examples = int64_t{0}, test_examples = int64_t{0};
-  if (kind == "sudoku") {
-    auto train = SudokuPairs(absl::GetFlag(FLAGS_train), absl::GetFlag(FLAGS_count), seed);
-    if (!train.ok()) return Fail(train.error().message);
-    auto test = SudokuPairs(absl::GetFlag(FLAGS_test), absl::GetFlag(FLAGS_test_count), seed + 1);
-    if (!test.ok()) return Fail(test.error().message);
-    train_examples = WriteSudokuSplit(
-        out, "train", *train, {.seed = seed, .num_aug = num_aug >= 0 ? num_aug : 1000}, Progress);
-    if (!train_examples.ok()) return Fail(train_examples.error().message);
-    test_examples = WriteSudokuSplit(out, "test", *test, {.seed = seed, .num_aug = 0});
-  } else {
-    auto train = MazePairs(absl::GetFlag(FLAGS_train), absl::GetFlag(FLAGS_count), seed);
-    if (!train.ok()) return Fail(train.error().message);
-    auto test = MazePairs(absl::GetFlag(FLAGS_test), absl::GetFlag(FLAGS_test_count), seed + 1);
-    if (!test.ok()) return Fail(test.error().message);
-    train_examples = WriteMazeSplit(out, "train", *train, {.dihedral_aug = num_aug != 0}, Progress);
-    if (!train_examples.ok()) return Fail(train_examples.error().message);
-    test_examples = WriteMazeSplit(out, "test", *test, {.dihedral_aug = false});
-  }
-  if (!test_examples.ok()) return Fail(test_examples.error().message);
-  if (auto ok = WriteIdentifiers(out, {"<blank>"}); !ok.ok()) return Fail(ok.error().message);
-  std::cerr << "wrote " << out << ": train " << *train_examples << " examples, test "
-            << *test_examples << "\n";
-  return 0;
+  return kind == "sudoku" ? BuildGrids<SudokuKind>(out, seed, num_aug)
+                          : BuildGrids<MazeKind>(out, seed, num_aug);
 }
 
 }  // namespace
@@ -367,13 +291,14 @@ int main(int argc, char** argv) {
   auto need = [&](size_t n, const char* what) {
     return operands == n ? 0 : Fail(command + " " + kind + " expects " + what);
   };
+  const bool sudoku = kind == "sudoku";
   if (command == "solve") {
     if (int rc = need(1, "one FILE")) return rc;
-    return Solve(kind, args[3]);
+    return sudoku ? Solve<SudokuKind>(args[3]) : Solve<MazeKind>(args[3]);
   }
   if (command == "verify") {
     if (int rc = need(2, "PUZZLES and ANSWERS files")) return rc;
-    return Verify(kind, args[3], args[4]);
+    return sudoku ? Verify<SudokuKind>(args[3], args[4]) : Verify<MazeKind>(args[3], args[4]);
   }
   if (command == "generate") {
     if (int rc = need(0, "no file operands")) return rc;
