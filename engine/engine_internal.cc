@@ -8,6 +8,7 @@
 #include <atomic>
 #include <map>
 
+#include "absl/functional/function_ref.h"
 #include "absl/strings/str_cat.h"
 #include "base/sync.h"
 #include "engine/arc_expansion.h"
@@ -135,46 +136,43 @@ class EngineImpl : public EngineInternal {
   }
 
   absl::Status Submit(const std::string& model_name, Request request) override {
-    ReaderLock lock(&mu_);
-    auto found = FindLocked(model_name);
-    if (!found.ok()) return found.status();
-    const Model& m = **found;
-    const auto model = m.scheduler->model();
-    const ModelInfo& info = model->info;
-    if (static_cast<int>(request.tokens.size()) != info.seq_len) {
-      return absl::InvalidArgumentError(absl::StrCat("request ", request.request_id, ": ",
-                                                     request.tokens.size(), " tokens, model ",
-                                                     model_name, " takes ", info.seq_len));
-    }
-    for (size_t i = 0; i < request.tokens.size(); ++i) {
-      if (request.tokens[i] < 0 || request.tokens[i] >= info.vocab_size) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "request ", request.request_id, ": token ", request.tokens[i], " at position ", i,
-            " is outside model ", model_name, "'s vocabulary 0..", info.vocab_size - 1));
+    const auto check = [&](const ServingModel& model) -> absl::Status {
+      const ModelInfo& info = model.info;
+      if (static_cast<int>(request.tokens.size()) != info.seq_len) {
+        return absl::InvalidArgumentError(absl::StrCat("request ", request.request_id, ": ",
+                                                       request.tokens.size(), " tokens, model ",
+                                                       model_name, " takes ", info.seq_len));
       }
-    }
-    if (request.puzzle_identifier < 0 ||
-        request.puzzle_identifier >= std::max(info.num_puzzle_identifiers, 1)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "request ", request.request_id, ": puzzle_identifier ", request.puzzle_identifier,
-          " is outside model ", model_name, "'s 0..", info.num_puzzle_identifiers - 1));
-    }
-    auto halt = HaltPolicy::Create(request.halt, info.halt_max_steps, DefaultThreshold(info));
-    if (!halt.ok()) return halt.status();
-    if (request.dihedral_views < 0 || request.dihedral_views > kMaxDihedralViews) {
-      return absl::InvalidArgumentError(absl::StrCat("request ", request.request_id,
-                                                     ": dihedral_views ", request.dihedral_views,
-                                                     " is outside 0..", kMaxDihedralViews));
-    }
-    const int views = request.dihedral_views > 0 ? request.dihedral_views : info.dihedral_views;
-    RequestState::Spec spec = BaseSpec(model_name, m, std::move(request.request_id), *halt,
-                                       request.deadline, std::move(request.cancel));
-    spec.client = std::move(request.client);
-    spec.on_step = std::move(request.on_step);
-    spec.on_done = std::move(request.on_done);
-    if (views > 1) {
+      for (size_t i = 0; i < request.tokens.size(); ++i) {
+        if (request.tokens[i] < 0 || request.tokens[i] >= info.vocab_size) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "request ", request.request_id, ": token ", request.tokens[i], " at position ", i,
+              " is outside model ", model_name, "'s vocabulary 0..", info.vocab_size - 1));
+        }
+      }
+      if (request.puzzle_identifier < 0 ||
+          request.puzzle_identifier >= std::max(info.num_puzzle_identifiers, 1)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "request ", request.request_id, ": puzzle_identifier ", request.puzzle_identifier,
+            " is outside model ", model_name, "'s 0..", info.num_puzzle_identifiers - 1));
+      }
+      return absl::OkStatus();
+    };
+    const auto rows = [&](const ServingModel& model, RequestState::Spec& spec) -> absl::Status {
+      if (request.dihedral_views < 0 || request.dihedral_views > kMaxDihedralViews) {
+        return absl::InvalidArgumentError(absl::StrCat("request ", spec.request_id,
+                                                       ": dihedral_views ", request.dihedral_views,
+                                                       " is outside 0..", kMaxDihedralViews));
+      }
+      const int views =
+          request.dihedral_views > 0 ? request.dihedral_views : model.info.dihedral_views;
+      spec.on_step = std::move(request.on_step);
+      if (views == 1) {
+        spec.rows.push_back({std::move(request.tokens), request.puzzle_identifier});
+        return absl::OkStatus();
+      }
       // One row per orientation; view 0 (as given) streams the step events.
-      auto side = DihedralGridSide(info);
+      auto side = DihedralGridSide(model.info);
       if (!side.ok()) {
         return absl::InvalidArgumentError(
             absl::StrCat("request ", spec.request_id, ": ", side.status().message()));
@@ -184,42 +182,38 @@ class EngineImpl : public EngineInternal {
       for (int k = 0; k < views; ++k) {
         spec.rows.push_back({ViewTokens(request.tokens, *side, k), request.puzzle_identifier});
       }
-    } else {
-      spec.rows.push_back({std::move(request.tokens), request.puzzle_identifier});
-    }
-    return Enqueue(*m.scheduler, std::move(spec));
+      return absl::OkStatus();
+    };
+    return Admit(model_name, request, check, rows);
   }
 
   absl::Status SubmitArc(const std::string& model_name, ArcRequest request) override {
-    ReaderLock lock(&mu_);
-    auto found = FindLocked(model_name);
-    if (!found.ok()) return found.status();
-    const Model& m = **found;
-    const auto model = m.scheduler->model();
-    const ModelInfo& info = model->info;
-    if (info.task != TaskKind::kArc || info.seq_len != puzzle::kArcSeqLen) {
-      return absl::InvalidArgumentError(absl::StrCat("model ", model_name, " is a ",
-                                                     TaskKindName(info.task), " model with ",
-                                                     info.seq_len, " tokens, not an ARC model"));
-    }
-    auto grid = puzzle::ArcGridFromCells(request.rows, request.cols, request.cells);
-    if (!grid) return absl::InvalidArgumentError(grid.error().message);
-    auto rows =
-        ExpandArcRequest(model->puzzle_identifiers, request.task_id, *grid, request.augmentations);
-    if (!rows.ok()) return rows.status();
-    auto halt = HaltPolicy::Create(request.halt, info.halt_max_steps, DefaultThreshold(info));
-    if (!halt.ok()) return halt.status();
-    RequestState::Spec spec = BaseSpec(model_name, m, std::move(request.request_id), *halt,
-                                       request.deadline, std::move(request.cancel));
-    spec.client = std::move(request.client);
-    spec.on_done = std::move(request.on_done);
-    spec.combine = RequestState::Combine::kArc;
-    spec.arc_attempts = request.attempts;
-    for (ArcRow& r : *rows) {
-      spec.augmentations.push_back(r.augmentation);
-      spec.rows.push_back({std::move(r.tokens), r.puzzle_identifier});
-    }
-    return Enqueue(*m.scheduler, std::move(spec));
+    std::vector<ArcRow> arc_rows;
+    const auto check = [&](const ServingModel& model) -> absl::Status {
+      const ModelInfo& info = model.info;
+      if (info.task != TaskKind::kArc || info.seq_len != puzzle::kArcSeqLen) {
+        return absl::InvalidArgumentError(absl::StrCat("model ", model_name, " is a ",
+                                                       TaskKindName(info.task), " model with ",
+                                                       info.seq_len, " tokens, not an ARC model"));
+      }
+      auto grid = puzzle::ArcGridFromCells(request.rows, request.cols, request.cells);
+      if (!grid) return absl::InvalidArgumentError(grid.error().message);
+      auto expanded =
+          ExpandArcRequest(model.puzzle_identifiers, request.task_id, *grid, request.augmentations);
+      if (!expanded.ok()) return expanded.status();
+      arc_rows = *std::move(expanded);
+      return absl::OkStatus();
+    };
+    const auto rows = [&](const ServingModel&, RequestState::Spec& spec) -> absl::Status {
+      spec.combine = RequestState::Combine::kArc;
+      spec.arc_attempts = request.attempts;
+      for (ArcRow& r : arc_rows) {
+        spec.augmentations.push_back(r.augmentation);
+        spec.rows.push_back({std::move(r.tokens), r.puzzle_identifier});
+      }
+      return absl::OkStatus();
+    };
+    return Admit(model_name, request, check, rows);
   }
 
   ModelStats Stats(const std::string& model) const override {
@@ -262,6 +256,32 @@ class EngineImpl : public EngineInternal {
     if (it == models_.end())
       return absl::NotFoundError(absl::StrCat("model ", name, " is not loaded"));
     return &it->second;
+  }
+
+  // Submit and SubmitArc: finds the model (NOT_FOUND; UNAVAILABLE while draining), runs the
+  // kind's own checks of the request, makes what every request has (its halting checked against
+  // the model, id, deadline, cancel token, client, done callback), lets the kind add its rows,
+  // and queues it. On an error the request and its callbacks are dropped before Submit returns.
+  template <typename R>
+  absl::Status Admit(
+      const std::string& model_name, R& request,
+      absl::FunctionRef<absl::Status(const ServingModel&)> check,
+      absl::FunctionRef<absl::Status(const ServingModel&, RequestState::Spec&)> rows) {
+    ReaderLock lock(&mu_);
+    auto found = FindLocked(model_name);
+    if (!found.ok()) return found.status();
+    const Model& m = **found;
+    const auto model = m.scheduler->model();
+    if (absl::Status s = check(*model); !s.ok()) return s;
+    auto halt =
+        HaltPolicy::Create(request.halt, model->info.halt_max_steps, DefaultThreshold(model->info));
+    if (!halt.ok()) return halt.status();
+    RequestState::Spec spec = BaseSpec(model_name, m, std::move(request.request_id), *halt,
+                                       request.deadline, std::move(request.cancel));
+    spec.client = std::move(request.client);
+    spec.on_done = std::move(request.on_done);
+    if (absl::Status s = rows(*model, spec); !s.ok()) return s;
+    return Enqueue(*m.scheduler, std::move(spec));
   }
 
   // What every request has whatever its rows: a cancel token (the caller's, or one of ours).
