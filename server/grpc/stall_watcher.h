@@ -10,11 +10,11 @@
 #pragma once
 
 #include <functional>
-#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/time/time.h"
+#include "base/periodic_thread.h"
 #include "base/sync.h"
 
 namespace trm::server {
@@ -32,15 +32,12 @@ class StallWatcher {
   void Watch(Check check);
 
  private:
-  void Run();
+  bool Tick();  // One look at every check, on the thread.
 
-  const absl::Duration period_;
   Mutex mu_;
-  CondVar wake_;
-  bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<Check> added_ ABSL_GUARDED_BY(mu_);
-  std::vector<Check> checks_;  // The watcher thread's own (and the destructor's, after join).
-  std::thread thread_;
+  std::vector<Check> checks_;  // The watcher thread's own (and the destructor's, after Stop).
+  PeriodicThread thread_;      // Last: ticks once the rest is set.
 };
 
 }  // namespace trm::server

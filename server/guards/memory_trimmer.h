@@ -10,29 +10,17 @@
 // release does; unnecessary under an allocator that returns freed pages itself.
 #pragma once
 
-#include <thread>
-
-#include "absl/base/thread_annotations.h"
 #include "absl/time/time.h"
-#include "base/sync.h"
+#include "base/periodic_thread.h"
 
 namespace trm::server {
 
 class MemoryTrimmer {
  public:
   explicit MemoryTrimmer(absl::Duration interval);
-  ~MemoryTrimmer();
-  MemoryTrimmer(const MemoryTrimmer&) = delete;
-  MemoryTrimmer& operator=(const MemoryTrimmer&) = delete;
 
  private:
-  void Run();
-
-  const absl::Duration interval_;
-  Mutex mu_;
-  CondVar wake_;
-  bool stop_ ABSL_GUARDED_BY(mu_) = false;
-  std::thread thread_;
+  PeriodicThread thread_;
 };
 
 }  // namespace trm::server

@@ -32,40 +32,29 @@ Watchdog::Watchdog(WatchdogOptions options, Probe probe,
       probe_(std::move(probe)),
       on_failure_(std::move(on_failure)),
       on_recovery_(std::move(on_recovery)),
-      thread_([this] { Run(); }) {}
+      thread_(
+          options_.interval,
+          [this](const std::atomic<bool>& stopping) { return ProbeOnce(stopping); },
+          PeriodicThread::FirstTick::kAtOnce) {}
 
-void Watchdog::Stop() {
-  {
-    MutexLock lock(&mu_);
-    stopping_.store(true);
-  }
-  wake_.SignalAll();
-  if (thread_.joinable()) thread_.join();
-}
+void Watchdog::Stop() { thread_.Stop(); }
 
-void Watchdog::Run() {
-  int failed = 0;
-  bool down = false;  // on_failure_ was called and no probe has passed since.
-  for (;;) {
-    const absl::Time next = absl::Now() + options_.interval;
-    absl::Status status = probe_(options_.interval, stopping_);
-    if (stopping_.load()) return;
-    failed = status.ok() ? 0 : failed + 1;
-    if (!down && failed >= options_.failures) {
-      on_failure_(status);
-      if (!on_recovery_) return;
-      down = true;
-    } else if (down && status.ok()) {
-      down = false;
-      on_recovery_();
-    } else if (!status.ok() && !down) {
-      Log(LogLevel::kWarning, absl::StrCat(options_.name, ": probe ", failed, " of ",
-                                           options_.failures, " failed: ", status.message()));
-    }
-    MutexLock lock(&mu_);
-    while (!stopping_.load() && absl::Now() < next) wake_.WaitUntil(&mu_, next);
-    if (stopping_.load()) return;
+bool Watchdog::ProbeOnce(const std::atomic<bool>& stopping) {
+  absl::Status status = probe_(options_.interval, stopping);
+  if (stopping.load()) return false;
+  failed_ = status.ok() ? 0 : failed_ + 1;
+  if (!down_ && failed_ >= options_.failures) {
+    on_failure_(status);
+    if (!on_recovery_) return false;
+    down_ = true;
+  } else if (down_ && status.ok()) {
+    down_ = false;
+    on_recovery_();
+  } else if (!status.ok() && !down_) {
+    Log(LogLevel::kWarning, absl::StrCat(options_.name, ": probe ", failed_, " of ",
+                                         options_.failures, " failed: ", status.message()));
   }
+  return true;
 }
 
 namespace {

@@ -16,11 +16,10 @@
 #include <cstdint>
 #include <functional>
 #include <string>
-#include <thread>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
-#include "base/sync.h"
+#include "base/periodic_thread.h"
 
 namespace trm::server {
 
@@ -50,16 +49,16 @@ class Watchdog {
   Watchdog& operator=(const Watchdog&) = delete;
 
  private:
-  void Run();
+  // One probe and what follows from it, on the thread; false ends the probing.
+  bool ProbeOnce(const std::atomic<bool>& stopping);
 
   const WatchdogOptions options_;
   Probe probe_;
   std::function<void(const absl::Status&)> on_failure_;
   std::function<void()> on_recovery_;
-  std::atomic<bool> stopping_{false};
-  Mutex mu_;  // With wake_, for the wait between probes.
-  CondVar wake_;
-  std::thread thread_;
+  int failed_ = 0;         // Probes failed in a row (the thread's).
+  bool down_ = false;      // on_failure_ was called and no probe has passed since (the thread's).
+  PeriodicThread thread_;  // Last: probes once the rest is set.
 };
 
 // The address the server's own probes connect to for `listen` (HOST:PORT as given to
