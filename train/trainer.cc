@@ -432,11 +432,13 @@ absl::StatusOr<EvalMetrics> Trainer::Evaluate() {
       auto [next, out] = runner.ActStep(carry, dinputs, dpids);
       carry = next;
       const auto preds = out.logits.argmax(-1).to(torch::kCPU, torch::kInt32).contiguous();
-      const auto confidence = torch::sigmoid(out.q_halt).to(torch::kCPU).contiguous();
+      const auto confidence =
+          torch::sigmoid(out.q_halt).to(torch::kCPU, torch::kFloat32).contiguous();
+      const float* conf = confidence.data_ptr<float>();
       for (int64_t i = 0; i < n; ++i) {
         const std::span<const int32_t> label(label_rows[i].data_ptr<int32_t>(), s);
         const std::span<const int32_t> answer(preds[i].data_ptr<int32_t>(), s);
-        const float c = confidence[i].item<float>();
+        const float c = conf[i];
         if (!done[i] && (c >= tally.halt_threshold || step == max_steps)) {
           tally.Add(label, answer, c, static_cast<int>(step));
           done[i] = true;
