@@ -18,14 +18,24 @@ if [ "$mode" = build ]; then
   flags=(-std=c++20 -O1 -g -fno-omit-frame-pointer -I"$root" -fsanitize=address,undefined
          -fno-sanitize-recover=undefined)
   lib=(sudoku sudoku_solver maze maze_solver arc arc_augment arc_json npy puzzle_file)
+  # Objects from an earlier build are removed first: a source that no longer exists must fail
+  # the build, not link its stale object.
+  rm -f "$out/obj/"*.o
   objs=()
+  pids=()
   for s in "${lib[@]}"; do
     "$CXX" "${flags[@]}" -fsanitize=fuzzer-no-link -c "$root/puzzle/$s.cc" -o "$out/obj/$s.o" &
     objs+=("$out/obj/$s.o")
+    pids+=($!)
     # Two at a time: the machine is shared.
-    if [ $(( ${#objs[@]} % 2 )) -eq 0 ]; then wait; fi
+    if [ ${#pids[@]} -eq 2 ]; then
+      for p in "${pids[@]}"; do wait "$p"; done
+      pids=()
+    fi
   done
-  wait
+  # A bare `wait` returns 0 whatever its jobs returned; waiting on each pid under set -e fails the
+  # build on the first compile error.
+  for p in "${pids[@]}"; do wait "$p"; done
   for f in sudoku maze arc_json npy; do
     "$CXX" "${flags[@]}" -fsanitize=fuzzer "$root/puzzle/fuzz/${f}_fuzzer.cc" "${objs[@]}" \
       -o "$out/${f}_fuzzer"

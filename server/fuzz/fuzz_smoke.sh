@@ -19,17 +19,27 @@ if [ "$mode" = build ]; then
   protoc --proto_path="$root/proto" --cpp_out="$out/gen" "$root/proto/trm/v1/solver.proto"
   flags=(-std=c++20 -O1 -g -fno-omit-frame-pointer -I"$root" -I"$out/gen"
          -fsanitize=address,undefined -fno-sanitize-recover=undefined)
-  srcs=("$out/gen/trm/v1/solver.pb.cc" "$root/server/request_codec.cc" "$root/engine/task_kind.cc")
+  srcs=("$out/gen/trm/v1/solver.pb.cc" "$root/server/request_codec.cc" "$root/engine/engine_types.cc")
   for s in sudoku sudoku_solver maze maze_solver arc; do srcs+=("$root/puzzle/$s.cc"); done
+  # Objects from an earlier build are removed first: a source that no longer exists must fail
+  # the build, not link its stale object.
+  rm -f "$out/obj/"*.o
   objs=()
+  pids=()
   for s in "${srcs[@]}"; do
     o="$out/obj/$(basename "$s" .cc).o"
     "$CXX" "${flags[@]}" -fsanitize=fuzzer-no-link -w -c "$s" -o "$o" &
     objs+=("$o")
+    pids+=($!)
     # Two at a time: the machine is shared.
-    if [ $(( ${#objs[@]} % 2 )) -eq 0 ]; then wait; fi
+    if [ ${#pids[@]} -eq 2 ]; then
+      for p in "${pids[@]}"; do wait "$p"; done
+      pids=()
+    fi
   done
-  wait
+  # A bare `wait` returns 0 whatever its jobs returned; waiting on each pid under set -e fails the
+  # build on the first compile error.
+  for p in "${pids[@]}"; do wait "$p"; done
   # shellcheck disable=SC2046
   "$CXX" "${flags[@]}" -fsanitize=fuzzer "$root/server/fuzz/request_fuzzer.cc" "${objs[@]}" \
     $(pkg-config --libs protobuf absl_status absl_statusor absl_strings) -o "$out/request_fuzzer"
