@@ -13,19 +13,20 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <functional>
 #include <iostream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/usage.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "base/program_flags.h"
 #include "train/ablation.h"
 #include "train/communicator.h"
+#include "train/option_fields.h"
+#include "train/options.h"
 #include "train/run.h"
 
 ABSL_FLAG(std::string, preset, "sudoku_small",
@@ -47,153 +48,23 @@ ABSL_FLAG(int64_t, dist_verify_every, 0,
           "Data-parallel: compare the ranks' weight fingerprints every N steps (0: at checkpoints "
           "and at the end only)");
 
-// Overrides: empty means "keep the preset's value".
-#define OVERRIDE_FLAG(name, help) ABSL_FLAG(std::string, name, "", help)
-OVERRIDE_FLAG(out_dir, "Output directory (checkpoints, metrics.jsonl, curves.svg)");
-OVERRIDE_FLAG(init_from, "Start from these weights (a checkpoint directory or official .pt)");
-OVERRIDE_FLAG(resume, "true|false: continue from out_dir's LATEST checkpoint (default true)");
-OVERRIDE_FLAG(device, "auto | cpu | cuda | cuda:N");
-OVERRIDE_FLAG(dtype, "auto (bfloat16 on CUDA, float32 on CPU) | float32 | bfloat16");
-OVERRIDE_FLAG(threads, "CPU threads for torch (0: default)");
-OVERRIDE_FLAG(seed, "Run seed (network init, data, exploration)");
-OVERRIDE_FLAG(steps, "Total training steps (overrides epochs)");
-OVERRIDE_FLAG(epochs, "Epochs over a fixed training set");
-OVERRIDE_FLAG(global_batch_size, "Batch rows");
-OVERRIDE_FLAG(eval_interval, "Steps between evaluations (0: at the end)");
-OVERRIDE_FLAG(checkpoint_interval, "Steps between checkpoints (0: at the end)");
-OVERRIDE_FLAG(log_interval, "Steps between progress lines");
-OVERRIDE_FLAG(eval_size, "Held-out examples");
-OVERRIDE_FLAG(eval_batch_size, "Evaluation batch");
-OVERRIDE_FLAG(halt_threshold,
-              "Halting threshold the model is served at: written to the checkpoint, and "
-              "evaluation halts at it (0: the engine's default, 0.5)");
-OVERRIDE_FLAG(train_size, "Generated data: 0 = fresh puzzles forever, N = a fixed set");
-OVERRIDE_FLAG(data_dir, "Official-format dataset directory (train/ and test/)");
-OVERRIDE_FLAG(task, "Generated data: sudoku | maze");
-OVERRIDE_FLAG(sudoku_min_givens, "Generated sudoku: fewest givens");
-OVERRIDE_FLAG(sudoku_max_givens, "Generated sudoku: most givens");
-OVERRIDE_FLAG(sudoku_min_guesses, "Generated sudoku: solver guesses at least");
-OVERRIDE_FLAG(sudoku_max_guesses, "Generated sudoku: solver guesses at most (-1: any)");
-OVERRIDE_FLAG(maze_side, "Generated maze side (5..30)");
-OVERRIDE_FLAG(maze_min_path, "Generated maze: shortest path at least");
-OVERRIDE_FLAG(dihedral_aug, "true|false: generated examples in a random one of 8 orientations");
-OVERRIDE_FLAG(optimizer, "adam_atan2 | adamw");
-OVERRIDE_FLAG(loss, "stablemax | softmax");
-OVERRIDE_FLAG(lr, "Learning rate");
-OVERRIDE_FLAG(lr_min_ratio, "Cosine floor as a fraction of lr (1: constant)");
-OVERRIDE_FLAG(lr_warmup_steps, "Linear warm-up steps");
-OVERRIDE_FLAG(beta1, "Adam beta1");
-OVERRIDE_FLAG(beta2, "Adam beta2");
-OVERRIDE_FLAG(weight_decay, "Decoupled weight decay of the network");
-OVERRIDE_FLAG(puzzle_emb_lr, "Sign-SGD learning rate of the puzzle embeddings");
-OVERRIDE_FLAG(puzzle_emb_weight_decay, "Sign-SGD weight decay of the puzzle embeddings");
-OVERRIDE_FLAG(ema, "true|false: keep an EMA of the weights for evaluation and saving");
-OVERRIDE_FLAG(ema_rate, "EMA rate");
-OVERRIDE_FLAG(H_cycles, "arch.H_cycles");
-OVERRIDE_FLAG(L_cycles, "arch.L_cycles");
-OVERRIDE_FLAG(L_layers, "arch.L_layers");
-OVERRIDE_FLAG(hidden_size, "arch.hidden_size");
-OVERRIDE_FLAG(num_heads, "arch.num_heads");
-OVERRIDE_FLAG(expansion, "arch.expansion");
-OVERRIDE_FLAG(pos_encodings, "arch.pos_encodings: rope | learned | none");
-OVERRIDE_FLAG(mlp_t, "arch.mlp_t: true|false");
-OVERRIDE_FLAG(puzzle_emb_ndim, "arch.puzzle_emb_ndim (0: none)");
-OVERRIDE_FLAG(puzzle_emb_len, "arch.puzzle_emb_len");
-OVERRIDE_FLAG(halt_max_steps, "arch.halt_max_steps");
-OVERRIDE_FLAG(halt_exploration_prob, "arch.halt_exploration_prob");
-OVERRIDE_FLAG(no_ACT_continue, "arch.no_ACT_continue: true|false (false: q_continue bootstrap)");
-OVERRIDE_FLAG(rope_theta, "arch.rope_theta");
-OVERRIDE_FLAG(rms_norm_eps, "arch.rms_norm_eps");
+// One override flag per training option (train/option_fields.h); empty means "keep the preset's
+// value".
+#define TRM_OVERRIDE_FLAG(flag, member, json, help) ABSL_FLAG(std::string, flag, "", help);
+TRM_TRAIN_OPTION_FIELDS(TRM_OVERRIDE_FLAG)
+#undef TRM_OVERRIDE_FLAG
 
 namespace {
 
 using trm::train::TrainOptions;
-absl::Status ParseValue(const std::string& s, std::string* out) {
-  *out = s;
-  return absl::OkStatus();
-}
-absl::Status ParseValue(const std::string& s, int* out) {
-  return absl::SimpleAtoi(s, out) ? absl::OkStatus() : absl::InvalidArgumentError("not an integer");
-}
-absl::Status ParseValue(const std::string& s, int64_t* out) {
-  return absl::SimpleAtoi(s, out) ? absl::OkStatus() : absl::InvalidArgumentError("not an integer");
-}
-absl::Status ParseValue(const std::string& s, uint64_t* out) {
-  return absl::SimpleAtoi(s, out) ? absl::OkStatus() : absl::InvalidArgumentError("not an integer");
-}
-absl::Status ParseValue(const std::string& s, double* out) {
-  return absl::SimpleAtod(s, out) ? absl::OkStatus() : absl::InvalidArgumentError("not a number");
-}
-absl::Status ParseValue(const std::string& s, bool* out) {
-  return absl::SimpleAtob(s, out) ? absl::OkStatus() : absl::InvalidArgumentError("not true/false");
-}
 
-struct Override {
-  const char* name;
-  std::string value;
-  std::function<absl::Status(TrainOptions&, const std::string&)> apply;
-};
-
-#define FIELD(flag, expr)                                                             \
-  Override {                                                                          \
-#flag, absl::GetFlag(FLAGS_##flag),                                               \
-        [](TrainOptions & o, const std::string& v) { return ParseValue(v, &(expr)); } \
-  }
-
-std::vector<Override> Overrides() {
-  return {FIELD(out_dir, o.out_dir),
-          FIELD(init_from, o.init_from),
-          FIELD(resume, o.resume),
-          FIELD(device, o.device),
-          FIELD(dtype, o.dtype),
-          FIELD(threads, o.threads),
-          FIELD(seed, o.seed),
-          FIELD(steps, o.steps),
-          FIELD(epochs, o.epochs),
-          FIELD(global_batch_size, o.global_batch_size),
-          FIELD(eval_interval, o.eval_interval),
-          FIELD(checkpoint_interval, o.checkpoint_interval),
-          FIELD(log_interval, o.log_interval),
-          FIELD(eval_size, o.eval_size),
-          FIELD(eval_batch_size, o.eval_batch_size),
-          FIELD(halt_threshold, o.halt_threshold),
-          FIELD(train_size, o.train_size),
-          FIELD(data_dir, o.data_dir),
-          FIELD(task, o.data.task),
-          FIELD(sudoku_min_givens, o.data.sudoku_min_givens),
-          FIELD(sudoku_max_givens, o.data.sudoku_max_givens),
-          FIELD(sudoku_min_guesses, o.data.sudoku_min_guesses),
-          FIELD(sudoku_max_guesses, o.data.sudoku_max_guesses),
-          FIELD(maze_side, o.data.maze_side),
-          FIELD(maze_min_path, o.data.maze_min_path),
-          FIELD(dihedral_aug, o.data.dihedral_aug),
-          FIELD(optimizer, o.optimizer),
-          FIELD(loss, o.loss),
-          FIELD(lr, o.lr),
-          FIELD(lr_min_ratio, o.lr_min_ratio),
-          FIELD(lr_warmup_steps, o.lr_warmup_steps),
-          FIELD(beta1, o.beta1),
-          FIELD(beta2, o.beta2),
-          FIELD(weight_decay, o.weight_decay),
-          FIELD(puzzle_emb_lr, o.puzzle_emb_lr),
-          FIELD(puzzle_emb_weight_decay, o.puzzle_emb_weight_decay),
-          FIELD(ema, o.ema),
-          FIELD(ema_rate, o.ema_rate),
-          FIELD(H_cycles, o.arch.H_cycles),
-          FIELD(L_cycles, o.arch.L_cycles),
-          FIELD(L_layers, o.arch.L_layers),
-          FIELD(hidden_size, o.arch.hidden_size),
-          FIELD(num_heads, o.arch.num_heads),
-          FIELD(expansion, o.arch.expansion),
-          FIELD(pos_encodings, o.arch.pos_encodings),
-          FIELD(mlp_t, o.arch.mlp_t),
-          FIELD(puzzle_emb_ndim, o.arch.puzzle_emb_ndim),
-          FIELD(puzzle_emb_len, o.arch.puzzle_emb_len),
-          FIELD(halt_max_steps, o.arch.halt_max_steps),
-          FIELD(halt_exploration_prob, o.arch.halt_exploration_prob),
-          FIELD(no_ACT_continue, o.arch.no_ACT_continue),
-          FIELD(rope_theta, o.arch.rope_theta),
-          FIELD(rms_norm_eps, o.arch.rms_norm_eps)};
+// Each option's flag and its value on the command line, in the table's order.
+std::vector<std::pair<const char*, std::string>> Overrides() {
+  return {
+#define TRM_OVERRIDE(flag, member, json, help) {#flag, absl::GetFlag(FLAGS_##flag)},
+      TRM_TRAIN_OPTION_FIELDS(TRM_OVERRIDE)
+#undef TRM_OVERRIDE
+  };
 }
 
 }  // namespace
@@ -227,10 +98,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   TrainOptions options = *preset;
-  for (const auto& o : Overrides()) {
-    if (o.value.empty()) continue;
-    if (auto st = o.apply(options, o.value); !st.ok()) {
-      std::cerr << "trm-train: --" << o.name << "=" << o.value << ": " << st.message() << "\n";
+  for (const auto& [flag, value] : Overrides()) {
+    if (value.empty()) continue;
+    if (auto st = trm::train::SetOption(options, flag, value); !st.ok()) {
+      std::cerr << "trm-train: --" << flag << "=" << value << ": " << st.message() << "\n";
       return 2;
     }
   }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "model/config.h"
 #include "nlohmann/json.hpp"
 #include "train/data.h"
@@ -65,9 +66,17 @@ struct TrainOptions {
   absl::Status Validate() const;
 };
 
-// Names of the presets, for --help.
+// Sets one option (a row of train/option_fields.h: a flag of trm-train, or a field only presets
+// set) from its flag syntax, as `--lr=3e-4` does: SetOption(o, "lr", "3e-4"). The error says
+// what the value is not ("not an integer"), or that no option has the name.
+absl::Status SetOption(TrainOptions& options, absl::string_view name, absl::string_view value);
+
+// Names of the presets --preset offers, for --help.
 std::vector<std::string> PresetNames();
 // The preset's options; an unknown name is an error listing the known ones.
 absl::StatusOr<TrainOptions> Preset(const std::string& name);
+// Any row of the preset table, the bases and the ablation's two rows ("ablation",
+// "ablation_small") included, which --preset does not offer.
+absl::StatusOr<TrainOptions> BuiltInOptions(absl::string_view name);
 
 }  // namespace trm::train
