@@ -86,62 +86,116 @@ Expected<json> Parse(std::string_view text, const std::string& what) {
 
 }  // namespace
 
-Expected<std::vector<ArcTask>> ParseArcTasks(std::string_view challenges_json,
-                                             std::string_view solutions_json) {
+namespace {
+
+// The two documents, checked to be objects (solutions null when there are none).
+struct ArcDocuments {
+  json challenges;
+  json solutions;
+};
+
+Expected<ArcDocuments> ParseDocuments(std::string_view challenges_json,
+                                      std::string_view solutions_json) {
+  ArcDocuments docs;
   auto challenges = Parse(challenges_json, "challenges");
   if (!challenges.ok()) return challenges.error();
-  if (!challenges->is_object()) {
+  docs.challenges = std::move(challenges).value();
+  if (!docs.challenges.is_object()) {
     return Error{"arc json: challenges: expected an object of task id -> task"};
   }
-  json solutions;
   if (!solutions_json.empty()) {
     auto parsed = Parse(solutions_json, "solutions");
     if (!parsed.ok()) return parsed.error();
-    solutions = std::move(parsed).value();
-    if (!solutions.is_object()) {
+    docs.solutions = std::move(parsed).value();
+    if (!docs.solutions.is_object()) {
       return Error{"arc json: solutions: expected an object of task id -> grids"};
     }
   }
-  std::vector<ArcTask> tasks;
-  for (const auto& [id, task_json] : challenges->items()) {
-    std::string where = "arc json: task " + id;
-    if (!task_json.is_object()) return Error{where + ": expected an object"};
-    ArcTask task;
-    task.id = id;
-    if (!task_json.contains("train")) return Error{where + ": no \"train\""};
-    if (!task_json.contains("test")) return Error{where + ": no \"test\""};
-    auto train = ExamplesFromJson(task_json["train"], where + " train", /*need_output=*/true);
-    if (!train.ok()) return train.error();
-    auto test = ExamplesFromJson(task_json["test"], where + " test", /*need_output=*/false);
-    if (!test.ok()) return test.error();
-    task.train = std::move(train).value();
-    task.test = std::move(test).value();
-    if (!solutions.is_null()) {
-      if (!solutions.contains(id)) return Error{"arc json: solutions have no task " + id};
-      const json& grids = solutions[id];
-      if (!grids.is_array() || grids.size() != task.test.size()) {
-        return Error{"arc json: solutions have " +
-                     std::to_string(grids.is_array() ? grids.size() : 0) + " grids for task " + id +
-                     ", it has " + std::to_string(task.test.size()) + " tests"};
-      }
-      for (size_t i = 0; i < grids.size(); ++i) {
-        auto grid = GridFromJson(grids[i]);
-        if (!grid.ok()) {
-          return Error{"arc json: solutions " + id + "[" + std::to_string(i) +
-                       "]: " + grid.error().message};
-        }
-        task.test[i].output = std::move(grid).value();
-      }
+  return docs;
+}
+
+// One task of the challenges document, with its test outputs from the solutions when there are
+// any.
+Expected<ArcTask> TaskFromJson(const std::string& id, const json& task_json,
+                               const json& solutions) {
+  std::string where = "arc json: task " + id;
+  if (!task_json.is_object()) return Error{where + ": expected an object"};
+  ArcTask task;
+  task.id = id;
+  if (!task_json.contains("train")) return Error{where + ": no \"train\""};
+  if (!task_json.contains("test")) return Error{where + ": no \"test\""};
+  auto train = ExamplesFromJson(task_json["train"], where + " train", /*need_output=*/true);
+  if (!train.ok()) return train.error();
+  auto test = ExamplesFromJson(task_json["test"], where + " test", /*need_output=*/false);
+  if (!test.ok()) return test.error();
+  if (test->empty()) return Error{where + " test: no test input"};
+  task.train = std::move(train).value();
+  task.test = std::move(test).value();
+  if (!solutions.is_null()) {
+    if (!solutions.contains(id)) return Error{"arc json: solutions have no task " + id};
+    const json& grids = solutions[id];
+    if (!grids.is_array() || grids.size() != task.test.size()) {
+      return Error{"arc json: solutions have " +
+                   std::to_string(grids.is_array() ? grids.size() : 0) + " grids for task " + id +
+                   ", it has " + std::to_string(task.test.size()) + " tests"};
     }
-    tasks.push_back(std::move(task));
+    for (size_t i = 0; i < grids.size(); ++i) {
+      auto grid = GridFromJson(grids[i]);
+      if (!grid.ok()) {
+        return Error{"arc json: solutions " + id + "[" + std::to_string(i) +
+                     "]: " + grid.error().message};
+      }
+      task.test[i].output = std::move(grid).value();
+    }
   }
+  return task;
+}
+
+void SortById(std::vector<ArcTask>& tasks) {
   std::sort(tasks.begin(), tasks.end(),
             [](const ArcTask& a, const ArcTask& b) { return a.id < b.id; });
+}
+
+}  // namespace
+
+Expected<std::vector<ArcTask>> ParseArcTasks(std::string_view challenges_json,
+                                             std::string_view solutions_json) {
+  auto docs = ParseDocuments(challenges_json, solutions_json);
+  if (!docs.ok()) return docs.error();
+  std::vector<ArcTask> tasks;
+  for (const auto& [id, task_json] : docs->challenges.items()) {
+    auto task = TaskFromJson(id, task_json, docs->solutions);
+    if (!task.ok()) return task.error();
+    tasks.push_back(std::move(task).value());
+  }
+  SortById(tasks);
   return tasks;
 }
 
-Expected<std::vector<ArcTask>> ReadArcTasks(const std::string& challenges_path,
-                                            const std::string& solutions_path) {
+Expected<ArcTaskFile> ParseArcTaskFile(std::string_view challenges_json,
+                                       std::string_view solutions_json) {
+  auto docs = ParseDocuments(challenges_json, solutions_json);
+  if (!docs.ok()) return docs.error();
+  ArcTaskFile file;
+  for (const auto& [id, task_json] : docs->challenges.items()) {
+    auto task = TaskFromJson(id, task_json, docs->solutions);
+    if (task.ok()) {
+      file.tasks.push_back(std::move(task).value());
+    } else {
+      file.errors.push_back({id, task.error().message});
+    }
+  }
+  SortById(file.tasks);
+  return file;  // nlohmann's objects iterate by key: the errors are sorted by task id too.
+}
+
+namespace {
+
+// Reads the challenges file and, when its path is given, the solutions file, and parses them with
+// `parse`; errors name the file.
+template <typename Parsed>
+Expected<Parsed> ReadAndParse(const std::string& challenges_path, const std::string& solutions_path,
+                              Expected<Parsed> (*parse)(std::string_view, std::string_view)) {
   auto challenges = ReadTextFile(challenges_path);
   if (!challenges.ok()) return challenges.error();
   std::string solutions;
@@ -150,9 +204,57 @@ Expected<std::vector<ArcTask>> ReadArcTasks(const std::string& challenges_path,
     if (!read.ok()) return read.error();
     solutions = std::move(read).value();
   }
-  auto tasks = ParseArcTasks(*challenges, solutions);
-  if (!tasks.ok()) return Error{challenges_path + ": " + tasks.error().message};
-  return tasks;
+  auto parsed = parse(*challenges, solutions);
+  if (!parsed.ok()) return Error{challenges_path + ": " + parsed.error().message};
+  return parsed;
+}
+
+}  // namespace
+
+Expected<std::vector<ArcTask>> ReadArcTasks(const std::string& challenges_path,
+                                            const std::string& solutions_path) {
+  return ReadAndParse(challenges_path, solutions_path, &ParseArcTasks);
+}
+
+Expected<ArcTaskFile> ReadArcTaskFile(const std::string& challenges_path,
+                                      const std::string& solutions_path) {
+  return ReadAndParse(challenges_path, solutions_path, &ParseArcTaskFile);
+}
+
+Expected<void> CheckArcSubmission(std::string_view submission_json,
+                                  const std::vector<ArcTask>& tasks) {
+  auto parsed = Parse(submission_json, "submission");
+  if (!parsed.ok()) return parsed.error();  // "arc json: submission: parse error at byte ..."
+  const json& submission = *parsed;
+  if (!submission.is_object()) {
+    return Error{"submission: expected an object of task id -> attempts"};
+  }
+  for (const ArcTask& task : tasks) {
+    const std::string where = "submission: task " + task.id;
+    if (!submission.contains(task.id)) return Error{where + ": missing"};
+    const json& entries = submission[task.id];
+    if (!entries.is_array() || entries.size() != task.test.size()) {
+      return Error{where + ": " + std::to_string(entries.is_array() ? entries.size() : 0) +
+                   " entries for " + std::to_string(task.test.size()) + " test inputs"};
+    }
+    for (size_t i = 0; i < entries.size(); ++i) {
+      const std::string at = where + "[" + std::to_string(i) + "]";
+      if (!entries[i].is_object()) return Error{at + ": expected an object of attempts"};
+      for (const char* attempt : {"attempt_1", "attempt_2"}) {
+        if (!entries[i].contains(attempt)) return Error{at + ": no \"" + attempt + "\""};
+        auto grid = GridFromJson(entries[i][attempt]);
+        if (!grid.ok()) return Error{at + "." + attempt + ": " + grid.error().message};
+      }
+    }
+  }
+  if (submission.size() != tasks.size()) {
+    for (const auto& [id, entries] : submission.items()) {
+      const bool known =
+          std::any_of(tasks.begin(), tasks.end(), [&](const ArcTask& t) { return t.id == id; });
+      if (!known) return Error{"submission: task " + id + ": not in the challenges"};
+    }
+  }
+  return Ok();
 }
 
 Expected<ArcGrid> ParseArcGridJson(std::string_view text) {

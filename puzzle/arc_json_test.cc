@@ -57,6 +57,47 @@ TEST(ArcJson, ErrorsNameTaskAndPlace) {
       "arc json: solutions aaa[1]: arc grid: colour 17 at r1c1 is outside 0..9");
   EXPECT_EQ(ReadArcTasks("/nonexistent.json").error().message,
             "cannot read /nonexistent.json: No such file or directory");
+  EXPECT_EQ(ParseArcTasks(R"({"t": {"train": [], "test": []}})").error().message,
+            "arc json: task t test: no test input");
+}
+
+TEST(ArcTaskFile, OneBadTaskDoesNotStopTheOthers) {
+  // A 31-row grid, a colour out of range, a ragged row, no test input, no solution: each names
+  // its task and field; the good task is read with its solution.
+  std::string tall = "[";
+  for (int r = 0; r < 31; ++r) tall += std::string(r ? "," : "") + "[1]";
+  tall += "]";
+  const std::string challenges = R"({
+    "good": {"train": [{"input": [[1]], "output": [[2]]}], "test": [{"input": [[3]]}]},
+    "tall": {"train": [], "test": [{"input": )" +
+                                 tall + R"(}]},
+    "colour": {"train": [{"input": [[1]], "output": [[12]]}], "test": [{"input": [[1]]}]},
+    "ragged": {"train": [], "test": [{"input": [[1, 2], [3]]}]},
+    "notest": {"train": [{"input": [[1]], "output": [[2]]}], "test": []},
+    "nosolution": {"train": [], "test": [{"input": [[1]]}]}
+  })";
+  auto file = ParseArcTaskFile(challenges, R"({"good": [[[4]]], "tall": [[[1]]], "colour": [[[1]]],
+                                               "ragged": [[[1]]], "notest": []})");
+  ASSERT_TRUE(file.ok()) << file.error().message;
+  ASSERT_EQ(file->tasks.size(), 1u);
+  EXPECT_EQ(file->tasks[0].id, "good");
+  EXPECT_EQ(file->tasks[0].test[0].output->at(0, 0), 4);
+  std::vector<std::string> errors;
+  for (const auto& e : file->errors) errors.push_back(e.task_id + " | " + e.message);
+  EXPECT_EQ(errors, (std::vector<std::string>{
+                        "colour | arc json: task colour train[0].output: arc grid: colour 12 at "
+                        "r1c1 is outside 0..9",
+                        "nosolution | arc json: solutions have no task nosolution",
+                        "notest | arc json: task notest test: no test input",
+                        "ragged | arc json: task ragged test[0].input: arc grid: row 2 has 1 "
+                        "cells, row 1 has 2",
+                        "tall | arc json: task tall test[0].input: arc grid: 31 rows exceed 30",
+                    }));
+  // A document that is not JSON fails as a whole, naming the file.
+  EXPECT_EQ(ParseArcTaskFile("[1]").error().message,
+            "arc json: challenges: expected an object of task id -> task");
+  EXPECT_EQ(ReadArcTaskFile("/nonexistent.json").error().message,
+            "cannot read /nonexistent.json: No such file or directory");
 }
 
 // Found by arc_json_fuzzer: a float too large for a double made the error path throw.
@@ -80,6 +121,37 @@ TEST(ArcJson, SingleGrid) {
   EXPECT_EQ(ParseArcGridJson("{}").error().message, "arc grid: expected a list of rows");
   EXPECT_EQ(ParseArcGridJson("[1]").error().message, "arc grid: row 1 is not a list");
   EXPECT_EQ(ParseArcGridJson("[]").error().message, "arc grid: empty");
+}
+
+TEST(ArcSubmission, AcceptsTheArcPrizeFormatAndNamesEachFault) {
+  auto tasks = ParseArcTasks(kChallenges);
+  ASSERT_TRUE(tasks.ok());
+  const std::string good = R"({"aaa": [{"attempt_1": [[6]], "attempt_2": [[1]]},
+                                       {"attempt_1": [[7, 7]], "attempt_2": [[7], [7]]}],
+                               "bbb": [{"attempt_1": [[4, 3]], "attempt_2": [[4, 3]]}]})";
+  EXPECT_TRUE(CheckArcSubmission(good, *tasks).ok());
+  auto error = [&](const std::string& text) {
+    auto r = CheckArcSubmission(text, *tasks);
+    return r.ok() ? std::string("ok") : r.error().message;
+  };
+  EXPECT_EQ(error(R"({"aaa": []})"), "submission: task aaa: 0 entries for 2 test inputs");
+  EXPECT_EQ(error(R"({"aaa": [{"attempt_1": [[1]], "attempt_2": [[1]]},
+                              {"attempt_1": [[1]], "attempt_2": [[1]]}]})"),
+            "submission: task bbb: missing");
+  EXPECT_EQ(error(R"({"aaa": [{"attempt_1": [[1]], "attempt_2": [[1]]},
+                              {"attempt_1": [[1]]}],
+                      "bbb": [{"attempt_1": [[1]], "attempt_2": [[1]]}]})"),
+            "submission: task aaa[1]: no \"attempt_2\"");
+  EXPECT_EQ(error(R"({"aaa": [{"attempt_1": [[1]], "attempt_2": [[1]]},
+                              {"attempt_1": [[1]], "attempt_2": [[11]]}],
+                      "bbb": [{"attempt_1": [[1]], "attempt_2": [[1]]}]})"),
+            "submission: task aaa[1].attempt_2: arc grid: colour 11 at r1c1 is outside 0..9");
+  EXPECT_EQ(error(R"({"aaa": [{"attempt_1": [[1]], "attempt_2": [[1]]},
+                              {"attempt_1": [[1]], "attempt_2": [[1]]}],
+                      "bbb": [{"attempt_1": [[1]], "attempt_2": [[1]]}],
+                      "ccc": []})"),
+            "submission: task ccc: not in the challenges");
+  EXPECT_EQ(error("[]"), "submission: expected an object of task id -> attempts");
 }
 
 }  // namespace

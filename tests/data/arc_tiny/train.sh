@@ -1,21 +1,14 @@
 #!/usr/bin/env bash
 # Retrains tests/data/arc_tiny (see MODEL_CARD.md): four ARC-AGI-1 training tasks, 16 official
-# augmentations each, a 31,714-parameter TRM, 150 steps. Needs a build and ../shared/data/arc.
+# augmentations each, a 31,714-parameter TRM, 150 steps. Needs a build.
 #   tests/data/arc_tiny/train.sh [OUT_DIR]    (default /tmp/arc_tiny)
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 build=${TRM_BUILD_DIR:-build}
-shared=${TRM_SHARED_DIR:-../shared}
 out=${1:-/tmp/arc_tiny}
-src=$out/arc_src
-mkdir -p "$src"
-python3 - "$shared/data/arc" "$src" <<'PY'
-import json, sys
-tasks = ["007bbfb7", "00d62c1b", "017c7c7b", "025d127b"]  # The first four of arc-agi_training.
-for kind in ("challenges", "solutions"):
-    d = json.load(open(f"{sys.argv[1]}/arc-agi_training_{kind}.json"))
-    json.dump({t: d[t] for t in tasks}, open(f"{sys.argv[2]}/arc-agi_training_{kind}.json", "w"))
-PY
+# Its four tasks are in this folder (arc-agi_training_*.json: the first four of ARC-AGI-1's
+# training file, as written from ../shared/data/arc).
+src=tests/data/arc_tiny
 "$build/puzzle/trm-data" build arc --out "$out/data" --arc_dir "$src" --subsets training \
   --test_set training --num_aug 16
 "$build/train/trm-train" --preset arc --data_dir "$out/data" --threads 1 --hidden_size 32 \
