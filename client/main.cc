@@ -5,9 +5,11 @@
 //   trm-client models | health [--service NAME] | reload NAME PATH
 //   trm-client bench --task sudoku|maze|tokens|arc [--file F] --concurrency N --requests
 //   N|--duration_s S
+//   trm-client arc run CHALLENGES.json [--solutions SOLUTIONS.json] --out submission.json
 #include <unistd.h>
 
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <random>
 #include <string>
@@ -19,12 +21,15 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "base/program_flags.h"
+#include "client/arc_run.h"
 #include "client/bench.h"
 #include "client/channel.h"
 #include "client/render.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "nlohmann/json.hpp"
+#include "puzzle/arc_json.h"
+#include "puzzle/arc_run.h"
 #include "puzzle/maze_generator.h"
 #include "puzzle/puzzle_file.h"
 #include "puzzle/sudoku_generator.h"
@@ -61,7 +66,12 @@ ABSL_FLAG(std::string, request_id, "", "Request id echoed by the server");
 ABSL_FLAG(double, timeout_s, 60, "Per-call deadline in seconds");
 ABSL_FLAG(std::string, service, "", "health: service name (a model name; empty: overall)");
 ABSL_FLAG(std::string, admin_token, "", "reload: admin token (or $TRM_ADMIN_TOKEN)");
-ABSL_FLAG(int, concurrency, 4, "bench: calls in flight");
+ABSL_FLAG(int, concurrency, 4, "bench, arc run: calls in flight");
+ABSL_FLAG(std::string, solutions, "", "arc run: the solutions file; the run is scored");
+ABSL_FLAG(std::string, out, "submission.json", "arc run: where the submission is written");
+ABSL_FLAG(std::string, report, "",
+          "arc run: where the per-task JSON report is written (default: OUT's name with "
+          "_report.json)");
 ABSL_FLAG(int64_t, requests, 0, "bench: number of calls (0: use --duration_s; both 0: 100)");
 ABSL_FLAG(double, duration_s, 0, "bench: run this long");
 ABSL_FLAG(int, puzzles, 32, "bench: generated puzzles when no --file");
@@ -403,14 +413,76 @@ int Bench(const std::shared_ptr<grpc::Channel>& channel) {
   return result.ok > 0 ? 0 : 1;
 }
 
+// The report beside the submission: runs/submission.json -> runs/submission_report.json.
+std::string ReportPath(const std::string& out) {
+  const std::string stem =
+      out.size() > 5 && out.ends_with(".json") ? out.substr(0, out.size() - 5) : out;
+  return stem + "_report.json";
+}
+
+absl::Status WriteText(const std::string& path, const std::string& text) {
+  std::ofstream f(path);
+  f << text << "\n";
+  f.close();
+  if (!f) return absl::UnavailableError("cannot write " + path);
+  return absl::OkStatus();
+}
+
+int Arc(const std::shared_ptr<grpc::Channel>& channel, const std::vector<std::string>& args) {
+  if (args.size() != 2 || args[0] != "run") {
+    return Fail(
+        "arc: trm-client arc run CHALLENGES.json [--solutions SOLUTIONS.json] --out "
+        "submission.json");
+  }
+  auto file = trm::puzzle::ReadArcTaskFile(args[1], absl::GetFlag(FLAGS_solutions));
+  if (!file.ok()) return Fail(file.error().message);
+  for (const auto& e : file->errors) std::cerr << "trm-client: " << e.message << "\n";
+  if (file->tasks.empty()) return Fail("arc run: " + args[1] + ": no task to run");
+  const std::string out = absl::GetFlag(FLAGS_out);
+  const std::string report =
+      absl::GetFlag(FLAGS_report).empty() ? ReportPath(out) : absl::GetFlag(FLAGS_report);
+  // Before the run, not after its hours of calls: both files can be written.
+  for (const std::string& path : {out, report}) {
+    if (auto st = WriteText(path, "{}"); !st.ok()) return Fail(std::string(st.message()));
+  }
+  const bool scored = !absl::GetFlag(FLAGS_solutions).empty();
+  const bool tty = isatty(STDERR_FILENO);
+  trm::client::ArcRunOptions o;
+  o.model = absl::GetFlag(FLAGS_model);
+  o.concurrency = std::max(1, absl::GetFlag(FLAGS_concurrency));
+  o.augmentations = absl::GetFlag(FLAGS_arc_augmentations);
+  o.timeout_s = absl::GetFlag(FLAGS_timeout_s);
+  if (tty) {
+    o.on_progress = [scored](const trm::puzzle::ArcRunProgress& p) {
+      std::cerr << "\r\x1b[2K" << trm::puzzle::FormatArcProgress(p, scored) << std::flush;
+    };
+  }
+  const size_t bad_tasks = file->errors.size();
+  trm::puzzle::ArcRun run(*std::move(file), scored);
+  auto stub = trm::v1::Solver::NewStub(channel);
+  const trm::puzzle::ArcRunResult result = trm::client::RunArcTasks(*stub, run, o);
+  if (tty) std::cerr << "\n";
+  if (auto st = WriteText(out, trm::puzzle::ArcSubmissionJson(result)); !st.ok()) {
+    return Fail(std::string(st.message()), 1);
+  }
+  if (auto st = WriteText(report, trm::puzzle::ArcReportJson(result)); !st.ok()) {
+    return Fail(std::string(st.message()), 1);
+  }
+  std::cout << trm::puzzle::FormatArcScore(result) << "submission: " << out
+            << "\nreport: " << report << "\n";
+  // Exit 1 when any task was not run or any call failed: the submission is incomplete.
+  return bad_tasks == 0 && result.tests_failed == 0 ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::vector<char*> positional = trm::ParseProgramFlags(
       argc, argv,
-      "trm-client solve sudoku|maze|arc|tokens ... | models | health | reload NAME PATH | bench");
+      "trm-client solve sudoku|maze|arc|tokens ... | models | health | reload NAME PATH | bench | "
+      "arc run CHALLENGES.json");
   std::vector<std::string> args(positional.begin() + 1, positional.end());
-  if (args.empty()) return Fail("give a command: solve, models, health, reload or bench");
+  if (args.empty()) return Fail("give a command: solve, models, health, reload, bench or arc");
   trm::client::ChannelOptions co;
   co.target = absl::GetFlag(FLAGS_target);
   co.lb_policy = absl::GetFlag(FLAGS_lb_policy);
@@ -428,5 +500,6 @@ int main(int argc, char** argv) {
   if (command == "health") return Health(*channel);
   if (command == "reload") return Reload(*channel, args);
   if (command == "bench") return Bench(*channel);
+  if (command == "arc") return Arc(*channel, args);
   return Fail(absl::StrCat("unknown command \"", command, "\""));
 }

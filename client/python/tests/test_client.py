@@ -11,6 +11,7 @@ import pytest
 
 import live
 import trm_serve
+import trm_serve.arc
 
 # A 30-given sudoku the bundled model solves.
 SUDOKU = "53..7....6..195....98....6.8...6...34..8.3..17...2...6.6....28....419..5....8..79"
@@ -183,3 +184,62 @@ def test_example_script(server, source_dir, tmp_path):
     code, out, err = run("--model", "nope", "sudoku", SUDOKU)
     assert code == 1 and "error: NOT_FOUND" in err
     assert dataclasses.is_dataclass(trm_serve.SolveResult)
+
+
+def _arc_fixture(source_dir, kind):
+    return os.path.join(source_dir, "tests", "data", "arc_tiny", f"arc-agi_training_{kind}.json")
+
+
+def test_arc_run_scores_a_challenges_file(client, source_dir):
+    # arc_tiny's four tasks in the ARC Prize format: a submission with one entry per test input,
+    # and the official score recomputed here from it.
+    challenges = _arc_fixture(source_dir, "challenges")
+    solutions = _arc_fixture(source_dir, "solutions")
+    lines = []
+    run = trm_serve.arc.run(client, challenges, solutions, model="arc_tiny", augmentations=4,
+                            concurrency=3, progress=lines.append)
+    assert not run.errors and run.tests_failed == 0
+    tasks = json.load(open(challenges))
+    sols = json.load(open(solutions))
+    assert set(run.submission) == set(tasks)
+    score = 0.0
+    for task_id, entries in run.submission.items():
+        assert len(entries) == len(tasks[task_id]["test"])
+        solved = 0
+        for entry, want in zip(entries, sols[task_id]):
+            for attempt in ("attempt_1", "attempt_2"):
+                grid = entry[attempt]
+                assert 1 <= len(grid) <= 30 and all(0 <= c <= 9 for row in grid for c in row)
+            solved += want in (entry["attempt_1"], entry["attempt_2"])
+        score += solved / len(entries)
+    assert run.score == score and run.report["score"] == score
+    assert len(lines) == 4 and lines[-1].startswith("[" + "#" * 30 + "] 4/4 tasks")
+
+
+def test_arc_run_names_bad_tasks_and_runs_the_others(client, source_dir, tmp_path):
+    tasks = json.load(open(_arc_fixture(source_dir, "challenges")))
+    tasks["ragged"] = {"train": [], "test": [{"input": [[1, 2], [3]]}]}
+    tasks["tall"] = {"train": [], "test": [{"input": [[1]] * 31}]}
+    path = tmp_path / "challenges.json"
+    path.write_text(json.dumps(tasks))
+    run = trm_serve.arc.run(client, str(path), model="arc_tiny", augmentations=2)
+    assert run.errors == {
+        "ragged": "task ragged test[0].input: arc grid: row 2 has 1 cells, row 1 has 2",
+        "tall": "task tall test[0].input: arc grid: 31 rows exceed 30"}
+    assert set(run.submission) == set(tasks) - {"ragged", "tall"} and run.score is None
+    path.write_text("{not json")
+    with pytest.raises(trm_serve.arc.ArcFileError, match="challenges: not JSON"):
+        trm_serve.arc.run(client, str(path))
+
+
+def test_arc_run_command(server, source_dir, tmp_path):
+    out = tmp_path / "submission.json"
+    r = subprocess.run([sys.executable, "-m", "trm_serve", "arc", "run",
+                        _arc_fixture(source_dir, "challenges"), "--solutions",
+                        _arc_fixture(source_dir, "solutions"), "--out", str(out), "--target",
+                        server.address(), "--model", "arc_tiny", "--augmentations", "2"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "score: " in r.stdout and " of 4 tasks = " in r.stdout
+    assert len(json.load(open(out))) == 4
+    assert json.load(open(tmp_path / "submission_report.json"))["task_count"] == 4

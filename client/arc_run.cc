@@ -1,0 +1,85 @@
+#include "client/arc_run.h"
+
+#include <algorithm>
+#include <chrono>
+#include <mutex>
+#include <span>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+
+namespace trm::client {
+namespace {
+
+trm::v1::SolveRequest ArcRequest(const puzzle::ArcTask& task, const puzzle::ArcGrid& input,
+                                 const ArcRunOptions& options) {
+  trm::v1::SolveRequest request;
+  request.set_model(options.model);
+  request.mutable_arc()->set_task_id(task.id);
+  auto* grid = request.mutable_arc()->mutable_input();
+  grid->set_rows(input.rows);
+  grid->set_cols(input.cols);
+  for (uint8_t c : input.cells) grid->add_cells(c);
+  request.mutable_options()->set_arc_augmentations(options.augmentations);
+  request.mutable_options()->set_arc_attempts(2);  // The ARC Prize scores two attempts.
+  return request;
+}
+
+// One Solve for one job, recorded in the run.
+puzzle::ArcRunProgress SolveJob(trm::v1::Solver::StubInterface& stub, puzzle::ArcRun& run,
+                                puzzle::ArcRun::Job job, const ArcRunOptions& options) {
+  const puzzle::ArcTask& task = run.tasks()[job.task];
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::milliseconds(static_cast<int64_t>(options.timeout_s * 1000)));
+  trm::v1::SolveResponse response;
+  const auto start = std::chrono::steady_clock::now();
+  grpc::Status status =
+      stub.Solve(&context, ArcRequest(task, task.test[job.test].input, options), &response);
+  const double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  if (!status.ok()) {
+    return run.Record(
+        job, {},
+        absl::StrCat(absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code())),
+                     ": ", status.error_message()),
+        0, ms, "");
+  }
+  std::vector<puzzle::ArcGrid> attempts;
+  for (const auto& attempt : response.arc_attempts()) {
+    const auto& g = attempt.grid();
+    auto grid = puzzle::ArcGridFromCells(
+        g.rows(), g.cols(), std::span<const int32_t>(g.cells().data(), g.cells().size()));
+    if (!grid.ok()) {
+      return run.Record(job, {}, "the server's attempt is not a grid: " + grid.error().message,
+                        response.steps(), ms, response.model());
+    }
+    attempts.push_back(std::move(grid).value());
+  }
+  return run.Record(job, std::move(attempts), "", response.steps(), ms, response.model());
+}
+
+}  // namespace
+
+puzzle::ArcRunResult RunArcTasks(trm::v1::Solver::StubInterface& stub, puzzle::ArcRun& run,
+                                 const ArcRunOptions& options) {
+  std::mutex progress_mu;  // on_progress is called one at a time.
+  auto work = [&] {
+    while (std::optional<puzzle::ArcRun::Job> job = run.Take()) {
+      puzzle::ArcRunProgress progress = SolveJob(stub, run, *job, options);
+      if (options.on_progress) {
+        std::lock_guard<std::mutex> lock(progress_mu);
+        options.on_progress(progress);
+      }
+    }
+  };
+  const int workers = std::max(1, std::min(options.concurrency, run.jobs()));
+  std::vector<std::thread> threads;
+  for (int w = 0; w < workers; ++w) threads.emplace_back(work);
+  for (auto& t : threads) t.join();
+  return run.Result();
+}
+
+}  // namespace trm::client

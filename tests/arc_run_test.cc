@@ -1,0 +1,270 @@
+// ARC Prize files end to end (issue 33), through `trm-client arc run` and through POST
+// /v1/arc:run, on a real trm-server serving tests/data/arc_tiny, whose four tasks are in that
+// folder in the ARC Prize format. The submission must pass the format check, and the score must
+// be the official one recomputed here from the submission and the solutions.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "nlohmann/json.hpp"
+#include "puzzle/arc_json.h"
+#include "tests/e2e_http.h"
+#include "tests/e2e_util.h"
+
+namespace trm::e2e {
+namespace {
+
+std::string Fixture(const std::string& name) {
+  return Env("TRM_SOURCE_DIR") + "/tests/data/arc_tiny/" + name;
+}
+
+nlohmann::json ReadJson(const std::string& path) {
+  std::ifstream f(path);
+  return nlohmann::json::parse(f, nullptr, /*allow_exceptions=*/false);
+}
+
+class ArcRunTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir();
+    server_ = new ServerProcess(
+        dir_->path() + "/server.log",
+        {"--checkpoints=arc_tiny=" + Env("TRM_SOURCE_DIR") + "/tests/data/arc_tiny", "--threads=1",
+         "--http_max_body_bytes=65536"});
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    delete dir_;
+  }
+  void SetUp() override { ASSERT_TRUE(server_->ok()) << server_->child().Log(); }
+
+  RunResult ArcRun(const std::string& challenges, const std::vector<std::string>& extra) {
+    std::vector<std::string> argv = {Env("TRM_CLIENT_BIN"),
+                                     "arc",
+                                     "run",
+                                     challenges,
+                                     "--target=" + server_->address(),
+                                     "--model=arc_tiny",
+                                     "--arc_augmentations=4",
+                                     "--concurrency=3"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return RunCommand(argv, absl::Seconds(240));
+  }
+
+  static TempDir* dir_;
+  static ServerProcess* server_;
+};
+TempDir* ArcRunTest::dir_ = nullptr;
+ServerProcess* ArcRunTest::server_ = nullptr;
+
+TEST_F(ArcRunTest, WritesASubmissionAndTheOfficialScore) {
+  const std::string out = dir_->path() + "/submission.json";
+  RunResult r =
+      ArcRun(Fixture("arc-agi_training_challenges.json"),
+             {"--solutions=" + Fixture("arc-agi_training_solutions.json"), "--out=" + out});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+
+  auto tasks = puzzle::ReadArcTasks(Fixture("arc-agi_training_challenges.json"),
+                                    Fixture("arc-agi_training_solutions.json"));
+  ASSERT_TRUE(tasks.ok()) << tasks.error().message;
+  ASSERT_EQ(tasks->size(), 4u);
+  std::ifstream f(out);
+  const std::string submission((std::istreambuf_iterator<char>(f)), {});
+  auto check = puzzle::CheckArcSubmission(submission, *tasks);
+  ASSERT_TRUE(check.ok()) << check.error().message << "\n" << submission;
+
+  // The official score, from the submission file and the solutions.
+  const nlohmann::json sub = nlohmann::json::parse(submission);
+  double score = 0;
+  for (const auto& task : *tasks) {
+    int solved = 0;
+    for (size_t i = 0; i < task.test.size(); ++i) {
+      const auto want = puzzle::ArcGridToRows(*task.test[i].output);
+      const auto& entry = sub[task.id][i];
+      solved +=
+          entry["attempt_1"] == nlohmann::json(want) || entry["attempt_2"] == nlohmann::json(want);
+    }
+    score += static_cast<double>(solved) / task.test.size();
+  }
+  const nlohmann::json report = ReadJson(dir_->path() + "/submission_report.json");
+  ASSERT_TRUE(report.is_object()) << r.output;
+  EXPECT_EQ(report["model"], "arc_tiny");
+  EXPECT_EQ(report["task_count"], 4);
+  EXPECT_EQ(report["test_count"], 4);
+  EXPECT_EQ(report["tests_failed"], 0);
+  EXPECT_DOUBLE_EQ(report["score"].get<double>(), score);
+  for (const auto& task : *tasks) {
+    const auto& t = report["tasks"][task.id];
+    ASSERT_EQ(t["tests"].size(), task.test.size()) << task.id;
+    EXPECT_TRUE(t["tests"][0]["solved"].is_boolean()) << task.id;
+    EXPECT_GE(t["tests"][0]["steps"].get<int>(), 1) << task.id;
+    // Each task's line: id, solved/total and its score.
+    EXPECT_NE(r.output.find(task.id + "  "), std::string::npos) << r.output;
+  }
+  char line[64];
+  std::snprintf(line, sizeof line, "score: %.2f of 4 tasks = %.1f%%", score, 100 * score / 4);
+  EXPECT_NE(r.output.find(line), std::string::npos) << line << "\n" << r.output;
+}
+
+TEST_F(ArcRunTest, BadTasksAreNamedAndTheOthersStillRun) {
+  // The fixture's tasks, one with a colour out of range, one with no test input, and a
+  // well-formed task the model was never trained on (its call fails with NOT_FOUND).
+  nlohmann::json challenges = ReadJson(Fixture("arc-agi_training_challenges.json"));
+  ASSERT_EQ(challenges.size(), 4u);
+  challenges["bad_colour"] = nlohmann::json::parse(
+      R"({"train": [{"input": [[1]], "output": [[12]]}], "test": [{"input": [[1]]}]})");
+  challenges["no_test"] =
+      nlohmann::json::parse(R"({"train": [{"input": [[1]], "output": [[2]]}], "test": []})");
+  challenges["00576224"] = nlohmann::json::parse(
+      R"({"train": [{"input": [[1, 2]], "output": [[2, 1]]}], "test": [{"input": [[3, 4]]}]})");
+  const std::string path = dir_->path() + "/bad_challenges.json";
+  std::ofstream(path) << challenges.dump();
+  const std::string out = dir_->path() + "/bad_submission.json";
+  RunResult r = ArcRun(path, {"--out=" + out});
+  EXPECT_EQ(r.exit_code, 1) << r.output;  // Incomplete: said so by the exit code.
+  EXPECT_NE(r.output.find("task bad_colour train[0].output: arc grid: colour 12 at r1c1 is "
+                          "outside 0..9"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("task no_test test: no test input"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("00576224  test 0: NOT_FOUND"), std::string::npos) << r.output;
+
+  const nlohmann::json sub = ReadJson(out);
+  ASSERT_TRUE(sub.is_object()) << r.output;
+  EXPECT_EQ(sub.size(), 5u);  // The four good tasks and the unknown one; not the bad two.
+  EXPECT_FALSE(sub.contains("bad_colour"));
+  EXPECT_FALSE(sub.contains("no_test"));
+  EXPECT_EQ(sub["00576224"][0]["attempt_1"], nlohmann::json::parse("[[0]]"));
+  const nlohmann::json fixture = ReadJson(Fixture("arc-agi_training_challenges.json"));
+  for (const auto& [id, task] : fixture.items()) {
+    ASSERT_TRUE(sub.contains(id)) << id;
+    EXPECT_EQ(sub[id].size(), task["test"].size()) << id;
+  }
+  const nlohmann::json report = ReadJson(dir_->path() + "/bad_submission_report.json");
+  EXPECT_EQ(report["task_count"], 7);
+  EXPECT_EQ(report["tests_failed"], 1);
+  EXPECT_TRUE(report["tasks"]["no_test"]["error"].is_string());
+  EXPECT_FALSE(report.contains("score"));  // No solutions: not scored.
+}
+
+TEST_F(ArcRunTest, AFileThatIsNotJsonIsRefusedWithWhere) {
+  const std::string path = dir_->path() + "/not_json.json";
+  std::ofstream(path) << "{\"a\": [1,}";
+  RunResult r = ArcRun(path, {"--out=" + dir_->path() + "/never.json"});
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find(path + ": arc json: challenges: parse error at byte"), std::string::npos)
+      << r.output;
+  EXPECT_FALSE(std::filesystem::exists(dir_->path() + "/never.json"));
+}
+
+// The official score of `submission` (parsed) against the fixture's solutions.
+double OfficialScore(const nlohmann::json& submission, const std::vector<puzzle::ArcTask>& tasks) {
+  double score = 0;
+  for (const auto& task : tasks) {
+    int solved = 0;
+    for (size_t i = 0; i < task.test.size(); ++i) {
+      const nlohmann::json want = puzzle::ArcGridToRows(*task.test[i].output);
+      const auto& entry = submission[task.id][i];
+      solved += entry["attempt_1"] == want || entry["attempt_2"] == want;
+    }
+    score += static_cast<double>(solved) / task.test.size();
+  }
+  return score;
+}
+
+TEST_F(ArcRunTest, HttpStreamsProgressThenTheSubmissionAndScore) {
+  nlohmann::json body = {{"challenges", ReadJson(Fixture("arc-agi_training_challenges.json"))},
+                         {"solutions", ReadJson(Fixture("arc-agi_training_solutions.json"))},
+                         {"model", "arc_tiny"},
+                         {"arc_augmentations", 4},
+                         {"concurrency", 2}};
+  // A task the file cannot give, padded so that the body is over the server's 64 KiB limit for
+  // other routes: /v1/arc:run has its own (--http_max_arc_run_bytes).
+  nlohmann::json pad = nlohmann::json::array();
+  const nlohmann::json example =
+      nlohmann::json::parse(R"({"input": [[1, 2, 3]], "output": [[1]]})");
+  for (int i = 0; i < 3000; ++i) pad.push_back(example);
+  pad.push_back(nlohmann::json::parse(R"({"input": [[1]]})"));  // No output: the fault.
+  body["challenges"]["padded"] = nlohmann::json::parse(R"({"test": [{"input": [[1]]}]})");
+  body["challenges"]["padded"]["train"] = pad;
+  body["solutions"]["padded"] = nlohmann::json::parse("[[[1]]]");
+  const std::string text = body.dump();
+  ASSERT_GT(text.size(), 65536u);
+  EXPECT_EQ(HttpCall(server_->http_port(), "POST", "/v1/solve", text).status, 413);
+
+  SseClient stream(server_->http_port(), "/v1/arc:run", text);
+  ASSERT_EQ(stream.Status(), 200) << stream.Rest();
+  auto event = stream.Next();
+  ASSERT_TRUE(event.has_value());
+  EXPECT_EQ(event->name, "task_error");
+  EXPECT_EQ(nlohmann::json::parse(event->data)["message"],
+            "arc json: task padded train[3000]: no \"output\"");
+  for (int done = 1; done <= 4; ++done) {
+    event = stream.Next();
+    ASSERT_TRUE(event.has_value()) << done;
+    ASSERT_EQ(event->name, "progress") << event->data;
+    const nlohmann::json p = nlohmann::json::parse(event->data);
+    EXPECT_EQ(p["tests_done"], done);
+    EXPECT_EQ(p["tests_total"], 4);
+    EXPECT_EQ(p["tasks_total"], 5);
+  }
+  event = stream.Next();
+  ASSERT_TRUE(event.has_value());
+  ASSERT_EQ(event->name, "result");
+  const nlohmann::json result = nlohmann::json::parse(event->data);
+  EXPECT_FALSE(stream.Next(absl::Seconds(30)).has_value());  // The stream ends after it.
+
+  auto tasks = puzzle::ReadArcTasks(Fixture("arc-agi_training_challenges.json"),
+                                    Fixture("arc-agi_training_solutions.json"));
+  ASSERT_TRUE(tasks.ok());
+  auto check = puzzle::CheckArcSubmission(result["submission"].dump(), *tasks);
+  EXPECT_TRUE(check.ok()) << check.error().message;
+  EXPECT_DOUBLE_EQ(result["report"]["score"].get<double>(),
+                   OfficialScore(result["submission"], *tasks));
+  EXPECT_EQ(result["report"]["task_count"], 5);  // The padded task scores 0.
+  EXPECT_EQ(result["report"]["model"], "arc_tiny");
+  EXPECT_EQ(result["report"]["tasks"]["padded"]["error"],
+            "arc json: task padded train[3000]: no \"output\"");
+}
+
+TEST_F(ArcRunTest, HttpRefusesABodyThatCannotRunNamingTheField) {
+  const auto error = [&](const std::string& body) {
+    HttpReply r = HttpCall(server_->http_port(), "POST", "/v1/arc:run", body);
+    const nlohmann::json j = nlohmann::json::parse(r.body, nullptr, false);
+    return std::to_string(r.status) + " " +
+           (j.is_object() ? j.value("message", std::string("?")) : r.body);
+  };
+  EXPECT_EQ(error("{not json").substr(0, 35), "400 body: expected a JSON object {\"");
+  EXPECT_EQ(error(R"({"challenge": {}})"),
+            "400 body: unknown field \"challenge\" (challenges, solutions, model, "
+            "arc_augmentations, concurrency)");
+  EXPECT_EQ(error(R"({"model": "arc_tiny"})"), "400 body: no \"challenges\"");
+  EXPECT_EQ(error(R"({"challenges": {}, "concurrency": 0})"),
+            "400 concurrency: 0 is outside 1..16");
+  EXPECT_EQ(error(R"({"challenges": []})"),
+            "400 challenges: expected an object of task id -> task (an ARC Prize challenges file)");
+  EXPECT_EQ(error(R"({"challenges": {"t": {"train": [], "test": [{"input": [[1, 2], [3]]}]}}})"),
+            "400 challenges: no task can run; the first fault: arc json: task t test[0].input: "
+            "arc grid: row 2 has 1 cells, row 1 has 2");
+  // An unknown model fails each test input, named in the report; the run still ends.
+  SseClient stream(
+      server_->http_port(), "/v1/arc:run",
+      nlohmann::json({{"challenges", ReadJson(Fixture("arc-agi_training_challenges.json"))},
+                      {"model", "nope"}})
+          .dump());
+  ASSERT_EQ(stream.Status(), 200);
+  std::optional<SseClient::Event> last;
+  while (auto e = stream.Next()) last = e;
+  ASSERT_TRUE(last.has_value());
+  ASSERT_EQ(last->name, "result");
+  const nlohmann::json report = nlohmann::json::parse(last->data)["report"];
+  EXPECT_EQ(report["tests_failed"], 4);
+  EXPECT_EQ(report["tasks"]["007bbfb7"]["tests"][0]["error"].get<std::string>().substr(0, 10),
+            "NOT_FOUND:");
+}
+
+}  // namespace
+}  // namespace trm::e2e
