@@ -33,6 +33,9 @@ ABSL_FLAG(int, http_max_connections, 0,
           "HTTP API connections open at once; at the limit the port stops accepting and closes "
           "idle connections early. 0: a quarter of the open-file limit, at most 4096");
 ABSL_FLAG(int, http_max_body_bytes, 1 << 20, "Largest HTTP request body; larger ones get 413");
+ABSL_FLAG(int, http_max_arc_run_bytes, 16 << 20,
+          "Largest POST /v1/arc:run body (a whole ARC Prize challenges file, with its solutions); "
+          "larger ones get 413");
 ABSL_FLAG(int, http_max_connections_per_address, 0,
           "Connections one client address may have served at once on the HTTP and metrics "
           "ports; more get 429 and are closed. 0: no limit (behind a proxy every client has the "
@@ -114,6 +117,8 @@ absl::StatusOr<trm::server::ServerOptions> OptionsFromFlags() {
   o.http_max_connections = absl::GetFlag(FLAGS_http_max_connections);
   const int http_max_body = absl::GetFlag(FLAGS_http_max_body_bytes);
   o.http_max_body_bytes = http_max_body > 0 ? static_cast<size_t>(http_max_body) : 0;
+  const int http_max_arc_run = absl::GetFlag(FLAGS_http_max_arc_run_bytes);
+  o.http_max_arc_run_bytes = http_max_arc_run > 0 ? static_cast<size_t>(http_max_arc_run) : 0;
   o.http_max_connections_per_address = absl::GetFlag(FLAGS_http_max_connections_per_address);
   const int http_max_header = absl::GetFlag(FLAGS_http_max_header_bytes);
   o.http_max_header_bytes = http_max_header > 0 ? static_cast<size_t>(http_max_header) : 0;
@@ -196,6 +201,8 @@ absl::StatusOr<trm::server::ServerOptions> OptionsFromFlags() {
         "--http_max_connections must be >= 0 (0: from the open-file limit)");
   if (http_max_body < 1024)
     return absl::InvalidArgumentError("--http_max_body_bytes must be >= 1024");
+  if (http_max_arc_run < 1024)
+    return absl::InvalidArgumentError("--http_max_arc_run_bytes must be >= 1024");
   if (o.http_max_connections_per_address < 0)
     return absl::InvalidArgumentError(
         "--http_max_connections_per_address must be >= 0 (0: no limit)");

@@ -216,7 +216,8 @@ class ServerImpl final : public Server {
       auto http = HttpServer::Bind(options_.http_listen, http_options);
       if (!http.ok()) return http.status();
       http_ = std::move(*http);
-      http_api_ = std::make_unique<HttpApi>(solve_context_.get(), http_.get());
+      http_api_ = std::make_unique<HttpApi>(solve_context_.get(), http_.get(),
+                                            options_.http_max_arc_run_bytes);
       RegisterWebPage(http_->routes());
       http_->Start();
     }

@@ -27,11 +27,11 @@ struct ServerOptions {
   std::string metrics_listen = "0.0.0.0:9464";  // Empty: no metrics endpoint.
   // HTTP/JSON API and the web page (server/http/http_api.h); empty: none.
   std::string http_listen = "0.0.0.0:8080";
-  int http_threads = 64;                 // Connections served at once; more wait for a worker.
-  size_t http_max_body_bytes = 1 << 20;  // Larger request bodies get 413.
-  size_t http_max_header_bytes = 64 << 10;
-  int http_max_connections_per_address =
-      0;  // 0: no limit (both HTTP ports).  // Larger request heads get 431 (both HTTP ports).
+  int http_threads = 64;                     // Connections served at once; more wait for a worker.
+  size_t http_max_body_bytes = 1 << 20;      // Larger request bodies get 413.
+  size_t http_max_arc_run_bytes = 16 << 20;  // POST /v1/arc:run's (a whole challenges file).
+  size_t http_max_header_bytes = 64 << 10;   // Larger request heads get 431 (both HTTP ports).
+  int http_max_connections_per_address = 0;  // Per client address; 0: no limit (both HTTP ports).
   // Connections the HTTP API port holds open at once (HttpServerOptions::max_connections); 0:
   // a quarter of the open-file limit, at most 4096 (the metrics port gets a sixteenth, at most
   // 64), so a flood of slow HTTP clients leaves most descriptors to gRPC.

@@ -36,8 +36,8 @@ absl::Status LibraryError(const httplib::Request& req, int http_status) {
     case 404:
       return absl::NotFoundError(absl::StrCat(
           "no endpoint ", req.method, " ", req.path.substr(0, 64),
-          " (POST /v1/solve, POST /v1/solve:stream, GET /v1/models, GET /v1/example, GET "
-          "/healthz, GET /readyz)"));
+          " (POST /v1/solve, POST /v1/solve:stream, POST /v1/arc:run, GET /v1/models, GET "
+          "/v1/example, GET /healthz, GET /readyz)"));
     case 413:
       return absl::ResourceExhaustedError("request body: larger than the server's limit");
     case 414:
@@ -91,12 +91,14 @@ void SetError(const absl::Status& status, httplib::Response& res) {
   res.set_content(ErrorJson(status), kJson);
 }
 
-HttpApi::HttpApi(SolveContext* context, HttpServer* http)
+HttpApi::HttpApi(SolveContext* context, HttpServer* http, size_t max_arc_run_bytes)
     : context_(context), connections_(&http->connections()) {
   auto& routes = http->routes();
   http->PostWithBody("/v1/solve", [this](const auto& req, auto& res) { Solve(req, res); });
   http->PostWithBody("/v1/solve:stream",
                      [this](const auto& req, auto& res) { SolveStream(req, res); });
+  http->PostWithBody(
+      "/v1/arc:run", [this](const auto& req, auto& res) { ArcRun(req, res); }, max_arc_run_bytes);
   routes.Get("/v1/models", [this](const auto& req, auto& res) { Models(req, res); });
   routes.Get("/v1/example", [this](const auto& req, auto& res) { Example(req, res); });
   routes.Get("/healthz",

@@ -7,6 +7,14 @@
 //                           last with `final` and `result`; a request refused before the stream
 //                           begins gets the plain JSON error, an error after it began is an
 //                           `event: error` with {"code", "message"}
+//   POST /v1/arc:run        {"challenges": {ARC Prize challenges}, "solutions": {...} (optional),
+//                           "model", "arc_augmentations", "concurrency" (1..16, default 4)} ->
+//                           Server-Sent Events: `task_error` {"task_id", "message"} for each task
+//                           the file cannot give, `progress` {"tasks_done", "tasks_total",
+//                           "tests_done", "tests_total", "tests_solved", "elapsed_s"} after each
+//                           test input, and last `result` {"submission": ARC Prize submission,
+//                           "report": per-task report and score} (puzzle/arc_run.h); a body that
+//                           cannot run gets the plain JSON error
 //   GET  /v1/models         ListModelsResponse
 //   GET  /v1/example        ?model=NAME&difficulty=easy|medium|hard&seed=N -> a SolveRequest
 //   GET  /healthz           200 while the process serves HTTP (liveness)
@@ -35,8 +43,9 @@ namespace trm::server {
 class HttpApi {
  public:
   // Both must outlive the API: `context` is the solve path's (shared with gRPC's SolverService),
-  // `http` is where its routes go (register before http->Start()).
-  HttpApi(SolveContext* context, HttpServer* http);
+  // `http` is where its routes go (register before http->Start()). `max_arc_run_bytes` bounds
+  // POST /v1/arc:run's body (a whole challenges file) where the server's limit bounds the rest.
+  HttpApi(SolveContext* context, HttpServer* http, size_t max_arc_run_bytes = 16 << 20);
   HttpApi(const HttpApi&) = delete;
   HttpApi& operator=(const HttpApi&) = delete;
 
@@ -44,6 +53,7 @@ class HttpApi {
  private:
   void Solve(const httplib::Request& req, httplib::Response& res);
   void SolveStream(const httplib::Request& req, httplib::Response& res);
+  void ArcRun(const httplib::Request& req, httplib::Response& res);  // http_arc_run.cc
   void Models(const httplib::Request& req, httplib::Response& res);
   void Example(const httplib::Request& req, httplib::Response& res);
   void Ready(const httplib::Request& req, httplib::Response& res);

@@ -231,8 +231,15 @@ HttpServer::HttpServer(std::unique_ptr<httplib::Server> http, int port,
 
 HttpServer::~HttpServer() { Stop(absl::ZeroDuration()); }
 
-void HttpServer::PostWithBody(const std::string& pattern, BodyHandler handler) {
-  const size_t limit = options_.max_body_bytes;
+void HttpServer::PostWithBody(const std::string& pattern, BodyHandler handler,
+                              size_t max_body_bytes) {
+  const size_t limit = max_body_bytes > 0 ? max_body_bytes : options_.max_body_bytes;
+  // httplib refuses a Content-Length over its one limit before any route sees it: that limit is
+  // the largest route's, and each route counts its own here.
+  if (limit > payload_max_) {
+    payload_max_ = limit;
+    http_->set_payload_max_length(limit);
+  }
   http_->Post(pattern, [limit, handler = std::move(handler)](const httplib::Request& req,
                                                              httplib::Response& res,
                                                              const httplib::ContentReader& read) {

@@ -85,8 +85,9 @@ class HttpServer {
   // decoding: httplib bounds only a plain Content-Length, and would inflate a gzip body or buffer
   // a chunked one without limit. Over the limit: 413, and the connection closes (the rest of the
   // body is never read).
+  // `max_body_bytes` (0: the server's) gives the route a limit of its own.
   using BodyHandler = std::function<void(const httplib::Request&, httplib::Response&)>;
-  void PostWithBody(const std::string& pattern, BodyHandler handler);
+  void PostWithBody(const std::string& pattern, BodyHandler handler, size_t max_body_bytes = 0);
   HttpConnections& connections() { return connections_; }
   int port() const { return port_; }
   HttpServerStats stats();
@@ -105,6 +106,7 @@ class HttpServer {
   std::unique_ptr<httplib::Server> http_;
   const int port_;
   const HttpServerOptions options_;
+  size_t payload_max_ = options_.max_body_bytes;  // httplib's limit (PostWithBody); before Start.
   HttpConnections connections_;
   std::shared_ptr<std::atomic<int>> waiting_;  // Connections waiting for a worker.
   std::shared_ptr<HttpConnectionBudget> budget_;
