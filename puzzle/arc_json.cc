@@ -248,7 +248,8 @@ Expected<void> CheckArcSubmission(std::string_view submission_json,
     }
   }
   if (submission.size() != tasks.size()) {
-    for (const auto& [id, entries] : submission.items()) {
+    for (const auto& item : submission.items()) {
+      const std::string& id = item.key();  // Not a structured binding: clang cannot capture one.
       const bool known =
           std::any_of(tasks.begin(), tasks.end(), [&](const ArcTask& t) { return t.id == id; });
       if (!known) return Error{"submission: task " + id + ": not in the challenges"};
