@@ -28,6 +28,8 @@
 #include "bench/bench_runner.h"
 #include "bench/cpu_peak.h"
 #include "bench/machine.h"
+#include "model/checkpoint.h"
+#include "model/puzzle_embedding_fit.h"
 #include "model/step_profile.h"
 #include "nlohmann/json.hpp"
 
@@ -51,7 +53,12 @@ ABSL_FLAG(std::string, cpu_kernels, "auto",
           "avx512_no_bf16_dot, as trm-server's --cpu_kernels");
 ABSL_FLAG(std::string, mode, "all",
           "fixed | mixed | overhead (engine step minus the forward alone, per batch) | profile "
-          "(the fast CPU step per op) | all (fixed and mixed)");
+          "(the fast CPU step per op) | fit (test-time puzzle-embedding fitting, "
+          "model/puzzle_embedding_fit.h) | all (fixed and mixed)");
+ABSL_FLAG(int, fit_examples, 40, "Fit mode: demonstration examples (random tokens)");
+ABSL_FLAG(int, fit_batches, 24, "Fit mode: batches of a fit");
+ABSL_FLAG(int, fit_batch_size, 8, "Fit mode: rows per batch");
+ABSL_FLAG(int, fit_act_steps, 2, "Fit mode: ACT steps (updates) per batch");
 ABSL_FLAG(int, repeats, 5, "Overhead mode: alternating engine / forward-alone runs per batch");
 ABSL_FLAG(int, steps, 16,
           "Fixed, overhead and profile modes: ACT steps per puzzle (ignore_halting)");
@@ -148,9 +155,9 @@ int Main(int argc, char** argv) {
   }
   const std::string mode = absl::GetFlag(FLAGS_mode);
   if (mode != "fixed" && mode != "mixed" && mode != "overhead" && mode != "profile" &&
-      mode != "all") {
+      mode != "fit" && mode != "all") {
     std::cerr << "trm-bench: --mode \"" << mode
-              << "\" is not fixed, mixed, overhead, profile or all\n";
+              << "\" is not fixed, mixed, overhead, profile, fit or all\n";
     return 2;
   }
   const auto kernels = model::ParseCpuKernels(absl::GetFlag(FLAGS_cpu_kernels));
@@ -241,6 +248,62 @@ int Main(int argc, char** argv) {
     }
     return *std::move(run);
   };
+
+  if (mode == "fit") {
+    // One fit of a fresh puzzle embedding on random demonstrations (what a task the model never
+    // saw costs before its first answer), after an untimed one-batch fit.
+    torch::manual_seed(seed);
+    model::TrmNet net{nullptr};
+    if (checkpoint.empty()) {
+      net = model::TrmNet(*config);
+    } else {
+      auto loaded = model::LoadCheckpoint(checkpoint);
+      if (!loaded.ok()) {
+        std::cerr << "trm-bench: " << loaded.status() << "\n";
+        return 1;
+      }
+      net = loaded->net;
+    }
+    const TrmConfig& c = net->config();
+    const auto inputs =
+        RandomInputs(absl::GetFlag(FLAGS_fit_examples), c.seq_len, c.vocab_size, seed);
+    const auto labels =
+        RandomInputs(absl::GetFlag(FLAGS_fit_examples), c.seq_len, c.vocab_size, seed + 1);
+    std::vector<model::EmbeddingFitExample> examples;
+    for (size_t i = 0; i < inputs.size(); ++i) examples.push_back({inputs[i], labels[i]});
+    model::EmbeddingFitOptions o;
+    o.batches = 1;
+    o.batch_size = absl::GetFlag(FLAGS_fit_batch_size);
+    o.act_steps = absl::GetFlag(FLAGS_fit_act_steps);
+    o.seed = seed;
+    if (auto warm = model::FitPuzzleEmbedding(net, examples, o); !warm.ok()) {
+      std::cerr << "trm-bench: fit: " << warm.status() << "\n";
+      return 1;
+    }
+    o.batches = absl::GetFlag(FLAGS_fit_batches);
+    auto fit = model::FitPuzzleEmbedding(net, examples, o);
+    if (!fit.ok()) {
+      std::cerr << "trm-bench: fit: " << fit.status() << "\n";
+      return 1;
+    }
+    const double updates = static_cast<double>(fit->losses.size());
+    std::cout << nlohmann::json({{"kind", "fit"},
+                                 {"batches", o.batches},
+                                 {"batch_size", o.batch_size},
+                                 {"act_steps", o.act_steps},
+                                 {"updates", updates},
+                                 {"seconds", fit->seconds},
+                                 {"ms_per_update", 1000 * fit->seconds / updates},
+                                 {"parameters", c.ParameterCount()}})
+                     .dump()
+              << "\n"
+              << absl::StrFormat(
+                     "| fit | hidden %d, seq %d | %d batches x %d rows x %d ACT steps | %.0f "
+                     "updates | %.2f s | %.0f ms per update |\n",
+                     c.hidden_size, c.seq_len, o.batches, o.batch_size, o.act_steps, updates,
+                     fit->seconds, 1000 * fit->seconds / updates);
+    return 0;
+  }
 
   if (mode == "fixed" || mode == "all") {
     const int steps = absl::GetFlag(FLAGS_steps);
