@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "base/test_data.h"
 #include "nlohmann/json.hpp"
 #include "puzzle/arc_json.h"
 #include "tests/e2e_http.h"
@@ -148,6 +149,35 @@ TEST_F(ArcRunTest, BadTasksAreNamedAndTheOthersStillRun) {
   EXPECT_EQ(report["tests_failed"], 1);
   EXPECT_TRUE(report["tasks"]["no_test"]["error"].is_string());
   EXPECT_FALSE(report.contains("score"));  // No solutions: not scored.
+}
+
+// A real ARC Prize file (ARC-AGI-1's evaluation set, ../shared; skipped by name on a bare clone):
+// every one of its 400 tasks reads, every test input is sent, and the submission passes the
+// format check. arc_tiny knows none of these tasks, so each call is NOT_FOUND and each entry the
+// [[0]] placeholder: this checks the file path at full size, not answers.
+TEST_F(ArcRunTest, ARealArcPrizeFileGivesACompleteSubmission) {
+  const auto dir = test_data::SharedDir() / "data" / "arc";
+  TRM_SKIP_WITHOUT_SHARED(dir / "arc-agi_evaluation_challenges.json");
+  const std::string challenges = (dir / "arc-agi_evaluation_challenges.json").string();
+  const std::string solutions = (dir / "arc-agi_evaluation_solutions.json").string();
+  const std::string out = dir_->path() + "/evaluation_submission.json";
+  RunResult r = ArcRun(challenges, {"--solutions=" + solutions, "--out=" + out});
+  EXPECT_EQ(r.exit_code, 1) << r.output.substr(0, 2000);  // Calls failed: said so.
+  auto tasks = puzzle::ReadArcTasks(challenges, solutions);
+  ASSERT_TRUE(tasks.ok()) << tasks.error().message;
+  EXPECT_EQ(tasks->size(), 400u);
+  std::ifstream f(out);
+  const std::string submission((std::istreambuf_iterator<char>(f)), {});
+  auto check = puzzle::CheckArcSubmission(submission, *tasks);
+  EXPECT_TRUE(check.ok()) << check.error().message;
+  size_t tests = 0;
+  for (const auto& t : *tasks) tests += t.test.size();
+  const nlohmann::json report = ReadJson(dir_->path() + "/evaluation_submission_report.json");
+  EXPECT_EQ(report["task_count"], 400);
+  EXPECT_EQ(report["test_count"], tests);
+  EXPECT_EQ(report["tests_failed"], tests);
+  EXPECT_NE(r.output.find("score: 0.00 of 400 tasks = 0.0%"), std::string::npos)
+      << r.output.substr(r.output.size() > 2000 ? r.output.size() - 2000 : 0);
 }
 
 TEST_F(ArcRunTest, AFileThatIsNotJsonIsRefusedWithWhere) {
