@@ -177,11 +177,12 @@ class ArcRunStream : public std::enable_shared_from_this<ArcRunStream> {
     request.mutable_options()->set_arc_augmentations(augmentations_);
     request.mutable_options()->set_arc_attempts(2);  // The ARC Prize scores two attempts.
     const absl::Time start = absl::Now();
-    // The handler holds the stream (the client may be gone when the engine answers), not the
-    // call: SolveCall releases its handlers once done.
+    // The handler holds the stream (the client may be gone when the engine answers) and the
+    // call: Done drops the stream's own reference to the call, which must outlive the handler
+    // it is running. SolveCall releases its handlers once done, so neither is held for longer.
     call->Start(request, deadline_, nullptr,
-                [self = shared_from_this(), job, start](const grpc::Status& status,
-                                                        trm::v1::SolveResponse response) {
+                [self = shared_from_this(), call, job, start](const grpc::Status& status,
+                                                              trm::v1::SolveResponse response) {
                   self->Done(job, status, response,
                              absl::ToDoubleMilliseconds(absl::Now() - start));
                 });
