@@ -4,6 +4,7 @@
 #include <chrono>
 #include <mutex>
 #include <span>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -27,52 +28,62 @@ trm::v1::SolveRequest ArcRequest(const puzzle::ArcTask& task, const puzzle::ArcG
   return request;
 }
 
-// One Solve for one job, recorded in the run.
-puzzle::ArcRunProgress SolveJob(trm::v1::Solver::StubInterface& stub, puzzle::ArcRun& run,
-                                puzzle::ArcRun::Job job, const ArcRunOptions& options) {
-  const puzzle::ArcTask& task = run.tasks()[job.task];
+// What one Solve gave for one job, as ArcRun::Record takes it.
+struct JobAnswer {
+  std::vector<puzzle::ArcGrid> attempts;
+  std::string error;
+  int steps = 0;
+  double ms = 0;
+  std::string model;
+};
+
+JobAnswer SolveJob(trm::v1::Solver::StubInterface& stub, const puzzle::ArcTask& task,
+                   const puzzle::ArcGrid& input, const ArcRunOptions& options) {
+  JobAnswer answer;
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() +
                        std::chrono::milliseconds(static_cast<int64_t>(options.timeout_s * 1000)));
   trm::v1::SolveResponse response;
   const auto start = std::chrono::steady_clock::now();
-  grpc::Status status =
-      stub.Solve(&context, ArcRequest(task, task.test[job.test].input, options), &response);
-  const double ms =
+  grpc::Status status = stub.Solve(&context, ArcRequest(task, input, options), &response);
+  answer.ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   if (!status.ok()) {
-    return run.Record(
-        job, {},
+    answer.error =
         absl::StrCat(absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code())),
-                     ": ", status.error_message()),
-        0, ms, "");
+                     ": ", status.error_message());
+    return answer;
   }
-  std::vector<puzzle::ArcGrid> attempts;
+  answer.steps = response.steps();
+  answer.model = response.model();
   for (const auto& attempt : response.arc_attempts()) {
     const auto& g = attempt.grid();
     auto grid = puzzle::ArcGridFromCells(
         g.rows(), g.cols(), std::span<const int32_t>(g.cells().data(), g.cells().size()));
     if (!grid.ok()) {
-      return run.Record(job, {}, "the server's attempt is not a grid: " + grid.error().message,
-                        response.steps(), ms, response.model());
+      answer.attempts.clear();
+      answer.error = "the server's attempt is not a grid: " + grid.error().message;
+      return answer;
     }
-    attempts.push_back(std::move(grid).value());
+    answer.attempts.push_back(std::move(grid).value());
   }
-  return run.Record(job, std::move(attempts), "", response.steps(), ms, response.model());
+  return answer;
 }
 
 }  // namespace
 
 puzzle::ArcRunResult RunArcTasks(trm::v1::Solver::StubInterface& stub, puzzle::ArcRun& run,
                                  const ArcRunOptions& options) {
-  std::mutex progress_mu;  // on_progress is called one at a time.
+  // Recorded and reported under one lock, so the progress reported never goes backwards.
+  std::mutex record_mu;
   auto work = [&] {
     while (std::optional<puzzle::ArcRun::Job> job = run.Take()) {
-      puzzle::ArcRunProgress progress = SolveJob(stub, run, *job, options);
-      if (options.on_progress) {
-        std::lock_guard<std::mutex> lock(progress_mu);
-        options.on_progress(progress);
-      }
+      const puzzle::ArcTask& task = run.tasks()[job->task];
+      JobAnswer a = SolveJob(stub, task, task.test[job->test].input, options);
+      std::lock_guard<std::mutex> lock(record_mu);
+      const puzzle::ArcRunProgress progress =
+          run.Record(*job, std::move(a.attempts), std::move(a.error), a.steps, a.ms, a.model);
+      if (options.on_progress) options.on_progress(progress);
     }
   };
   const int workers = std::max(1, std::min(options.concurrency, run.jobs()));

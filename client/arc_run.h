@@ -16,7 +16,7 @@ struct ArcRunOptions {
   int concurrency = 4;     // Solve calls in flight.
   int augmentations = 0;   // SolveOptions.arc_augmentations (0: the model's default).
   double timeout_s = 600;  // Per call.
-  // After each answered test input, from the sending threads one at a time.
+  // After each answered test input, from the sending threads one at a time, in order.
   std::function<void(const puzzle::ArcRunProgress&)> on_progress;
 };
 

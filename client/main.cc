@@ -445,7 +445,6 @@ int Arc(const std::shared_ptr<grpc::Channel>& channel, const std::vector<std::st
   for (const std::string& path : {out, report}) {
     if (auto st = WriteText(path, "{}"); !st.ok()) return Fail(std::string(st.message()));
   }
-  const bool scored = !absl::GetFlag(FLAGS_solutions).empty();
   const bool tty = isatty(STDERR_FILENO);
   trm::client::ArcRunOptions o;
   o.model = absl::GetFlag(FLAGS_model);
@@ -453,12 +452,12 @@ int Arc(const std::shared_ptr<grpc::Channel>& channel, const std::vector<std::st
   o.augmentations = absl::GetFlag(FLAGS_arc_augmentations);
   o.timeout_s = absl::GetFlag(FLAGS_timeout_s);
   if (tty) {
-    o.on_progress = [scored](const trm::puzzle::ArcRunProgress& p) {
-      std::cerr << "\r\x1b[2K" << trm::puzzle::FormatArcProgress(p, scored) << std::flush;
+    o.on_progress = [](const trm::puzzle::ArcRunProgress& p) {
+      std::cerr << "\r\x1b[2K" << trm::puzzle::FormatArcProgress(p) << std::flush;
     };
   }
   const size_t bad_tasks = file->errors.size();
-  trm::puzzle::ArcRun run(*std::move(file), scored);
+  trm::puzzle::ArcRun run(*std::move(file));
   auto stub = trm::v1::Solver::NewStub(channel);
   const trm::puzzle::ArcRunResult result = trm::client::RunArcTasks(*stub, run, o);
   if (tty) std::cerr << "\n";

@@ -28,8 +28,7 @@ std::string Format(const char* format, Args... args) {
 
 }  // namespace
 
-ArcRun::ArcRun(ArcTaskFile file, bool scored)
-    : file_(std::move(file)), scored_(scored), start_s_(NowSeconds()) {
+ArcRun::ArcRun(ArcTaskFile file) : file_(std::move(file)), start_s_(NowSeconds()) {
   outcomes_.resize(file_.tasks.size());
   tests_left_.resize(file_.tasks.size());
   for (size_t t = 0; t < file_.tasks.size(); ++t) {
@@ -37,6 +36,7 @@ ArcRun::ArcRun(ArcTaskFile file, bool scored)
     tests_left_[t] = static_cast<int>(file_.tasks[t].test.size());
     for (size_t i = 0; i < file_.tasks[t].test.size(); ++i) jobs_.push_back({t, i});
   }
+  progress_.scored = !file_.tasks.empty() && file_.tasks[0].test[0].output.has_value();
   progress_.tasks_total = static_cast<int>(file_.tasks.size() + file_.errors.size());
   progress_.tasks_done = static_cast<int>(file_.errors.size());  // Nothing to send for these.
   progress_.tests_total = static_cast<int>(jobs_.size());
@@ -88,7 +88,7 @@ bool ArcRun::done() const {
 ArcRunResult ArcRun::Result() const {
   std::lock_guard<std::mutex> lock(mu_);
   ArcRunResult result;
-  result.scored = scored_;
+  result.scored = progress_.scored;
   result.model = model_;
   for (size_t t = 0; t < file_.tasks.size(); ++t) {
     ArcTaskOutcome task;
@@ -217,12 +217,12 @@ std::string FormatArcScore(const ArcRunResult& result) {
   return out;
 }
 
-std::string FormatArcProgress(const ArcRunProgress& p, bool scored, int width) {
+std::string FormatArcProgress(const ArcRunProgress& p, int width) {
   const double done = p.tests_total ? static_cast<double>(p.tests_done) / p.tests_total : 1.0;
   const int filled = static_cast<int>(std::round(done * width));
   std::string out = "[" + std::string(filled, '#') + std::string(width - filled, '-') + "] " +
                     Format("%d/%d tasks", p.tasks_done, p.tasks_total);
-  if (scored) out += Format("  %d solved", p.tests_solved);
+  if (p.scored) out += Format("  %d solved", p.tests_solved);
   if (p.tests_done > 0 && p.tests_done < p.tests_total) {
     const int eta =
         static_cast<int>(std::ceil(p.elapsed_s / p.tests_done * (p.tests_total - p.tests_done)));

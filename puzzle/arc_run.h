@@ -21,7 +21,8 @@ namespace trm::puzzle {
 
 // Where a run is (what a progress bar draws).
 struct ArcRunProgress {
-  int tasks_done = 0;  // Tasks all of whose test inputs are answered or failed, bad ones included.
+  bool scored = false;  // The file came with solutions.
+  int tasks_done = 0;   // Tasks all of whose test inputs are answered or failed, bad ones included.
   int tasks_total = 0;
   int tests_done = 0;
   int tests_total = 0;
@@ -60,20 +61,21 @@ class ArcRun {
     size_t test = 0;
   };
 
-  // `scored`: the file was read with its solutions (every good task has them).
-  ArcRun(ArcTaskFile file, bool scored);
+  // Scored when the file was read with its solutions (then every good task has them).
+  explicit ArcRun(ArcTaskFile file);
   ArcRun(const ArcRun&) = delete;
   ArcRun& operator=(const ArcRun&) = delete;
 
   const std::vector<ArcTask>& tasks() const { return file_.tasks; }
   const std::vector<ArcTaskError>& errors() const { return file_.errors; }
-  bool scored() const { return scored_; }
   int jobs() const { return static_cast<int>(jobs_.size()); }
 
   // The next test input to send, in file order; nullopt once all are taken. Thread-safe.
   std::optional<Job> Take();
   // A job's outcome: attempts (one is counted twice, more than two are cut) or an error; scored
-  // against its solution here. Returns the progress after it. Thread-safe; once per job.
+  // against its solution here. Returns the progress after it. Thread-safe; once per job. Callers
+  // that publish the progress from several threads record and publish under one lock of theirs,
+  // or what they publish can go backwards.
   ArcRunProgress Record(Job job, std::vector<ArcGrid> attempts, std::string error, int steps,
                         double latency_ms, const std::string& model);
   ArcRunProgress progress() const;
@@ -83,7 +85,6 @@ class ArcRun {
 
  private:
   const ArcTaskFile file_;
-  const bool scored_;
   const double start_s_;
   std::vector<Job> jobs_;
 
@@ -107,6 +108,6 @@ std::string ArcProgressJson(const ArcRunProgress& progress);
 // One line per task ("007bbfb7  1/1  1.00") and the score ("score: 1.50 of 4 tasks = 37.5% ...").
 std::string FormatArcScore(const ArcRunResult& result);
 // "[#####-----] 12/40 tasks  7 solved  ETA 0:42" (no solved count when not scored).
-std::string FormatArcProgress(const ArcRunProgress& progress, bool scored, int width = 30);
+std::string FormatArcProgress(const ArcRunProgress& progress, int width = 30);
 
 }  // namespace trm::puzzle

@@ -23,7 +23,7 @@ ArcTaskFile File() {
 ArcGrid Grid(const char* rows) { return *ParseArcGridJson(rows); }
 
 TEST(ArcRun, JobsInFileOrderEachTakenOnceAcrossThreads) {
-  ArcRun run(File(), /*scored=*/true);
+  ArcRun run(File());
   ASSERT_EQ(run.jobs(), 3);
   std::mutex mu;
   std::set<std::pair<size_t, size_t>> taken;
@@ -42,7 +42,7 @@ TEST(ArcRun, JobsInFileOrderEachTakenOnceAcrossThreads) {
 }
 
 TEST(ArcRun, ScoresTheArcPrizeWayAndWritesTheSubmission) {
-  ArcRun run(File(), /*scored=*/true);
+  ArcRun run(File());
   EXPECT_EQ(run.progress().tasks_done, 1);  // The bad task: nothing to send.
   EXPECT_EQ(run.progress().tasks_total, 3);
   // aaa[0]: the second attempt is right; aaa[1]: the call failed; bbb[0]: one attempt, right.
@@ -94,17 +94,19 @@ TEST(ArcRun, ScoresTheArcPrizeWayAndWritesTheSubmission) {
 }
 
 TEST(ArcRun, ProgressBar) {
-  ArcRunProgress p{.tasks_done = 1,
+  ArcRunProgress p{.scored = true,
+                   .tasks_done = 1,
                    .tasks_total = 4,
                    .tests_done = 1,
                    .tests_total = 4,
                    .tests_solved = 1,
                    .elapsed_s = 10};
-  EXPECT_EQ(FormatArcProgress(p, true, 8), "[##------] 1/4 tasks  1 solved  ETA 0:30");
-  EXPECT_EQ(FormatArcProgress(p, false, 8), "[##------] 1/4 tasks  ETA 0:30");
+  EXPECT_EQ(FormatArcProgress(p, 8), "[##------] 1/4 tasks  1 solved  ETA 0:30");
+  p.scored = false;
+  EXPECT_EQ(FormatArcProgress(p, 8), "[##------] 1/4 tasks  ETA 0:30");
   p.tests_done = 4;
   p.tasks_done = 4;
-  EXPECT_EQ(FormatArcProgress(p, false, 8), "[########] 4/4 tasks");
+  EXPECT_EQ(FormatArcProgress(p, 8), "[########] 4/4 tasks");
   EXPECT_EQ(nlohmann::json::parse(ArcProgressJson(p))["tests_done"], 4);
 }
 

@@ -61,6 +61,9 @@ class SseClient {
   };
   // The next event, or nullopt when the stream ends (or nothing comes within `timeout`).
   std::optional<Event> Next(absl::Duration timeout = absl::Seconds(60));
+  // The server ended the response (its last chunk, or the connection closed), as opposed to
+  // Next() giving up after its timeout.
+  bool ended() const { return ended_; }
   // The body of a non-event answer (an error), read to its end.
   std::string Rest(absl::Duration timeout = absl::Seconds(60));
   // Goes away without a word: the socket closes.

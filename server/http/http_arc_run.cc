@@ -10,12 +10,14 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "base/sync.h"
 #include "nlohmann/json.hpp"
 #include "puzzle/arc_run.h"
+#include "server/grpc_status.h"
 #include "server/http/http_api.h"
 #include "server/http/http_json.h"
 #include "server/solve_call.h"
@@ -93,7 +95,7 @@ class ArcRunStream : public std::enable_shared_from_this<ArcRunStream> {
   ArcRunStream(SolveContext* context, puzzle::ArcTaskFile file, const ArcRunRequest& request,
                absl::Time deadline, std::string client)
       : context_(context),
-        run_(std::move(file), !request.solutions.empty()),
+        run_(std::move(file)),
         model_(request.model),
         augmentations_(request.augmentations),
         concurrency_(request.concurrency),
@@ -162,7 +164,10 @@ class ArcRunStream : public std::enable_shared_from_this<ArcRunStream> {
   }
 
  private:
-  static size_t Key(const puzzle::ArcRun::Job& job) { return (job.task << 16) | job.test; }
+  // A call in flight, by its job.
+  static std::pair<size_t, size_t> Key(const puzzle::ArcRun::Job& job) {
+    return {job.task, job.test};
+  }
 
   void Start(puzzle::ArcRun::Job job, const std::shared_ptr<SolveCall>& call) {
     const puzzle::ArcTask& task = run_.tasks()[job.task];
@@ -193,9 +198,7 @@ class ArcRunStream : public std::enable_shared_from_this<ArcRunStream> {
     std::vector<puzzle::ArcGrid> attempts;
     std::string error;
     if (!status.ok()) {
-      error =
-          absl::StrCat(absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code())),
-                       ": ", status.error_message());
+      error = absl::StrCat(GrpcCodeName(status.error_code()), ": ", status.error_message());
     }
     for (const auto& attempt : response.arc_attempts()) {  // Empty unless OK.
       const auto& g = attempt.grid();
@@ -208,10 +211,12 @@ class ArcRunStream : public std::enable_shared_from_this<ArcRunStream> {
       }
       attempts.push_back(std::move(grid).value());
     }
-    const puzzle::ArcRunProgress progress = run_.Record(job, std::move(attempts), std::move(error),
-                                                        response.steps(), ms, response.model());
     {
+      // Recorded and published under one lock: calls answered at once on two completion threads
+      // must not publish their progress out of order, nor both see the run done.
       MutexLock lock(&mu_);
+      const puzzle::ArcRunProgress progress = run_.Record(
+          job, std::move(attempts), std::move(error), response.steps(), ms, response.model());
       --in_flight_;
       calls_.erase(Key(job));
       events_.push_back(Event(puzzle::ArcProgressJson(progress), "progress"));
@@ -243,7 +248,7 @@ class ArcRunStream : public std::enable_shared_from_this<ArcRunStream> {
   bool pumping_ ABSL_GUARDED_BY(mu_) = false;
   bool more_ ABSL_GUARDED_BY(mu_) = false;
   int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
-  std::map<size_t, std::shared_ptr<SolveCall>> calls_ ABSL_GUARDED_BY(mu_);
+  std::map<std::pair<size_t, size_t>, std::shared_ptr<SolveCall>> calls_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace

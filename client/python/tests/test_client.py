@@ -190,14 +190,14 @@ def _arc_fixture(source_dir, kind):
     return os.path.join(source_dir, "tests", "data", "arc_tiny", f"arc-agi_training_{kind}.json")
 
 
-def test_arc_run_scores_a_challenges_file(client, source_dir):
+def test_arc_run_scores_a_challenges_file(client, source_dir, tmp_path):
     # arc_tiny's four tasks in the ARC Prize format: a submission with one entry per test input,
     # and the official score recomputed here from it.
     challenges = _arc_fixture(source_dir, "challenges")
     solutions = _arc_fixture(source_dir, "solutions")
     lines = []
     run = trm_serve.arc.run(client, challenges, solutions, model="arc_tiny", augmentations=4,
-                            concurrency=3, progress=lines.append)
+                            concurrency=1, progress=lines.append)
     assert not run.errors and run.tests_failed == 0
     tasks = json.load(open(challenges))
     sols = json.load(open(solutions))
@@ -214,6 +214,17 @@ def test_arc_run_scores_a_challenges_file(client, source_dir):
         score += solved / len(entries)
     assert run.score == score and run.report["score"] == score
     assert len(lines) == 4 and lines[-1].startswith("[" + "#" * 30 + "] 4/4 tasks")
+    # arc_tiny solves none of them, so that score is 0 however counted: solutions made of the
+    # model's own first attempt on the first task must score it (one call at a time in both runs,
+    # so each request's rows are batched alike and the model answers as before).
+    first = sorted(tasks)[0]
+    sols[first] = [run.submission[first][0]["attempt_1"]]
+    own = tmp_path / "own_solutions.json"
+    own.write_text(json.dumps(sols))
+    again = trm_serve.arc.run(client, challenges, str(own), model="arc_tiny", augmentations=4,
+                              concurrency=1)
+    assert again.report["tasks"][first]["tests"][0]["solved"] is True
+    assert again.score >= 1.0 and again.report["tests_solved"] >= 1
 
 
 def test_arc_run_names_bad_tasks_and_runs_the_others(client, source_dir, tmp_path):

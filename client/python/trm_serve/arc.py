@@ -17,6 +17,7 @@ no test input, no solution) is named in `errors` with the field at fault; the ot
 from __future__ import annotations
 
 import json
+import math
 import sys
 import threading
 import time
@@ -134,7 +135,7 @@ def progress_bar(done_tasks, total_tasks, done, total, solved, elapsed, scored, 
     if scored:
         line += f"  {solved} solved"
     if 0 < done < total:
-        eta = int(-(-elapsed / done * (total - done) // 1))
+        eta = math.ceil(elapsed / done * (total - done))
         line += f"  ETA {eta // 60}:{eta % 60:02d}"
     return line
 
