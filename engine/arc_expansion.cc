@@ -36,6 +36,24 @@ absl::StatusOr<std::vector<ArcRow>> ExpandArcRequest(std::span<const std::string
   return rows;
 }
 
+absl::StatusOr<std::vector<ArcRow>> ExpandFittedArcRequest(
+    std::span<const puzzle::ArcAugmentation> variants, std::span<const int32_t> rows,
+    const puzzle::ArcGrid& input, int max_rows) {
+  if (auto ok = puzzle::ValidateArcGrid(input); !ok) {
+    return absl::InvalidArgumentError(ok.error().message);
+  }
+  std::vector<ArcRow> out;
+  for (size_t v = 0; v < variants.size() && v < rows.size(); ++v) {
+    if (max_rows > 0 && static_cast<int>(out.size()) == max_rows) break;
+    ArcRow row;
+    row.augmentation = variants[v];
+    row.puzzle_identifier = rows[v];
+    row.tokens = puzzle::ArcGridToTokens(variants[v].Apply(input));
+    out.push_back(std::move(row));
+  }
+  return out;
+}
+
 Result VoteArcRows(std::span<const ArcRowResult> rows, int attempts) {
   Result out;
   if (attempts <= 0) attempts = 2;

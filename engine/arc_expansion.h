@@ -31,6 +31,13 @@ absl::StatusOr<std::vector<ArcRow>> ExpandArcRequest(std::span<const std::string
                                                      const std::string& task_id,
                                                      const puzzle::ArcGrid& input, int max_rows);
 
+// The rows for `input` of a task fitted at serving time (engine/arc_fit.h): variant v under
+// variants[v] on puzzle id rows[v], at most `max_rows` (<= 0: all). INVALID_ARGUMENT for a bad
+// grid.
+absl::StatusOr<std::vector<ArcRow>> ExpandFittedArcRequest(
+    std::span<const puzzle::ArcAugmentation> variants, std::span<const int32_t> rows,
+    const puzzle::ArcGrid& input, int max_rows);
+
 // One row's outcome, as the scheduler reported it.
 struct ArcRowResult {
   puzzle::ArcAugmentation augmentation;

@@ -48,6 +48,10 @@ class Engine {
   // then neither callback is ever called: the request, and what its callbacks hold, is released
   // before Submit returns.
   virtual absl::Status Submit(const std::string& model, Request request) = 0;
+  // The same for an ARC test input. A task the model has no puzzle id for, sent with its train
+  // pairs, is fitted first (EngineOptions::arc_fit) on the fit threads: OK is returned at once and
+  // the answer (Result::arc_fit says how it was fitted) or a later refusal reaches on_done. A new
+  // task while every fit-cache entry is in use: RESOURCE_EXHAUSTED.
   virtual absl::Status SubmitArc(const std::string& model, ArcRequest request) = 0;
 
   virtual ModelStats Stats(const std::string& model) const = 0;
@@ -55,7 +59,8 @@ class Engine {
   virtual void SetObserver(EngineObserver* observer) = 0;
 
   // Stops admitting (new Submits get UNAVAILABLE) and waits up to `timeout` for in-flight and
-  // queued requests to finish; whatever remains then is answered UNAVAILABLE. Returns once every
+  // queued requests to finish (ARC fits stop at once: their requests get UNAVAILABLE); whatever
+  // remains then is answered UNAVAILABLE. Returns once every
   // accepted request has had its on_done called.
   virtual void Drain(absl::Duration timeout) = 0;
 };

@@ -12,6 +12,8 @@
 #include "absl/strings/str_cat.h"
 #include "base/sync.h"
 #include "engine/arc_expansion.h"
+#include "engine/arc_fit.h"
+#include "engine/arc_fit_cache.h"
 #include "engine/completion_executor.h"
 #include "engine/dihedral_views.h"
 #include "engine/engine.h"
@@ -31,7 +33,8 @@ class EngineImpl : public EngineInternal {
       : options_(options),
         device_(device),
         kernels_(kernels),
-        completions_(options.completion_threads) {}
+        completions_(options.completion_threads),
+        fits_(std::max(1, options.arc_fit.threads)) {}
   ~EngineImpl() override {
     std::map<std::string, Model> models;
     {
@@ -39,6 +42,7 @@ class EngineImpl : public EngineInternal {
       draining_ = true;
       models.swap(models_);
     }
+    StopFits();
     for (auto& [name, m] : models) m.scheduler->Stop();
     // The schedulers' last answers run before the completion threads join (completions_ is
     // destroyed after this body).
@@ -64,6 +68,8 @@ class EngineImpl : public EngineInternal {
                         bool make_default, SchedulerConfig config) override {
     config.options = options_.scheduler;
     const TaskKind task = model->info.task;
+    // Before the scheduler sees the model: the spare embedding rows change the table's shape.
+    if (model->arc_fit == nullptr) model->arc_fit = EnableArcFitting(*model, options_.arc_fit);
     Model entry;
     EngineObserver* observer = observer_.load();
     if (observer != nullptr) entry.observer = observer->ForModel(name);
@@ -97,6 +103,7 @@ class EngineImpl : public EngineInternal {
           "model ", name, ": checkpoint ", path, " is a ", TaskKindName((*model)->info.task),
           " model, the loaded one serves ", TaskKindName(task)));
     }
+    (*model)->arc_fit = EnableArcFitting(**model, options_.arc_fit);  // Fits start afresh.
     ReaderLock lock(&mu_);  // Schedulers live until the engine dies.
     scheduler->ReplaceModel(*std::move(model));
     return absl::OkStatus();
@@ -188,32 +195,10 @@ class EngineImpl : public EngineInternal {
   }
 
   absl::Status SubmitArc(const std::string& model_name, ArcRequest request) override {
-    std::vector<ArcRow> arc_rows;
-    const auto check = [&](const ServingModel& model) -> absl::Status {
-      const ModelInfo& info = model.info;
-      if (info.task != TaskKind::kArc || info.seq_len != puzzle::kArcSeqLen) {
-        return absl::InvalidArgumentError(absl::StrCat("model ", model_name, " is a ",
-                                                       TaskKindName(info.task), " model with ",
-                                                       info.seq_len, " tokens, not an ARC model"));
-      }
-      auto grid = puzzle::ArcGridFromCells(request.rows, request.cols, request.cells);
-      if (!grid) return absl::InvalidArgumentError(grid.error().message);
-      auto expanded =
-          ExpandArcRequest(model.puzzle_identifiers, request.task_id, *grid, request.augmentations);
-      if (!expanded.ok()) return expanded.status();
-      arc_rows = *std::move(expanded);
-      return absl::OkStatus();
-    };
-    const auto rows = [&](const ServingModel&, RequestState::Spec& spec) -> absl::Status {
-      spec.combine = RequestState::Combine::kArc;
-      spec.arc_attempts = request.attempts;
-      for (ArcRow& r : arc_rows) {
-        spec.augmentations.push_back(r.augmentation);
-        spec.rows.push_back({std::move(r.tokens), r.puzzle_identifier});
-      }
-      return absl::OkStatus();
-    };
-    return Admit(model_name, request, check, rows);
+    auto fit = ArcFitFor(model_name, request);
+    if (!fit.ok()) return fit.status();
+    if (fit->state == nullptr) return AdmitArc(model_name, request, nullptr, nullptr);
+    return SubmitArcFit(model_name, std::move(request), *std::move(fit));
   }
 
   ModelStats Stats(const std::string& model) const override {
@@ -231,6 +216,9 @@ class EngineImpl : public EngineInternal {
       draining_ = true;
     }
     const absl::Time until = absl::Now() + timeout;
+    // A fit takes seconds to minutes: its waiting requests are answered UNAVAILABLE now rather
+    // than outlasting the drain.
+    StopFits();
     // Schedulers live until the engine dies; draining_ keeps new ones out.
     std::vector<ModelScheduler*> schedulers;
     {
@@ -284,6 +272,166 @@ class EngineImpl : public EngineInternal {
     return Enqueue(*m.scheduler, std::move(spec));
   }
 
+  // ARC: a task the model has puzzle ids for runs on them; one it has none for, asked with its
+  // demonstration pairs, is fitted first (ArcFitFor says which, SubmitArcFit fits).
+  struct ArcFitTarget {
+    std::shared_ptr<ArcFitState> state;  // Null: not a fit (a known task, or AdmitArc's error).
+    std::shared_ptr<const ServingModel> model;
+    std::shared_ptr<ModelObserver> observer;  // May be null.
+  };
+
+  absl::StatusOr<ArcFitTarget> ArcFitFor(const std::string& model_name,
+                                         const ArcRequest& request) const {
+    if (request.train.empty()) return ArcFitTarget{};
+    ReaderLock lock(&mu_);
+    auto found = FindLocked(model_name);
+    if (!found.ok()) return found.status();
+    auto model = (*found)->scheduler->model();
+    if (model->arc_fit == nullptr) return ArcFitTarget{};
+    for (const std::string& name : model->puzzle_identifiers) {
+      auto parsed = puzzle::ParseArcName(name);
+      if (parsed && parsed->task_id == request.task_id) return ArcFitTarget{};  // Known.
+    }
+    for (size_t i = 0; i < request.train.size(); ++i) {
+      const puzzle::ArcExample& pair = request.train[i];
+      if (!pair.output) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("arc task \"", request.task_id, "\": train[", i, "] has no output"));
+      }
+      for (const auto& [grid, field] :
+           {std::pair{&pair.input, "input"}, std::pair{&*pair.output, "output"}}) {
+        if (auto ok = puzzle::ValidateArcGrid(*grid); !ok) {
+          return absl::InvalidArgumentError(absl::StrCat("arc task \"", request.task_id,
+                                                         "\": train[", i, "].", field, ": ",
+                                                         ok.error().message));
+        }
+      }
+    }
+    return ArcFitTarget{model->arc_fit, model, (*found)->observer};
+  }
+
+  // A task to fit: answered at once from the cache, after the fit already running for the same
+  // pairs, or after a fit started here on the fit threads. Errors found before that (a full
+  // cache, a bad grid) are returned; later ones reach on_done.
+  absl::Status SubmitArcFit(const std::string& model_name, ArcRequest request,
+                            ArcFitTarget target) {
+    if (auto grid = puzzle::ArcGridFromCells(request.rows, request.cols, request.cells); !grid) {
+      return absl::InvalidArgumentError(grid.error().message);
+    }
+    const std::string key = ArcFitKey(request.train);
+    auto held = std::make_shared<ArcRequest>(std::move(request));
+    // Admit drops the request's callback when it refuses it; after a fit the request has been
+    // accepted already, so the callback is kept here to answer it with the refusal.
+    auto on_done = std::make_shared<std::function<void(Result)>>(std::move(held->on_done));
+    held->on_done = [on_done](Result result) {
+      if (*on_done) (*on_done)(std::move(result));
+    };
+    ArcFitCache::Waiter waiter = [this, model_name, held, on_done, target,
+                                  key](absl::StatusOr<ArcFitted> fitted) {
+      absl::Status s =
+          fitted.ok() ? AdmitArc(model_name, *held, &*fitted, &target) : fitted.status();
+      if (s.ok()) return;
+      if (fitted.ok()) target.state->cache.Release(key);
+      // On a completion thread, as every answer is.
+      Result result;
+      result.status = std::move(s);
+      result.model = model_name;
+      completions_.Post(next_sequence_.fetch_add(1, std::memory_order_relaxed),
+                        [on_done, result = std::move(result)]() mutable {
+                          if (*on_done) (*on_done)(std::move(result));
+                        });
+    };
+    auto lookup = target.state->cache.Acquire(key, waiter);
+    if (!lookup.ok()) return lookup.status();
+    if (lookup->ready) {
+      if (target.observer) target.observer->OnArcFit({.cache_hit = true});
+      absl::Status s = AdmitArc(model_name, *held, &*lookup->ready, &target);
+      if (!s.ok()) target.state->cache.Release(key);
+      return s;
+    }
+    if (!lookup->fit_rows) return absl::OkStatus();  // Queued behind the fit already running.
+    auto variants = ArcFitVariants(key, target.state->cache.rows_per_task());
+    fits_.Post(fit_sequence_.fetch_add(1, std::memory_order_relaxed),
+               [this, target, key, train = held->train, variants = std::move(variants),
+                rows = *std::move(lookup->fit_rows)]() {
+                 absl::StatusOr<ArcFitted> fitted =
+                     stop_fits_.load()
+                         ? absl::UnavailableError("engine is stopping; the ARC fit did not run")
+                         : FitArcTask(*target.model, *target.state, train, variants, rows,
+                                      options_.arc_fit, ArcFitSeed(key), &stop_fits_);
+                 if (target.observer) {
+                   ModelObserver::ArcFitEvent event;
+                   event.ok = fitted.ok();
+                   event.seconds = fitted.ok() ? fitted->info.fit_ms / 1e3 : 0;
+                   target.observer->OnArcFit(event);
+                 }
+                 target.state->cache.Complete(key, std::move(fitted));
+               });
+    return absl::OkStatus();
+  }
+
+  // An ARC request on the checkpoint's puzzle ids for its task or, given `fitted`, on the rows
+  // fitted for it (whose pin on the cache entry its answer releases).
+  absl::Status AdmitArc(const std::string& model_name, ArcRequest& request, const ArcFitted* fitted,
+                        const ArcFitTarget* target) {
+    std::vector<ArcRow> arc_rows;
+    const auto check = [&](const ServingModel& model) -> absl::Status {
+      const ModelInfo& info = model.info;
+      if (info.task != TaskKind::kArc || info.seq_len != puzzle::kArcSeqLen) {
+        return absl::InvalidArgumentError(absl::StrCat("model ", model_name, " is a ",
+                                                       TaskKindName(info.task), " model with ",
+                                                       info.seq_len, " tokens, not an ARC model"));
+      }
+      auto grid = puzzle::ArcGridFromCells(request.rows, request.cols, request.cells);
+      if (!grid) return absl::InvalidArgumentError(grid.error().message);
+      if (fitted != nullptr) {
+        if (&model != target->model.get()) {
+          return absl::UnavailableError(
+              absl::StrCat("model ", model_name, " was reloaded while the task's fit ran; retry"));
+        }
+        auto expanded =
+            ExpandFittedArcRequest(fitted->variants, fitted->rows, *grid, request.augmentations);
+        if (!expanded.ok()) return expanded.status();
+        arc_rows = *std::move(expanded);
+        return absl::OkStatus();
+      }
+      auto expanded =
+          ExpandArcRequest(model.puzzle_identifiers, request.task_id, *grid, request.augmentations);
+      if (absl::IsNotFound(expanded.status()) && model.arc_fit != nullptr) {
+        return absl::NotFoundError(
+            absl::StrCat(expanded.status().message(),
+                         "; send the task's train pairs (arc.train) to have it fitted"));
+      }
+      if (!expanded.ok()) return expanded.status();
+      arc_rows = *std::move(expanded);
+      return absl::OkStatus();
+    };
+    const auto rows = [&](const ServingModel&, RequestState::Spec& spec) -> absl::Status {
+      spec.combine = RequestState::Combine::kArc;
+      spec.arc_attempts = request.attempts;
+      for (ArcRow& r : arc_rows) {
+        spec.augmentations.push_back(r.augmentation);
+        spec.rows.push_back({std::move(r.tokens), r.puzzle_identifier});
+      }
+      if (fitted != nullptr) {
+        spec.on_done = [on_done = std::move(spec.on_done), info = fitted->info,
+                        state = target->state, key = ArcFitKey(request.train)](Result result) {
+          state->cache.Release(key);
+          result.arc_fit = info;
+          if (on_done) on_done(std::move(result));
+        };
+      }
+      return absl::OkStatus();
+    };
+    return Admit(model_name, request, check, rows);
+  }
+
+  // Fits stop at their next batch; the requests waiting on them are answered UNAVAILABLE.
+  void StopFits() {
+    stop_fits_.store(true);
+    fits_.WaitIdle();
+  }
+
   // What every request has whatever its rows: a cancel token (the caller's, or one of ours).
   static RequestState::Spec BaseSpec(const std::string& model_name, const Model& m,
                                      std::string request_id, const HaltPolicy& halt,
@@ -324,8 +472,12 @@ class EngineImpl : public EngineInternal {
   const model::CpuKernels kernels_;
   // Declared before the models: destroyed after them, so their last answers can still run.
   CompletionExecutor completions_;
+  // ARC fits (SubmitArcFit): their own threads, so no step loop waits for one.
+  std::atomic<bool> stop_fits_{false};
+  CompletionExecutor fits_;
   std::atomic<EngineObserver*> observer_{nullptr};
   std::atomic<uint64_t> next_sequence_{1};
+  std::atomic<uint64_t> fit_sequence_{0};
   mutable SharedMutex mu_;
   std::map<std::string, Model> models_ ABSL_GUARDED_BY(mu_);
   std::map<TaskKind, std::string> defaults_ ABSL_GUARDED_BY(mu_);

@@ -15,6 +15,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "model/eval_tally.h"
+#include "puzzle/arc.h"
 
 namespace trm::engine {
 
@@ -92,6 +93,19 @@ struct Result {
     float confidence = 0.0f;
   };
   std::vector<ArcAttempt> arc_attempts;
+  // ARC only: whether the task's puzzle embedding was fitted at serving time (a task the
+  // checkpoint has no puzzle id for, answered from its demonstration pairs).
+  struct ArcFit {
+    bool fitted = false;
+    bool cache_hit = false;  // Fitted for an earlier request with the same pairs.
+    double fit_ms = 0;       // How long the fit took (the earlier one's, on a cache hit).
+    int updates = 0;         // Optimizer updates per variant.
+    // Mean loss per labelled cell of the pairs (after the fit's ACT steps, averaged over the
+    // variants) with the fresh embedding and with the fitted one: how much the fit explains.
+    float loss_before = 0;
+    float loss_after = 0;
+  };
+  ArcFit arc_fit;
 };
 
 // A request for one puzzle in the model's token layout.
@@ -120,13 +134,17 @@ struct Request {
   std::function<void(Result)> on_done;
 };
 
-// ARC: a test input of a task the checkpoint knows; expanded into augmented rows.
+// ARC: a test input of a task; expanded into augmented rows. For a task the checkpoint has no
+// puzzle id for, `train` (the task's demonstration pairs, each with an output) lets the engine
+// fit a puzzle embedding for it first (EngineOptions::arc_fit); without it such a task is
+// NOT_FOUND.
 struct ArcRequest {
   std::string task_id;
   int rows = 0, cols = 0;
   std::vector<int32_t> cells;  // Row-major colours 0-9.
-  int augmentations = 0;       // 0: every variant the checkpoint has ids for (capped by server).
-  int attempts = 0;            // 0: 2 (pass@2).
+  std::vector<puzzle::ArcExample> train;
+  int augmentations = 0;  // 0: every variant the checkpoint has ids for (capped by server).
+  int attempts = 0;       // 0: 2 (pass@2).
   HaltOptions halt;
   absl::Time deadline = absl::InfiniteFuture();
   std::string client;  // As for Request.
@@ -172,6 +190,21 @@ struct SchedulerOptions {
   double max_client_share = 0.75;
 };
 
+// Test-time fitting of puzzle embeddings for ARC tasks a checkpoint never saw (the official
+// code's freeze_weights path): the network frozen, a fresh embedding row per variant (the
+// identity and variants - 1 augmentations, each fitted on the pairs under it) trained with the
+// trainer's sign-SGD, on threads of its own so the step loops never wait.
+struct ArcFitOptions {
+  int cache_tasks = 16;  // Fitted tasks kept (LRU among those no request uses). 0: off.
+  int threads = 1;       // Fits running at once.
+  int variants = 1;      // Embedding rows per task (batch rows per request).
+  int updates = 32;      // Optimizer updates per variant.
+  int batch_size = 8;    // Pairs per batch (drawn with replacement).
+  int act_steps = 2;     // ACT steps per batch, one update each (deep supervision).
+  double lr = 1e-2;      // The official puzzle_emb_lr.
+  double weight_decay = 0.1;
+};
+
 struct EngineOptions {
   std::string device = "auto";  // auto | cpu | cuda | cuda:N
   int num_threads = 0;          // 0: torch's default (the machine's cores).
@@ -185,6 +218,7 @@ struct EngineOptions {
   // schedulers only run tensors. A request's events all run on one of them, in order.
   int completion_threads = 2;
   SchedulerOptions scheduler;
+  ArcFitOptions arc_fit;
 };
 
 // Batch occupancy (occupied rows / capacity after admission), one observation per ACT step:
@@ -211,6 +245,14 @@ class ModelObserver {
  public:
   virtual ~ModelObserver() = default;
   virtual void OnRequestDone(const Result& result) = 0;
+  // An ARC request found its fitted embedding in the cache (cache_hit, on the submitting
+  // thread), or a fit ended (on a fit thread; `ok` false when it failed).
+  struct ArcFitEvent {
+    bool cache_hit = false;
+    bool ok = true;
+    double seconds = 0;
+  };
+  virtual void OnArcFit(const ArcFitEvent& /*event*/) {}
 };
 
 class EngineObserver {

@@ -16,6 +16,8 @@
 
 namespace trm::engine {
 
+struct ArcFitState;  // engine/arc_fit.h
+
 struct ServingModel {
   virtual ~ServingModel() = default;
 
@@ -28,6 +30,9 @@ struct ServingModel {
   // Runs net's steps: the fast CPU kernels or the reference (--cpu_kernels, model/step_runner.h).
   std::shared_ptr<model::StepRunner> runner;
   torch::Device device = torch::kCPU;
+  // Test-time fitting of ARC tasks it has no puzzle id for (engine/arc_fit.h): set once by the
+  // engine before the model serves; null when off or not applicable.
+  mutable std::shared_ptr<ArcFitState> arc_fit;
 
   // What the scheduler runs on the network. Virtual so that an engine test can make them fail
   // (a model whose step or admission throws, as a CUDA out-of-memory would).

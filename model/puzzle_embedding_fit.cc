@@ -97,6 +97,9 @@ absl::StatusOr<EmbeddingFit> FitPuzzleEmbedding(TrmNet& net,
   std::uniform_int_distribution<size_t> pick(0, examples.size() - 1);
   EmbeddingFit result;
   for (int b = 0; b < options.batches; ++b) {
+    if (options.stop != nullptr && options.stop->load(std::memory_order_relaxed)) {
+      return absl::UnavailableError("puzzle embedding fit stopped: the server is shutting down");
+    }
     std::vector<size_t> rows(std::max(1, options.batch_size));
     for (auto& r : rows) r = pick(rng);
     const Batch batch = MakeBatch(examples, rows, device);

@@ -11,6 +11,7 @@
 
 #include <torch/torch.h>
 
+#include <atomic>
 #include <cstdint>
 #include <vector>
 
@@ -33,6 +34,9 @@ struct EmbeddingFitOptions {
   double weight_decay = 0.1;
   uint64_t seed = 0;
   torch::Tensor init;  // [puzzle_emb_ndim] to start from; undefined: zeros (official init).
+  // Optional: the fit stops (UNAVAILABLE) at the next batch once it reads true (a server that
+  // is shutting down).
+  const std::atomic<bool>* stop = nullptr;
 };
 
 struct EmbeddingFit {
@@ -42,7 +46,7 @@ struct EmbeddingFit {
 };
 
 // Fits an embedding for `examples` on `net` (which must have a puzzle embedding). Errors: no
-// puzzle embedding, no example, an example of the wrong length.
+// puzzle embedding, no example, an example of the wrong length; UNAVAILABLE when stopped.
 absl::StatusOr<EmbeddingFit> FitPuzzleEmbedding(TrmNet& net,
                                                 const std::vector<EmbeddingFitExample>& examples,
                                                 const EmbeddingFitOptions& options);
