@@ -14,15 +14,25 @@
 namespace trm::client {
 namespace {
 
+void SetGrid(const puzzle::ArcGrid& from, trm::v1::Grid* to) {
+  to->set_rows(from.rows);
+  to->set_cols(from.cols);
+  for (uint8_t c : from.cells) to->add_cells(c);
+}
+
 trm::v1::SolveRequest ArcRequest(const puzzle::ArcTask& task, const puzzle::ArcGrid& input,
                                  const ArcRunOptions& options) {
   trm::v1::SolveRequest request;
   request.set_model(options.model);
   request.mutable_arc()->set_task_id(task.id);
-  auto* grid = request.mutable_arc()->mutable_input();
-  grid->set_rows(input.rows);
-  grid->set_cols(input.cols);
-  for (uint8_t c : input.cells) grid->add_cells(c);
+  SetGrid(input, request.mutable_arc()->mutable_input());
+  if (options.send_train) {
+    for (const puzzle::ArcExample& pair : task.train) {
+      trm::v1::ArcPair* p = request.mutable_arc()->add_train();
+      SetGrid(pair.input, p->mutable_input());
+      if (pair.output) SetGrid(*pair.output, p->mutable_output());
+    }
+  }
   request.mutable_options()->set_arc_augmentations(options.augmentations);
   request.mutable_options()->set_arc_attempts(2);  // The ARC Prize scores two attempts.
   return request;

@@ -16,6 +16,9 @@ struct ArcRunOptions {
   int concurrency = 4;     // Solve calls in flight.
   int augmentations = 0;   // SolveOptions.arc_augmentations (0: the model's default).
   double timeout_s = 600;  // Per call.
+  // Send each task's train pairs (ArcQuery.train), so a server whose model does not know a task
+  // fits a puzzle embedding for it instead of answering NOT_FOUND.
+  bool send_train = true;
   // After each answered test input, from the sending threads one at a time, in order.
   std::function<void(const puzzle::ArcRunProgress&)> on_progress;
 };

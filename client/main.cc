@@ -67,6 +67,9 @@ ABSL_FLAG(double, timeout_s, 60, "Per-call deadline in seconds");
 ABSL_FLAG(std::string, service, "", "health: service name (a model name; empty: overall)");
 ABSL_FLAG(std::string, admin_token, "", "reload: admin token (or $TRM_ADMIN_TOKEN)");
 ABSL_FLAG(int, concurrency, 4, "bench, arc run: calls in flight");
+ABSL_FLAG(bool, arc_fit, true,
+          "arc run: send each task's train pairs, so the server fits tasks its model was not "
+          "trained on (the official test-time path) instead of answering NOT_FOUND");
 ABSL_FLAG(std::string, solutions, "", "arc run: the solutions file; the run is scored");
 ABSL_FLAG(std::string, out, "submission.json", "arc run: where the submission is written");
 ABSL_FLAG(std::string, report, "",
@@ -451,6 +454,7 @@ int Arc(const std::shared_ptr<grpc::Channel>& channel, const std::vector<std::st
   o.concurrency = std::max(1, absl::GetFlag(FLAGS_concurrency));
   o.augmentations = absl::GetFlag(FLAGS_arc_augmentations);
   o.timeout_s = absl::GetFlag(FLAGS_timeout_s);
+  o.send_train = absl::GetFlag(FLAGS_arc_fit);
   if (tty) {
     o.on_progress = [](const trm::puzzle::ArcRunProgress& p) {
       std::cerr << "\r\x1b[2K" << trm::puzzle::FormatArcProgress(p) << std::flush;

@@ -64,6 +64,16 @@ ABSL_FLAG(double, max_client_share, 0.75,
           "than the checkpoint's halt_max_steps: ignore_halting, a larger max_steps) hold while "
           "they run, so other clients are never shut out by them; requests of normal length are "
           "not held back. 1: no share");
+ABSL_FLAG(int, arc_fit_cache_tasks, 16,
+          "ARC tasks a model has no puzzle id for, sent with their train pairs, get a puzzle "
+          "embedding fitted on those pairs (network frozen); this many fitted tasks are kept, "
+          "least recently used evicted. 0: no fitting (such tasks are NOT_FOUND)");
+ABSL_FLAG(int, arc_fit_threads, 1, "ARC fits that run at once (beside the step loops)");
+ABSL_FLAG(int, arc_fit_variants, 1,
+          "Embeddings fitted per ARC task: the task as given, then random augmentations of it; "
+          "each is a batch row of every request for the task");
+ABSL_FLAG(int, arc_fit_updates, 32, "Optimizer updates of each fitted ARC embedding");
+ABSL_FLAG(int, arc_fit_batch_size, 8, "Pairs per batch of an ARC fit (drawn with replacement)");
 ABSL_FLAG(int, max_steps, 0, "Default ACT max steps when a request says 0; 0: the model's");
 ABSL_FLAG(int, min_steps, 0, "Default ACT min steps when a request says 0");
 ABSL_FLAG(double, halt_threshold, 0.5,
@@ -136,6 +146,11 @@ absl::StatusOr<trm::server::ServerOptions> OptionsFromFlags() {
   o.engine.scheduler.max_client_share = absl::GetFlag(FLAGS_max_client_share);
   o.engine.scheduler.default_halt_threshold =
       static_cast<float>(absl::GetFlag(FLAGS_halt_threshold));
+  o.engine.arc_fit.cache_tasks = absl::GetFlag(FLAGS_arc_fit_cache_tasks);
+  o.engine.arc_fit.threads = absl::GetFlag(FLAGS_arc_fit_threads);
+  o.engine.arc_fit.variants = absl::GetFlag(FLAGS_arc_fit_variants);
+  o.engine.arc_fit.updates = absl::GetFlag(FLAGS_arc_fit_updates);
+  o.engine.arc_fit.batch_size = absl::GetFlag(FLAGS_arc_fit_batch_size);
   o.halt.max_steps = absl::GetFlag(FLAGS_max_steps);
   o.halt.min_steps = absl::GetFlag(FLAGS_min_steps);
   o.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
@@ -167,6 +182,16 @@ absl::StatusOr<trm::server::ServerOptions> OptionsFromFlags() {
     return absl::InvalidArgumentError("--queue_size must be >= 1");
   if (!(o.engine.scheduler.max_client_share > 0 && o.engine.scheduler.max_client_share <= 1))
     return absl::InvalidArgumentError("--max_client_share must be in (0, 1]");
+  if (o.engine.arc_fit.cache_tasks < 0 || o.engine.arc_fit.cache_tasks > 100000)
+    return absl::InvalidArgumentError("--arc_fit_cache_tasks must be in 0..100000");
+  if (o.engine.arc_fit.threads < 1 || o.engine.arc_fit.threads > 64)
+    return absl::InvalidArgumentError("--arc_fit_threads must be in 1..64");
+  if (o.engine.arc_fit.variants < 1 || o.engine.arc_fit.variants > 64)
+    return absl::InvalidArgumentError("--arc_fit_variants must be in 1..64");
+  if (o.engine.arc_fit.updates < 1 || o.engine.arc_fit.updates > 100000)
+    return absl::InvalidArgumentError("--arc_fit_updates must be in 1..100000");
+  if (o.engine.arc_fit.batch_size < 1 || o.engine.arc_fit.batch_size > 1024)
+    return absl::InvalidArgumentError("--arc_fit_batch_size must be in 1..1024");
   if (o.max_message_bytes < 1024)
     return absl::InvalidArgumentError("--max_message_bytes must be >= 1024");
   if (o.max_concurrent_streams < 1)

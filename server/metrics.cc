@@ -18,6 +18,9 @@ using prometheus::Histogram;
 Histogram::BucketBoundaries LatencyBuckets() {
   return {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
 }
+Histogram::BucketBoundaries FitBuckets() {  // A fit takes seconds to minutes on a CPU.
+  return {0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800};
+}
 Histogram::BucketBoundaries StepBuckets() {  // docs/metrics.md: 1..16, 32, 64.
   Histogram::BucketBoundaries b;
   for (int i = 1; i <= 16; ++i) b.push_back(i);
@@ -327,6 +330,15 @@ Metrics::Metrics()
                  .Name("trm_views")
                  .Help("Dihedral views a request ran before its vote was decided")
                  .Register(*registry_)),
+      arc_fits_(prometheus::BuildCounter()
+                    .Name("trm_arc_fits_total")
+                    .Help("ARC puzzle-embedding fits for unseen tasks by outcome (ok, error) "
+                          "and requests answered from the fit cache (cache_hit)")
+                    .Register(*registry_)),
+      arc_fit_duration_(prometheus::BuildHistogram()
+                            .Name("trm_arc_fit_duration_seconds")
+                            .Help("Time of each successful ARC puzzle-embedding fit")
+                            .Register(*registry_)),
       answers_(prometheus::BuildCounter()
                    .Name("trm_answers_total")
                    .Help("Answers by verification outcome and source")
@@ -441,7 +453,22 @@ class Metrics::ModelSeries final : public engine::ModelObserver {
         max_steps_(m.halt_reasons_.Add(
             {{"model", model}, {"reason", HaltReasonLabel(engine::HaltReason::kMaxSteps)}})),
         fixed_steps_(m.halt_reasons_.Add(
-            {{"model", model}, {"reason", HaltReasonLabel(engine::HaltReason::kFixedSteps)}})) {}
+            {{"model", model}, {"reason", HaltReasonLabel(engine::HaltReason::kFixedSteps)}})),
+        fits_ok_(m.arc_fits_.Add({{"model", model}, {"outcome", "ok"}})),
+        fits_failed_(m.arc_fits_.Add({{"model", model}, {"outcome", "error"}})),
+        fit_cache_hits_(m.arc_fits_.Add({{"model", model}, {"outcome", "cache_hit"}})),
+        fit_duration_(m.arc_fit_duration_.Add({{"model", model}}, FitBuckets())) {}
+
+  void OnArcFit(const ArcFitEvent& event) override {
+    if (event.cache_hit) {
+      fit_cache_hits_.Increment();
+    } else if (event.ok) {
+      fits_ok_.Increment();
+      fit_duration_.Observe(event.seconds);
+    } else {
+      fits_failed_.Increment();
+    }
+  }
 
   void OnRequestDone(const engine::Result& result) override {
     if (!result.status.ok()) return;
@@ -470,6 +497,10 @@ class Metrics::ModelSeries final : public engine::ModelObserver {
   prometheus::Counter& q_head_;
   prometheus::Counter& max_steps_;
   prometheus::Counter& fixed_steps_;
+  prometheus::Counter& fits_ok_;
+  prometheus::Counter& fits_failed_;
+  prometheus::Counter& fit_cache_hits_;
+  prometheus::Histogram& fit_duration_;
 };
 
 std::shared_ptr<engine::ModelObserver> Metrics::ForModel(const std::string& model) {

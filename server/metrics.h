@@ -120,6 +120,8 @@ class Metrics final : public engine::EngineObserver {
   prometheus::Family<prometheus::Histogram>& act_steps_;
   prometheus::Family<prometheus::Counter>& halt_reasons_;
   prometheus::Family<prometheus::Histogram>& views_;
+  prometheus::Family<prometheus::Counter>& arc_fits_;
+  prometheus::Family<prometheus::Histogram>& arc_fit_duration_;
   prometheus::Family<prometheus::Counter>& answers_;
   prometheus::Family<prometheus::Gauge>& model_info_;
   prometheus::Gauge& health_serving_;

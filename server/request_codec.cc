@@ -46,6 +46,22 @@ absl::Status CheckTokens(const trm::v1::TokenPuzzle& tokens, const engine::Model
   return absl::OkStatus();
 }
 
+// An ARC grid of the request; errors name the field (`arc: train[1].output: arc grid: ...`).
+absl::StatusOr<puzzle::ArcGrid> ArcGridFromProto(const trm::v1::Grid& g, const std::string& field) {
+  std::vector<int32_t> cells(g.cells().begin(), g.cells().end());
+  if (static_cast<int64_t>(g.rows()) * g.cols() != static_cast<int64_t>(cells.size())) {
+    return absl::InvalidArgumentError(absl::StrCat("arc: ", field, " is ", g.rows(), "x", g.cols(),
+                                                   " but has ", cells.size(), " cells"));
+  }
+  auto grid = puzzle::ArcGridFromCells(g.rows(), g.cols(), cells);
+  if (!grid.ok()) {
+    // The input's message stays as it was ("arc grid: ..."); a pair's names the pair.
+    if (field == "input") return Invalid(grid.error());
+    return absl::InvalidArgumentError(absl::StrCat("arc: ", field, ": ", grid.error().message));
+  }
+  return *std::move(grid);
+}
+
 }  // namespace
 
 absl::Status CheckStringLimits(const trm::v1::SolveRequest& request) {
@@ -121,17 +137,22 @@ absl::StatusOr<EncodedPuzzle> EncodePuzzle(const trm::v1::SolveRequest& request,
     case TaskKind::kArc: {
       const auto& arc = request.arc();
       if (arc.task_id().empty()) return absl::InvalidArgumentError("arc: task_id is empty");
-      std::vector<int32_t> cells(arc.input().cells().begin(), arc.input().cells().end());
-      if (static_cast<int64_t>(arc.input().rows()) * arc.input().cols() !=
-          static_cast<int64_t>(cells.size())) {
-        return absl::InvalidArgumentError(absl::StrCat("arc: input is ", arc.input().rows(), "x",
-                                                       arc.input().cols(), " but has ",
-                                                       cells.size(), " cells"));
-      }
-      auto grid = puzzle::ArcGridFromCells(arc.input().rows(), arc.input().cols(), cells);
-      if (!grid.ok()) return Invalid(grid.error());
+      auto grid = ArcGridFromProto(arc.input(), "input");
+      if (!grid.ok()) return grid.status();
       out.arc_task_id = arc.task_id();
       out.arc_input = std::move(*grid);
+      if (arc.train_size() > kMaxArcTrainPairs) {
+        return absl::InvalidArgumentError(absl::StrCat("arc: train has ", arc.train_size(),
+                                                       " pairs, the limit is ", kMaxArcTrainPairs));
+      }
+      for (int i = 0; i < arc.train_size(); ++i) {
+        auto input = ArcGridFromProto(arc.train(i).input(), absl::StrCat("train[", i, "].input"));
+        if (!input.ok()) return input.status();
+        auto output =
+            ArcGridFromProto(arc.train(i).output(), absl::StrCat("train[", i, "].output"));
+        if (!output.ok()) return output.status();
+        out.arc_train.push_back({*std::move(input), *std::move(output)});
+      }
       break;
     }
     case TaskKind::kTokens: {

@@ -26,6 +26,8 @@ namespace trm::server {
 inline constexpr size_t kMaxRequestIdBytes = 256;
 inline constexpr size_t kMaxModelNameBytes = 256;
 inline constexpr size_t kMaxArcTaskIdBytes = 256;
+// ARC tasks have a handful of demonstration pairs (ARC-AGI-1 and -2: at most 10).
+inline constexpr int kMaxArcTrainPairs = 64;
 absl::Status CheckStringLimits(const trm::v1::SolveRequest& request);
 
 // The puzzle kind a request carries; INVALID_ARGUMENT when none is set.
@@ -41,6 +43,7 @@ struct EncodedPuzzle {
   int maze_side = puzzle::kMazeMaxSide;
   std::string arc_task_id;  // kArc.
   puzzle::ArcGrid arc_input;
+  std::vector<puzzle::ArcExample> arc_train;  // kArc: the task's pairs, for a fit (may be empty).
 };
 
 // Parses and validates the request's puzzle for `model`. A kind the model does not serve is

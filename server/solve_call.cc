@@ -88,6 +88,7 @@ absl::Status SolveCall::Submit(StepHandler on_step, DoneHandler on_done) {
     request.cols = prepared_.puzzle.arc_input.cols;
     request.cells.assign(prepared_.puzzle.arc_input.cells.begin(),
                          prepared_.puzzle.arc_input.cells.end());
+    request.train = prepared_.puzzle.arc_train;
     request.augmentations = prepared_.options.arc_augmentations();
     request.attempts = prepared_.options.arc_attempts();
     request.halt = prepared_.halt;
@@ -178,6 +179,15 @@ grpc::Status SolveCall::FillResponse(const engine::Result& result, SolveResponse
     }
     if (!response->arc_attempts().empty()) {
       *response->mutable_answer()->mutable_grid() = response->arc_attempts(0).grid();
+    }
+    if (result.arc_fit.fitted) {
+      trm::v1::ArcFit* fit = response->mutable_arc_fit();
+      fit->set_fitted(true);
+      fit->set_cache_hit(result.arc_fit.cache_hit);
+      fit->set_fit_ms(result.arc_fit.fit_ms);
+      fit->set_updates(result.arc_fit.updates);
+      fit->set_loss_before(result.arc_fit.loss_before);
+      fit->set_loss_after(result.arc_fit.loss_after);
     }
     // The server has no ARC solutions; the caller checks attempts against its own.
     response->set_verification(trm::v1::VERIFICATION_NOT_CHECKABLE);

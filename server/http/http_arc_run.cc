@@ -42,6 +42,7 @@ struct ArcRunRequest {
   std::string model;
   int augmentations = 0;
   int concurrency = kDefaultConcurrency;
+  bool fit = true;  // Send each task's train pairs: unseen tasks are fitted (ArcQuery.train).
 };
 
 absl::StatusOr<ArcRunRequest> ParseArcRunRequest(const std::string& body) {
@@ -49,7 +50,7 @@ absl::StatusOr<ArcRunRequest> ParseArcRunRequest(const std::string& body) {
   if (j.is_discarded() || !j.is_object()) {
     return absl::InvalidArgumentError(
         "body: expected a JSON object {\"challenges\": {...}, \"solutions\": {...}, \"model\": "
-        "\"...\", \"arc_augmentations\": N, \"concurrency\": N}");
+        "\"...\", \"arc_augmentations\": N, \"concurrency\": N, \"fit\": true}");
   }
   ArcRunRequest r;
   for (const auto& [key, value] : j.items()) {
@@ -63,6 +64,9 @@ absl::StatusOr<ArcRunRequest> ParseArcRunRequest(const std::string& body) {
     } else if (key == "model") {
       if (!value.is_string()) return absl::InvalidArgumentError("model: expected a string");
       r.model = value.get<std::string>();
+    } else if (key == "fit") {
+      if (!value.is_boolean()) return absl::InvalidArgumentError("fit: expected true or false");
+      r.fit = value.get<bool>();
     } else if (key == "arc_augmentations" || key == "concurrency") {
       if (!value.is_number_integer()) {
         return absl::InvalidArgumentError(absl::StrCat(key, ": expected an integer"));
@@ -81,11 +85,17 @@ absl::StatusOr<ArcRunRequest> ParseArcRunRequest(const std::string& body) {
     } else {
       return absl::InvalidArgumentError(
           absl::StrCat("body: unknown field \"", key.substr(0, 64),
-                       "\" (challenges, solutions, model, arc_augmentations, concurrency)"));
+                       "\" (challenges, solutions, model, arc_augmentations, concurrency, fit)"));
     }
   }
   if (r.challenges.empty()) return absl::InvalidArgumentError("body: no \"challenges\"");
   return r;
+}
+
+void SetGrid(const puzzle::ArcGrid& from, trm::v1::Grid* to) {
+  to->set_rows(from.rows);
+  to->set_cols(from.cols);
+  for (uint8_t c : from.cells) to->add_cells(c);
 }
 
 // A run in progress, shared by its calls' done handlers (completion threads, or the starting
@@ -98,6 +108,7 @@ class ArcRunStream : public std::enable_shared_from_this<ArcRunStream> {
         run_(std::move(file)),
         model_(request.model),
         augmentations_(request.augmentations),
+        fit_(request.fit),
         concurrency_(request.concurrency),
         deadline_(deadline),
         client_(std::move(client)) {
@@ -175,10 +186,14 @@ class ArcRunStream : public std::enable_shared_from_this<ArcRunStream> {
     trm::v1::SolveRequest request;
     request.set_model(model_);
     request.mutable_arc()->set_task_id(task.id);
-    auto* grid = request.mutable_arc()->mutable_input();
-    grid->set_rows(input.rows);
-    grid->set_cols(input.cols);
-    for (uint8_t c : input.cells) grid->add_cells(c);
+    SetGrid(input, request.mutable_arc()->mutable_input());
+    if (fit_) {
+      for (const puzzle::ArcExample& pair : task.train) {
+        trm::v1::ArcPair* p = request.mutable_arc()->add_train();
+        SetGrid(pair.input, p->mutable_input());
+        if (pair.output) SetGrid(*pair.output, p->mutable_output());
+      }
+    }
     request.mutable_options()->set_arc_augmentations(augmentations_);
     request.mutable_options()->set_arc_attempts(2);  // The ARC Prize scores two attempts.
     const absl::Time start = absl::Now();
@@ -236,6 +251,7 @@ class ArcRunStream : public std::enable_shared_from_this<ArcRunStream> {
   puzzle::ArcRun run_;
   const std::string model_;
   const int augmentations_;
+  const bool fit_;
   const int concurrency_;
   const absl::Time deadline_;
   const std::string client_;

@@ -22,7 +22,8 @@ def start(tmp_path_factory, name, extra=()):
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
-    s = start(tmp_path_factory, "plain")
+    # Short ARC fits (unseen tasks): the mechanics, in seconds.
+    s = start(tmp_path_factory, "plain", ["--arc_fit_updates=4", "--arc_fit_batch_size=2"])
     yield s
     s.stop()
 

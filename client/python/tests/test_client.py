@@ -94,6 +94,7 @@ def test_solve_arc_and_tokens(client):
         assert attempt.grid and all(len(row) == len(attempt.grid[0]) for row in attempt.grid)
         assert all(0 <= c <= 9 for row in attempt.grid for c in row)
     assert r.answer == r.arc_attempts[0].grid and r.verification == "not_checkable"
+    assert r.arc_fit is None  # A known task runs on its own puzzle ids.
     t = client.solve_tokens([1] * 81, model="sudoku", max_steps=2)
     assert len(t.answer) == 81 and all(isinstance(x, int) for x in t.answer)
     assert t.verification == "not_checkable"
@@ -184,6 +185,25 @@ def test_example_script(server, source_dir, tmp_path):
     code, out, err = run("--model", "nope", "sudoku", SUDOKU)
     assert code == 1 and "error: NOT_FOUND" in err
     assert dataclasses.is_dataclass(trm_serve.SolveResult)
+
+
+def test_solve_arc_fits_an_unseen_task_from_its_pairs(client):
+    train = [{"input": [[1, 0], [0, 1]], "output": [[2, 0], [0, 2]]},
+             {"input": [[0, 1, 1]], "output": [[0, 2, 2]]}]
+    with pytest.raises(trm_serve.TrmError) as unseen:
+        client.solve_arc("unseen-recolour", [[1, 1], [0, 1]], model="arc_tiny")
+    assert unseen.value.code == "NOT_FOUND" and "arc.train" in unseen.value.message
+    first = client.solve_arc("unseen-recolour", [[1, 1], [0, 1]], model="arc_tiny", train=train,
+                             timeout=600)
+    assert first.arc_fit is not None and not first.arc_fit.cache_hit
+    assert first.arc_fit.fit_ms > 0 and first.arc_fit.updates == 4
+    assert first.arc_attempts
+    again = client.solve_arc("unseen-recolour", [[0, 1], [1, 1]], model="arc_tiny", train=train,
+                             timeout=600)
+    assert again.arc_fit.cache_hit and again.arc_fit.fit_ms == first.arc_fit.fit_ms
+    with pytest.raises(ValueError, match=r"train\[1\].output's rows differ"):
+        client.solve_arc("unseen-recolour", [[1]], model="arc_tiny",
+                         train=[train[0], {"input": [[1]], "output": [[1, 2], [3]]}])
 
 
 def _arc_fixture(source_dir, kind):

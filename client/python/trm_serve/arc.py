@@ -142,9 +142,10 @@ def progress_bar(done_tasks, total_tasks, done, total, solved, elapsed, scored, 
 
 def run(client, challenges: str, solutions: Optional[str] = None, *, model: str = "",
         concurrency: int = 4, augmentations: int = 0, timeout: Optional[float] = 600,
-        progress: Optional[Callable[[str], None]] = None) -> ArcRun:
+        progress: Optional[Callable[[str], None]] = None, fit: bool = True) -> ArcRun:
     """Runs a challenges file through `client` (a trm_serve.Client). `progress`, when given, gets
-    a progress-bar line after each answered test input."""
+    a progress-bar line after each answered test input. With `fit`, each task's train pairs go
+    with its test inputs, so the server fits the tasks its model was not trained on."""
     tasks, errors = load_tasks(challenges, solutions)
     scored = solutions is not None
     jobs = [(t, i) for t in tasks for i in range(len(t["test"]))]
@@ -161,7 +162,8 @@ def run(client, challenges: str, solutions: Optional[str] = None, *, model: str 
         outcome = {"steps": 0}
         try:
             r = client.solve_arc(task["id"], task["test"][i], model=model,
-                                 augmentations=augmentations, attempts=2, timeout=timeout)
+                                 augmentations=augmentations, attempts=2, timeout=timeout,
+                                 train=task["train"] if fit else ())
             attempts = [a.grid for a in r.arc_attempts[:2]]
             if not attempts:
                 raise TrmError("INTERNAL", "the server answered with no attempt")
@@ -233,6 +235,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--augmentations", type=int, default=0)
     parser.add_argument("--timeout", type=float, default=600)
+    parser.add_argument("--no-fit", dest="fit", action="store_false",
+                        help="do not send train pairs: unseen tasks are NOT_FOUND, not fitted")
     args = parser.parse_args(argv)
     report_path = args.report or (os.path.splitext(args.out)[0] + "_report.json")
     for path in (args.out, report_path):  # Before the run, not after its hours of calls.
@@ -247,7 +251,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         with Client(args.target) as client:
             result = run(client, args.challenges, args.solutions, model=args.model,
                          concurrency=args.concurrency, augmentations=args.augmentations,
-                         timeout=args.timeout,
+                         timeout=args.timeout, fit=args.fit,
                          progress=(lambda line: print("\r\x1b[2K" + line, end="", file=sys.stderr,
                                                       flush=True)) if tty else None)
     except ArcFileError as error:

@@ -109,10 +109,16 @@ class Client:
 
     def solve_arc(self, task_id: str, grid: Sequence[Sequence[int]], *, model: str = "",
                   augmentations: int = 0, attempts: int = 0, timeout: Optional[float] = None,
-                  **options) -> SolveResult:
-        """A test input of an ARC task the checkpoint was trained on; `grid` is rows of colours."""
+                  train: Sequence[dict] = (), **options) -> SolveResult:
+        """A test input of an ARC task; `grid` is rows of colours. For a task the checkpoint was
+        not trained on, `train` (the task's pairs, [{"input": rows, "output": rows}, ...]) has
+        the server fit a puzzle embedding for it first (the result's `arc_fit` says how)."""
         options.update(arc_augmentations=augmentations, arc_attempts=attempts)
-        return self._solve(self._request(model, options, arc=_arc_query(task_id, grid)), timeout)
+        query = _arc_query(task_id, grid)
+        for i, pair in enumerate(train):
+            query.train.add(input=_grid(pair["input"], f"train[{i}].input"),
+                            output=_grid(pair["output"], f"train[{i}].output"))
+        return self._solve(self._request(model, options, arc=query), timeout)
 
     def solve_tokens(self, tokens: Sequence[int], *, model: str, puzzle_identifier: int = 0,
                      timeout: Optional[float] = None, **options) -> SolveResult:
@@ -177,11 +183,13 @@ def _maze_rows(maze: Union[str, Sequence[str]]):
     return solver_pb2.MazePuzzle(rows=[r.rstrip("\r\n") for r in rows if r.strip()])
 
 
-def _arc_query(task_id: str, grid: Sequence[Sequence[int]]):
+def _grid(grid: Sequence[Sequence[int]], field: str = "the grid"):
     rows = [list(r) for r in grid]
     cols = len(rows[0]) if rows else 0
     if any(len(r) != cols for r in rows):
-        raise ValueError("solve_arc: the grid's rows differ in length")
-    cells = [c for r in rows for c in r]
-    return solver_pb2.ArcQuery(task_id=task_id,
-                               input=solver_pb2.Grid(rows=len(rows), cols=cols, cells=cells))
+        raise ValueError(f"solve_arc: {field}'s rows differ in length")
+    return solver_pb2.Grid(rows=len(rows), cols=cols, cells=[c for r in rows for c in r])
+
+
+def _arc_query(task_id: str, grid: Sequence[Sequence[int]]):
+    return solver_pb2.ArcQuery(task_id=task_id, input=_grid(grid))

@@ -72,6 +72,16 @@ class ArcAttempt:
 
 
 @dataclass(frozen=True)
+class ArcFit:
+    """How the server fitted an unseen ARC task's puzzle embedding (ArcQuery.train)."""
+    cache_hit: bool     # an earlier request's fit, same pairs
+    fit_ms: float
+    updates: int
+    loss_before: float  # mean loss per labelled cell of the pairs, fresh vs fitted embedding
+    loss_after: float
+
+
+@dataclass(frozen=True)
 class SolveResult:
     answer: Answer
     steps: int
@@ -87,6 +97,7 @@ class SolveResult:
     arc_attempts: List[ArcAttempt] = field(default_factory=list)
     views: int = 1            # dihedral views that ran to an answer
     views_agreeing: int = 1   # of those, how many gave the answer
+    arc_fit: Optional["ArcFit"] = None  # ARC: set when the task's embedding was fitted
 
     @property
     def verified(self) -> bool:
@@ -104,7 +115,10 @@ class SolveResult:
             timing=Timing(r.timing.queue_ms, r.timing.compute_ms, r.timing.total_ms),
             arc_attempts=[ArcAttempt(_grid_rows(a.grid), a.votes, a.confidence)
                           for a in r.arc_attempts],
-            views=r.views, views_agreeing=r.views_agreeing)
+            views=r.views, views_agreeing=r.views_agreeing,
+            arc_fit=ArcFit(r.arc_fit.cache_hit, r.arc_fit.fit_ms, r.arc_fit.updates,
+                           r.arc_fit.loss_before, r.arc_fit.loss_after)
+            if r.arc_fit.fitted else None)
 
 
 @dataclass(frozen=True)
