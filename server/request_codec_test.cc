@@ -186,3 +186,45 @@ TEST(RequestCodecTest, ClientStringsAreCappedWithTheFieldAndTheLimitNamed) {
 
 }  // namespace
 }  // namespace trm::server
+
+namespace trm::server {
+namespace {
+
+void SetGrid(int rows, int cols, std::vector<int> cells, trm::v1::Grid* g) {
+  g->set_rows(rows);
+  g->set_cols(cols);
+  for (int c : cells) g->add_cells(c);
+}
+
+TEST(RequestCodecTest, ArcTrainPairsAreDecodedAndBadOnesNamed) {
+  const engine::ModelInfo arc = Model(TaskKind::kArc, 900, 12);
+  trm::v1::SolveRequest req;
+  req.mutable_arc()->set_task_id("unseen");
+  SetGrid(1, 2, {1, 2}, req.mutable_arc()->mutable_input());
+  auto* pair = req.mutable_arc()->add_train();
+  SetGrid(1, 1, {3}, pair->mutable_input());
+  SetGrid(2, 1, {4, 5}, pair->mutable_output());
+  auto enc = EncodePuzzle(req, arc);
+  ASSERT_TRUE(enc.ok()) << enc.status();
+  ASSERT_EQ(enc->arc_train.size(), 1u);
+  EXPECT_EQ(enc->arc_train[0].input, (puzzle::ArcGrid{1, 1, {3}}));
+  ASSERT_TRUE(enc->arc_train[0].output.has_value());
+  EXPECT_EQ(*enc->arc_train[0].output, (puzzle::ArcGrid{2, 1, {4, 5}}));
+
+  auto* bad = req.mutable_arc()->add_train();
+  SetGrid(1, 1, {3}, bad->mutable_input());
+  SetGrid(2, 2, {1, 2, 3}, bad->mutable_output());
+  EXPECT_EQ(EncodePuzzle(req, arc).status().message(),
+            "arc: train[1].output is 2x2 but has 3 cells");
+  bad->mutable_output()->add_cells(10);
+  EXPECT_NE(
+      EncodePuzzle(req, arc).status().message().find("arc: train[1].output: arc grid: colour 10"),
+      std::string::npos)
+      << EncodePuzzle(req, arc).status();
+  req.mutable_arc()->mutable_train()->RemoveLast();
+  while (req.arc().train_size() <= kMaxArcTrainPairs) *req.mutable_arc()->add_train() = *pair;
+  EXPECT_EQ(EncodePuzzle(req, arc).status().message(), "arc: train has 65 pairs, the limit is 64");
+}
+
+}  // namespace
+}  // namespace trm::server
