@@ -53,6 +53,8 @@ TEST_PACKAGES=(
   docker-compose
   # the edge proxy profile (deploy/haproxy), run in front of trm-server by EdgeProxyTest
   haproxy
+  # the GEMM libraries trm-gemm-bench measures beside the fast step's own kernels (issue 31)
+  libxsmm-dev libdnnl-dev
 )
 IMAGE_PACKAGES=(
   # deploy/tests/image_smoke.sh: build and run the image without a Docker engine or a registry
