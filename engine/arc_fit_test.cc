@@ -20,8 +20,6 @@ using testing::MakeTempDir;
 using testing::SaveTinyCheckpoint;
 using testing::TinyModelOptions;
 
-constexpr absl::Duration kHang = absl::Minutes(10);
-
 // Answers, in arrival order.
 class Answers {
  public:
@@ -32,12 +30,11 @@ class Answers {
       cv_.notify_all();
     };
   }
-  // The n-th answer (0-based), waiting for it.
+  // The n-th answer (0-based), waiting for it: no bound of the test's own (a fit's time is the
+  // machine's; ctest's TIMEOUT tells a hang).
   Result Get(size_t n) {
     std::unique_lock lock(mu_);
-    const bool got =
-        cv_.wait_for(lock, absl::ToChronoSeconds(kHang), [&] { return results_.size() > n; });
-    if (!got) return Result{.status = absl::DeadlineExceededError("test: no answer")};
+    cv_.wait(lock, [&] { return results_.size() > n; });
     return results_[n];
   }
 

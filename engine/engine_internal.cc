@@ -195,10 +195,12 @@ class EngineImpl : public EngineInternal {
   }
 
   absl::Status SubmitArc(const std::string& model_name, ArcRequest request) override {
-    auto fit = ArcFitFor(model_name, request);
-    if (!fit.ok()) return fit.status();
-    if (fit->state == nullptr) return AdmitArc(model_name, request, nullptr, nullptr);
-    return SubmitArcFit(model_name, std::move(request), *std::move(fit));
+    bool unseen = false;  // A task the model has no puzzle id for, sent with its pairs.
+    absl::Status s = AdmitArc(model_name, request, nullptr, nullptr, &unseen);
+    if (!unseen) return s;
+    auto target = ArcFitTargetFor(model_name, request);
+    if (!target.ok()) return target.status();
+    return SubmitArcFit(model_name, std::move(request), *std::move(target));
   }
 
   ModelStats Stats(const std::string& model) const override {
@@ -272,26 +274,18 @@ class EngineImpl : public EngineInternal {
     return Enqueue(*m.scheduler, std::move(spec));
   }
 
-  // ARC: a task the model has puzzle ids for runs on them; one it has none for, asked with its
-  // demonstration pairs, is fitted first (ArcFitFor says which, SubmitArcFit fits).
+  // ARC: a task the model has puzzle ids for runs on them (AdmitArc); one it has none for, sent
+  // with its demonstration pairs, is fitted first (ArcFitTargetFor, then SubmitArcFit).
   struct ArcFitTarget {
-    std::shared_ptr<ArcFitState> state;  // Null: not a fit (a known task, or AdmitArc's error).
+    std::shared_ptr<ArcFitState> state;
     std::shared_ptr<const ServingModel> model;
     std::shared_ptr<ModelObserver> observer;  // May be null.
+    std::string key;                          // ArcFitKey of the pairs.
   };
 
-  absl::StatusOr<ArcFitTarget> ArcFitFor(const std::string& model_name,
-                                         const ArcRequest& request) const {
-    if (request.train.empty()) return ArcFitTarget{};
-    ReaderLock lock(&mu_);
-    auto found = FindLocked(model_name);
-    if (!found.ok()) return found.status();
-    auto model = (*found)->scheduler->model();
-    if (model->arc_fit == nullptr) return ArcFitTarget{};
-    for (const std::string& name : model->puzzle_identifiers) {
-      auto parsed = puzzle::ParseArcName(name);
-      if (parsed && parsed->task_id == request.task_id) return ArcFitTarget{};  // Known.
-    }
+  // The model's fitting state for `request`, whose pairs are checked here.
+  absl::StatusOr<ArcFitTarget> ArcFitTargetFor(const std::string& model_name,
+                                               const ArcRequest& request) const {
     for (size_t i = 0; i < request.train.size(); ++i) {
       const puzzle::ArcExample& pair = request.train[i];
       if (!pair.output) {
@@ -307,7 +301,14 @@ class EngineImpl : public EngineInternal {
         }
       }
     }
-    return ArcFitTarget{model->arc_fit, model, (*found)->observer};
+    ReaderLock lock(&mu_);
+    auto found = FindLocked(model_name);
+    if (!found.ok()) return found.status();
+    auto model = (*found)->scheduler->model();
+    if (model->arc_fit == nullptr) {  // Reloaded since AdmitArc, with a model that cannot fit.
+      return absl::UnavailableError(absl::StrCat("model ", model_name, " was reloaded; retry"));
+    }
+    return ArcFitTarget{model->arc_fit, model, (*found)->observer, ArcFitKey(request.train)};
   }
 
   // A task to fit: answered at once from the cache, after the fit already running for the same
@@ -315,10 +316,7 @@ class EngineImpl : public EngineInternal {
   // cache, a bad grid) are returned; later ones reach on_done.
   absl::Status SubmitArcFit(const std::string& model_name, ArcRequest request,
                             ArcFitTarget target) {
-    if (auto grid = puzzle::ArcGridFromCells(request.rows, request.cols, request.cells); !grid) {
-      return absl::InvalidArgumentError(grid.error().message);
-    }
-    const std::string key = ArcFitKey(request.train);
+    const std::string& key = target.key;
     auto held = std::make_shared<ArcRequest>(std::move(request));
     // Admit drops the request's callback when it refuses it; after a fit the request has been
     // accepted already, so the callback is kept here to answer it with the refusal.
@@ -371,9 +369,10 @@ class EngineImpl : public EngineInternal {
   }
 
   // An ARC request on the checkpoint's puzzle ids for its task or, given `fitted`, on the rows
-  // fitted for it (whose pin on the cache entry its answer releases).
+  // fitted for it (whose pin on the cache entry its answer releases). A task the checkpoint has no
+  // id for, sent with pairs to a model that fits, sets *unseen (and is left to SubmitArcFit).
   absl::Status AdmitArc(const std::string& model_name, ArcRequest& request, const ArcFitted* fitted,
-                        const ArcFitTarget* target) {
+                        const ArcFitTarget* target, bool* unseen = nullptr) {
     std::vector<ArcRow> arc_rows;
     const auto check = [&](const ServingModel& model) -> absl::Status {
       const ModelInfo& info = model.info;
@@ -398,6 +397,10 @@ class EngineImpl : public EngineInternal {
       auto expanded =
           ExpandArcRequest(model.puzzle_identifiers, request.task_id, *grid, request.augmentations);
       if (absl::IsNotFound(expanded.status()) && model.arc_fit != nullptr) {
+        if (!request.train.empty() && unseen != nullptr) {
+          *unseen = true;
+          return expanded.status();
+        }
         return absl::NotFoundError(
             absl::StrCat(expanded.status().message(),
                          "; send the task's train pairs (arc.train) to have it fitted"));
@@ -415,7 +418,7 @@ class EngineImpl : public EngineInternal {
       }
       if (fitted != nullptr) {
         spec.on_done = [on_done = std::move(spec.on_done), info = fitted->info,
-                        state = target->state, key = ArcFitKey(request.train)](Result result) {
+                        state = target->state, key = target->key](Result result) {
           state->cache.Release(key);
           result.arc_fit = info;
           if (on_done) on_done(std::move(result));

@@ -74,6 +74,9 @@ ABSL_FLAG(int, arc_fit_variants, 1,
           "each is a batch row of every request for the task");
 ABSL_FLAG(int, arc_fit_updates, 32, "Optimizer updates of each fitted ARC embedding");
 ABSL_FLAG(int, arc_fit_batch_size, 8, "Pairs per batch of an ARC fit (drawn with replacement)");
+ABSL_FLAG(double, arc_fit_lr, 1e-2,
+          "Sign-SGD step of an ARC fit (the official puzzle_emb_lr): each update moves every "
+          "embedding value by this much");
 ABSL_FLAG(int, max_steps, 0, "Default ACT max steps when a request says 0; 0: the model's");
 ABSL_FLAG(int, min_steps, 0, "Default ACT min steps when a request says 0");
 ABSL_FLAG(double, halt_threshold, 0.5,
@@ -151,6 +154,7 @@ absl::StatusOr<trm::server::ServerOptions> OptionsFromFlags() {
   o.engine.arc_fit.variants = absl::GetFlag(FLAGS_arc_fit_variants);
   o.engine.arc_fit.updates = absl::GetFlag(FLAGS_arc_fit_updates);
   o.engine.arc_fit.batch_size = absl::GetFlag(FLAGS_arc_fit_batch_size);
+  o.engine.arc_fit.lr = absl::GetFlag(FLAGS_arc_fit_lr);
   o.halt.max_steps = absl::GetFlag(FLAGS_max_steps);
   o.halt.min_steps = absl::GetFlag(FLAGS_min_steps);
   o.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
@@ -192,6 +196,8 @@ absl::StatusOr<trm::server::ServerOptions> OptionsFromFlags() {
     return absl::InvalidArgumentError("--arc_fit_updates must be in 1..100000");
   if (o.engine.arc_fit.batch_size < 1 || o.engine.arc_fit.batch_size > 1024)
     return absl::InvalidArgumentError("--arc_fit_batch_size must be in 1..1024");
+  if (!(o.engine.arc_fit.lr > 0 && o.engine.arc_fit.lr <= 10))
+    return absl::InvalidArgumentError("--arc_fit_lr must be in (0, 10]");
   if (o.max_message_bytes < 1024)
     return absl::InvalidArgumentError("--max_message_bytes must be >= 1024");
   if (o.max_concurrent_streams < 1)

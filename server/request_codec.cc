@@ -55,8 +55,6 @@ absl::StatusOr<puzzle::ArcGrid> ArcGridFromProto(const trm::v1::Grid& g, const s
   }
   auto grid = puzzle::ArcGridFromCells(g.rows(), g.cols(), cells);
   if (!grid.ok()) {
-    // The input's message stays as it was ("arc grid: ..."); a pair's names the pair.
-    if (field == "input") return Invalid(grid.error());
     return absl::InvalidArgumentError(absl::StrCat("arc: ", field, ": ", grid.error().message));
   }
   return *std::move(grid);

@@ -15,6 +15,7 @@ std::shared_ptr<grpc::Channel> NewConnection(const std::string& address) {
 }
 
 void SetDeadline(grpc::ClientContext* c, absl::Duration d) {
+  if (d == absl::InfiniteDuration()) return;  // No deadline.
   c->set_deadline(std::chrono::system_clock::now() + absl::ToChronoMicroseconds(d));
 }
 

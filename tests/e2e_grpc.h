@@ -18,6 +18,8 @@ std::shared_ptr<grpc::Channel> Channel(const std::string& address);
 // connection of its own: for tests that need callers on separate connections, and for callers
 // that must not inherit another channel's broken connection or reconnect backoff.
 std::shared_ptr<grpc::Channel> NewConnection(const std::string& address);
+// absl::InfiniteDuration(): none (for a call whose time is the machine's; ctest's TIMEOUT tells a
+// hang).
 void SetDeadline(grpc::ClientContext* c, absl::Duration d);
 grpc::Status Solve(const std::shared_ptr<grpc::Channel>& ch, const trm::v1::SolveRequest& req,
                    trm::v1::SolveResponse* resp, absl::Duration timeout = absl::Seconds(30));
