@@ -35,11 +35,7 @@ echo "# $(date -u '+%F %T UTC'), $(grep -m1 'model name' /proc/cpuinfo | cut -d:
 for shape in "${shapes[@]}"; do
   task=${shape%%:*}
   hidden=${shape##*:}
-  if [[ $task == sudoku ]]; then
-    args=(--task=sudoku --l_cycles=6)
-  else
-    args=(--task=maze --maze_side=30 --l_cycles=4)
-  fi
+  shape_args "$shape"
   for round in $(seq "$rounds"); do
     load=$(cut -d' ' -f1 /proc/loadavg)
     TRM_OFFICIAL=$TRM_OFFICIAL SIDE="$task:$hidden:$batches" THREADS=$threads \
@@ -50,9 +46,7 @@ for shape in "${shapes[@]}"; do
     for k in $kernels; do
       for dtype in $dtypes; do
         load=$(cut -d' ' -f1 /proc/loadavg)
-        fixed_rows "$shape" "$k $dtype $round $load" "${args[@]}" --hidden="$hidden" --heads=8 \
-          --layers=2 --h_cycles=3 --threads="$threads" --steps="${STEPS:-3}" --warmup_steps=1 \
-          --batches="$batches" --cpu_kernels="$k" --dtype="$dtype" | tee -a "$log"
+        fixed_step "$shape" "$k $dtype $round $load" "$k" "$dtype" | tee -a "$log"
       done
     done
   done

@@ -183,18 +183,19 @@ void Gemm(const float* a, int64_t lda, int m, const Panels& b, float* c, int64_t
 
 namespace {
 
-// exp(x) for float32 lanes: Cephes' expf (x = n ln2 + r, |r| <= ln2 / 2, a degree-7 polynomial
-// for e^r), about 1 ulp; scalef applies 2^n and handles underflow.
-__m512 Exp(__m512 x) {
-  x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-104.0f)), _mm512_set1_ps(88.7f));
-  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(kLog2e)),
-                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  const __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(kLn2Low),
-                                    _mm512_fnmadd_ps(n, _mm512_set1_ps(kLn2High), x));
-  __m512 p = _mm512_set1_ps(kExpPoly[0]);
-  for (int i = 1; i < 6; ++i) p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kExpPoly[i]));
-  p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
-  return _mm512_scalef_ps(p, n);
+// 2^t for float32 lanes (kExp2Poly): vreduceps gives f = t - floor(t) in one instruction and
+// scalef multiplies by 2^floor(t) (0 below 2^-149). The clamp keeps t = -inf from making f a NaN.
+__m512 Exp2(__m512 t) {
+  t = _mm512_max_ps(t, _mm512_set1_ps(-150.0f));
+  const __m512 f = _mm512_reduce_ps(t, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+  __m512 p = _mm512_set1_ps(kExp2Poly[0]);
+  for (int i = 1; i < 6; ++i) p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(kExp2Poly[i]));
+  return _mm512_scalef_ps(p, t);
+}
+
+// exp(x - max) as 2^(x log2(e) - max_log2e), one fused multiply-add from x to t.
+__m512 ExpBelow(__m512 x, __m512 max_log2e) {
+  return Exp2(_mm512_fmsub_ps(x, _mm512_set1_ps(kLog2e), max_log2e));
 }
 
 // Round to nearest even at bfloat16 precision (RoundBf16 on 16 lanes).
@@ -251,7 +252,7 @@ void AddRmsNorm(float* x, int64_t ldx, const float* r, int64_t ldr, int rows, in
 
 void SwiGlu(const float* gu, int64_t ldg, int rows, int inner, float* out, int64_t ldo,
             bool round) {
-  const __m512 one = _mm512_set1_ps(1.0f);
+  const __m512 one = _mm512_set1_ps(1.0f), minus_log2e = _mm512_set1_ps(-kLog2e);
   for (int i = 0; i < rows; ++i) {
     const float* g = gu + i * ldg;
     const float* u = g + inner;
@@ -259,9 +260,9 @@ void SwiGlu(const float* gu, int64_t ldg, int rows, int inner, float* out, int64
     for (int j = 0; j < inner; j += 16) {
       const __mmask16 m = TailMask(inner - j);
       const __m512 gv = _mm512_maskz_loadu_ps(m, g + j);
-      // silu(g) = g * sigmoid(g) = g / (1 + e^-g).
+      // silu(g) = g * sigmoid(g) = g / (1 + e^-g), e^-g = 2^(-g log2(e)).
       const __m512 silu =
-          _mm512_div_ps(gv, _mm512_add_ps(one, Exp(_mm512_sub_ps(_mm512_setzero_ps(), gv))));
+          _mm512_div_ps(gv, _mm512_add_ps(one, Exp2(_mm512_mul_ps(gv, minus_log2e))));
       const __m512 prod = _mm512_mul_ps(MaybeRound(silu, round), _mm512_maskz_loadu_ps(m, u + j));
       _mm512_mask_storeu_ps(o + j, m, MaybeRound(prod, round));
     }
@@ -283,25 +284,26 @@ void SoftmaxRows(float* x, int64_t ldx, int rows, int cols, float* inv_sum) {
     }
     for (; j < full; j += 16) m[0] = _mm512_max_ps(m[0], _mm512_loadu_ps(xi + j));
     if (tail) m[1] = _mm512_mask_max_ps(m[1], tail, m[1], _mm512_maskz_loadu_ps(tail, xi + full));
-    const __m512 max = _mm512_set1_ps(
-        _mm512_reduce_max_ps(_mm512_max_ps(_mm512_max_ps(m[0], m[1]), _mm512_max_ps(m[2], m[3]))));
+    const __m512 max_log2e = _mm512_set1_ps(
+        _mm512_reduce_max_ps(_mm512_max_ps(_mm512_max_ps(m[0], m[1]), _mm512_max_ps(m[2], m[3]))) *
+        kLog2e);
     __m512 sum[4];
     for (__m512& v : sum) v = _mm512_setzero_ps();
     for (j = 0; j + 64 <= full; j += 64) {
       for (int u = 0; u < 4; ++u) {
-        const __m512 e = Exp(_mm512_sub_ps(_mm512_loadu_ps(xi + j + 16 * u), max));
+        const __m512 e = ExpBelow(_mm512_loadu_ps(xi + j + 16 * u), max_log2e);
         sum[u] = _mm512_add_ps(sum[u], e);
         _mm512_storeu_ps(xi + j + 16 * u, e);
       }
     }
     for (; j < full; j += 16) {
-      const __m512 e = Exp(_mm512_sub_ps(_mm512_loadu_ps(xi + j), max));
+      const __m512 e = ExpBelow(_mm512_loadu_ps(xi + j), max_log2e);
       sum[0] = _mm512_add_ps(sum[0], e);
       _mm512_storeu_ps(xi + j, e);
     }
     if (tail) {
-      const __m512 e = _mm512_maskz_mov_ps(
-          tail, Exp(_mm512_sub_ps(_mm512_maskz_loadu_ps(tail, xi + full), max)));
+      const __m512 e =
+          _mm512_maskz_mov_ps(tail, ExpBelow(_mm512_maskz_loadu_ps(tail, xi + full), max_log2e));
       sum[1] = _mm512_add_ps(sum[1], e);
       _mm512_mask_storeu_ps(xi + full, tail, e);
     }

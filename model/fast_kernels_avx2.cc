@@ -90,23 +90,21 @@ __m256 Pow2(__m256i e) {
   return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(e, _mm256_set1_epi32(127)), 23));
 }
 
-// exp(x) on 8 lanes: Cephes' expf as in the AVX-512 version (x = n ln2 + r, a degree-7
-// polynomial for e^r, about 1 ulp), 2^n built in the exponent bits. x is clamped to where 2^n
-// is a normal float: below e^-87.3 the result is about 1e-38 rather than 0, which no sum of a
-// softmax row (at least 1) or sigmoid notices.
-__m256 Exp(__m256 x) {
-  x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.33f)), _mm256_set1_ps(88.37f));
-  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(kLog2e)),
-                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  const __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(kLn2Low),
-                                    _mm256_fnmadd_ps(n, _mm256_set1_ps(kLn2High), x));
-  __m256 p = _mm256_set1_ps(kExpPoly[0]);
-  for (int i = 1; i < 6; ++i) p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kExpPoly[i]));
-  p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
-  // 2^n in two halves (n up to 128 would overflow one exponent field).
-  const __m256i ni = _mm256_cvtps_epi32(n);
-  const __m256i half = _mm256_srai_epi32(ni, 1);
-  return _mm256_mul_ps(_mm256_mul_ps(p, Pow2(half)), Pow2(_mm256_sub_epi32(ni, half)));
+// 2^t on 8 lanes (kExp2Poly, as on AVX-512): t = n + f with n = floor(t), 2^n built in the
+// exponent bits. t is clamped to [-126, 127], where 2^n is a normal float; the softmax's t is at
+// most a rounding above 0, and below 2^-126 (1e-38) no row's sum (at least 1) notices.
+__m256 Exp2(__m256 t) {
+  t = _mm256_min_ps(_mm256_max_ps(t, _mm256_set1_ps(-126.0f)), _mm256_set1_ps(127.0f));
+  const __m256 n = _mm256_round_ps(t, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+  const __m256 f = _mm256_sub_ps(t, n);
+  __m256 p = _mm256_set1_ps(kExp2Poly[0]);
+  for (int i = 1; i < 6; ++i) p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(kExp2Poly[i]));
+  return _mm256_mul_ps(p, Pow2(_mm256_cvtps_epi32(n)));
+}
+
+// exp(x - max) as 2^(x log2(e) - max_log2e), one fused multiply-add from x to t.
+__m256 ExpBelow(__m256 x, __m256 max_log2e) {
+  return Exp2(_mm256_fmsub_ps(x, _mm256_set1_ps(kLog2e), max_log2e));
 }
 
 __m256 RoundBf16V(__m256 x) {
@@ -175,7 +173,7 @@ void AddRmsNorm(float* x, int64_t ldx, const float* r, int64_t ldr, int rows, in
 
 void SwiGlu(const float* gu, int64_t ldg, int rows, int inner, float* out, int64_t ldo,
             bool round) {
-  const __m256 one = _mm256_set1_ps(1.0f);
+  const __m256 one = _mm256_set1_ps(1.0f), minus_log2e = _mm256_set1_ps(-kLog2e);
   for (int i = 0; i < rows; ++i) {
     const float* g = gu + i * ldg;
     const float* u = g + inner;
@@ -183,7 +181,7 @@ void SwiGlu(const float* gu, int64_t ldg, int rows, int inner, float* out, int64
     for (int j = 0; j < inner; j += 8) {
       const __m256 gv = LoadN(g + j, inner - j);
       const __m256 silu =
-          _mm256_div_ps(gv, _mm256_add_ps(one, Exp(_mm256_sub_ps(_mm256_setzero_ps(), gv))));
+          _mm256_div_ps(gv, _mm256_add_ps(one, Exp2(_mm256_mul_ps(gv, minus_log2e))));
       const __m256 prod = _mm256_mul_ps(MaybeRound(silu, round), LoadN(u + j, inner - j));
       StoreN(o + j, MaybeRound(prod, round), inner - j);
     }
@@ -205,24 +203,24 @@ void SoftmaxRows(float* x, int64_t ldx, int rows, int cols, float* inv_sum) {
     for (; j < full; j += 8) m[0] = _mm256_max_ps(m[0], _mm256_loadu_ps(xi + j));
     float row_max = ReduceMax(_mm256_max_ps(_mm256_max_ps(m[0], m[1]), _mm256_max_ps(m[2], m[3])));
     for (int t = full; t < cols; ++t) row_max = std::max(row_max, xi[t]);
-    const __m256 max = _mm256_set1_ps(row_max);
+    const __m256 max_log2e = _mm256_set1_ps(row_max * kLog2e);
     __m256 sum[4];
     for (__m256& v : sum) v = _mm256_setzero_ps();
     for (j = 0; j + 32 <= full; j += 32) {
       for (int u = 0; u < 4; ++u) {
-        const __m256 e = Exp(_mm256_sub_ps(_mm256_loadu_ps(xi + j + 8 * u), max));
+        const __m256 e = ExpBelow(_mm256_loadu_ps(xi + j + 8 * u), max_log2e);
         sum[u] = _mm256_add_ps(sum[u], e);
         _mm256_storeu_ps(xi + j + 8 * u, e);
       }
     }
     for (; j < full; j += 8) {
-      const __m256 e = Exp(_mm256_sub_ps(_mm256_loadu_ps(xi + j), max));
+      const __m256 e = ExpBelow(_mm256_loadu_ps(xi + j), max_log2e);
       sum[0] = _mm256_add_ps(sum[0], e);
       _mm256_storeu_ps(xi + j, e);
     }
     if (tail > 0) {
       const __m256 keep = _mm256_castsi256_ps(TailMask(tail));
-      const __m256 e = _mm256_and_ps(keep, Exp(_mm256_sub_ps(LoadN(xi + full, tail), max)));
+      const __m256 e = _mm256_and_ps(keep, ExpBelow(LoadN(xi + full, tail), max_log2e));
       sum[1] = _mm256_add_ps(sum[1], e);
       StoreN(xi + full, e, tail);
     }

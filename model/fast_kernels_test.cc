@@ -158,6 +158,33 @@ TEST_P(FastKernels, SoftmaxAndRotaryMatchDefinitions) {
   }
 }
 
+// The softmax's exponentials (kExp2Poly) keep the error fast_kernels.h states: relative to the
+// row's largest, exp(x - max) within 4e-7 + 1e-7 |x - max| (the polynomial's 1-2 ulp on both, and
+// the argument's rounding, half an ulp of t = 1.44 |x - max|: 6e-8 |x - max| measured up to 7e-8 at
+// the top of a binade), at maxima near zero and far from it; the returned sum is that of the row.
+TEST_P(FastKernels, SoftmaxExponentialsHaveBoundedError) {
+  const int cols = 4099;  // every lane position and a tail
+  std::uniform_real_distribution<float> below(0.0f, 87.0f);
+  for (float max : {0.0f, 37.5f, -61.25f, 1000.0f}) {
+    std::vector<float> x(cols);
+    for (float& v : x) v = max - below(rng_);
+    x[cols / 3] = max;
+    std::vector<float> e = x;
+    float inv = 0;
+    k_->softmax_rows(e.data(), cols, 1, cols, &inv);
+    const double top = e[cols / 3];
+    double worst = 0, sum = 0;
+    for (int j = 0; j < cols; ++j) {
+      const double d = double{max} - x[j], want = std::exp(-d);
+      const double err = std::abs(e[j] / top - want) / want;
+      worst = std::max(worst, err / (4e-7 + 1e-7 * d));
+      sum += e[j];
+    }
+    EXPECT_LE(worst, 1.0) << "max " << max << ": the worst error as a share of the bound";
+    EXPECT_NEAR(1.0 / (inv * sum), 1.0, 1e-6) << "max " << max;
+  }
+}
+
 // Scores far below a row's maximum (a masked or hopeless position) go to zero, not to garbage:
 // the AVX2 exp builds 2^n in the exponent bits and must clamp.
 TEST_P(FastKernels, SoftmaxOfScoresFarBelowTheMaximumIsZero) {
