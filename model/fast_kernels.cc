@@ -274,8 +274,11 @@ void SoftmaxRows(float* x, int64_t ldx, int rows, int cols, float* inv_sum) {
   // chains keep the FMA pipes busy (3x faster than one at a time on 916-wide rows).
   const int full = cols / 16 * 16;
   const __mmask16 tail = TailMask(cols - full);
+  // Every row's maximum first (kept in inv_sum): a row's exponentials wait for its maximum's
+  // reduction, and a whole row of them is more than the core reorders across, so finding the
+  // maxima row by row in between stalled (1.17x faster so on 48 x 916 score tiles).
   for (int i = 0; i < rows; ++i) {
-    float* xi = x + i * ldx;
+    const float* xi = x + i * ldx;
     __m512 m[4];
     for (__m512& v : m) v = _mm512_set1_ps(-INFINITY);
     int j = 0;
@@ -284,12 +287,16 @@ void SoftmaxRows(float* x, int64_t ldx, int rows, int cols, float* inv_sum) {
     }
     for (; j < full; j += 16) m[0] = _mm512_max_ps(m[0], _mm512_loadu_ps(xi + j));
     if (tail) m[1] = _mm512_mask_max_ps(m[1], tail, m[1], _mm512_maskz_loadu_ps(tail, xi + full));
-    const __m512 max_log2e = _mm512_set1_ps(
-        _mm512_reduce_max_ps(_mm512_max_ps(_mm512_max_ps(m[0], m[1]), _mm512_max_ps(m[2], m[3]))) *
-        kLog2e);
+    inv_sum[i] =
+        _mm512_reduce_max_ps(_mm512_max_ps(_mm512_max_ps(m[0], m[1]), _mm512_max_ps(m[2], m[3])));
+  }
+  for (int i = 0; i < rows; ++i) {
+    float* xi = x + i * ldx;
+    const __m512 max_log2e = _mm512_set1_ps(inv_sum[i] * kLog2e);
     __m512 sum[4];
     for (__m512& v : sum) v = _mm512_setzero_ps();
-    for (j = 0; j + 64 <= full; j += 64) {
+    int j = 0;
+    for (; j + 64 <= full; j += 64) {
       for (int u = 0; u < 4; ++u) {
         const __m512 e = ExpBelow(_mm512_loadu_ps(xi + j + 16 * u), max_log2e);
         sum[u] = _mm512_add_ps(sum[u], e);

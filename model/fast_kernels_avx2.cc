@@ -192,8 +192,9 @@ void SoftmaxRows(float* x, int64_t ldx, int rows, int cols, float* inv_sum) {
   // Four independent exp chains per iteration, as on AVX-512.
   const int full = cols / 8 * 8;
   const int tail = cols - full;
+  // Every row's maximum first (kept in inv_sum), as on AVX-512.
   for (int i = 0; i < rows; ++i) {
-    float* xi = x + i * ldx;
+    const float* xi = x + i * ldx;
     __m256 m[4];
     for (__m256& v : m) v = _mm256_set1_ps(-INFINITY);
     int j = 0;
@@ -203,10 +204,15 @@ void SoftmaxRows(float* x, int64_t ldx, int rows, int cols, float* inv_sum) {
     for (; j < full; j += 8) m[0] = _mm256_max_ps(m[0], _mm256_loadu_ps(xi + j));
     float row_max = ReduceMax(_mm256_max_ps(_mm256_max_ps(m[0], m[1]), _mm256_max_ps(m[2], m[3])));
     for (int t = full; t < cols; ++t) row_max = std::max(row_max, xi[t]);
-    const __m256 max_log2e = _mm256_set1_ps(row_max * kLog2e);
+    inv_sum[i] = row_max;
+  }
+  for (int i = 0; i < rows; ++i) {
+    float* xi = x + i * ldx;
+    const __m256 max_log2e = _mm256_set1_ps(inv_sum[i] * kLog2e);
     __m256 sum[4];
     for (__m256& v : sum) v = _mm256_setzero_ps();
-    for (j = 0; j + 32 <= full; j += 32) {
+    int j = 0;
+    for (; j + 32 <= full; j += 32) {
       for (int u = 0; u < 4; ++u) {
         const __m256 e = ExpBelow(_mm256_loadu_ps(xi + j + 8 * u), max_log2e);
         sum[u] = _mm256_add_ps(sum[u], e);
