@@ -6,6 +6,15 @@
 #include "puzzle/arc_vote.h"
 
 namespace trm::engine {
+namespace {
+
+ArcRow MakeArcRow(const puzzle::ArcAugmentation& augmentation, int32_t puzzle_identifier,
+                  const puzzle::ArcGrid& input) {
+  return ArcRow{augmentation, puzzle_identifier,
+                puzzle::ArcGridToTokens(augmentation.Apply(input))};
+}
+
+}  // namespace
 
 absl::StatusOr<std::vector<ArcRow>> ExpandArcRequest(std::span<const std::string> identifiers,
                                                      const std::string& task_id,
@@ -17,12 +26,7 @@ absl::StatusOr<std::vector<ArcRow>> ExpandArcRequest(std::span<const std::string
   for (size_t id = 0; id < identifiers.size(); ++id) {
     auto parsed = puzzle::ParseArcName(identifiers[id]);
     if (!parsed || parsed->task_id != task_id) continue;
-    const puzzle::ArcGrid augmented = parsed->augmentation.Apply(input);
-    ArcRow row;
-    row.augmentation = parsed->augmentation;
-    row.puzzle_identifier = static_cast<int32_t>(id);
-    row.tokens = puzzle::ArcGridToTokens(augmented);
-    rows.push_back(std::move(row));
+    rows.push_back(MakeArcRow(parsed->augmentation, static_cast<int32_t>(id), input));
   }
   if (rows.empty()) {
     return absl::NotFoundError(absl::StrCat("arc task \"", task_id,
@@ -45,11 +49,7 @@ absl::StatusOr<std::vector<ArcRow>> ExpandFittedArcRequest(
   std::vector<ArcRow> out;
   for (size_t v = 0; v < variants.size() && v < rows.size(); ++v) {
     if (max_rows > 0 && static_cast<int>(out.size()) == max_rows) break;
-    ArcRow row;
-    row.augmentation = variants[v];
-    row.puzzle_identifier = rows[v];
-    row.tokens = puzzle::ArcGridToTokens(variants[v].Apply(input));
-    out.push_back(std::move(row));
+    out.push_back(MakeArcRow(variants[v], rows[v], input));
   }
   return out;
 }

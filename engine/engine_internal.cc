@@ -316,7 +316,6 @@ class EngineImpl : public EngineInternal {
   // cache, a bad grid) are returned; later ones reach on_done.
   absl::Status SubmitArcFit(const std::string& model_name, ArcRequest request,
                             ArcFitTarget target) {
-    const std::string& key = target.key;
     auto held = std::make_shared<ArcRequest>(std::move(request));
     // Admit drops the request's callback when it refuses it; after a fit the request has been
     // accepted already, so the callback is kept here to answer it with the refusal.
@@ -324,12 +323,12 @@ class EngineImpl : public EngineInternal {
     held->on_done = [on_done](Result result) {
       if (*on_done) (*on_done)(std::move(result));
     };
-    ArcFitCache::Waiter waiter = [this, model_name, held, on_done, target,
-                                  key](absl::StatusOr<ArcFitted> fitted) {
+    ArcFitCache::Waiter waiter = [this, model_name, held, on_done,
+                                  target](absl::StatusOr<ArcFitted> fitted) {
       absl::Status s =
           fitted.ok() ? AdmitArc(model_name, *held, &*fitted, &target) : fitted.status();
       if (s.ok()) return;
-      if (fitted.ok()) target.state->cache.Release(key);
+      if (fitted.ok()) target.state->cache.Release(target.key);
       // On a completion thread, as every answer is.
       Result result;
       result.status = std::move(s);
@@ -339,31 +338,31 @@ class EngineImpl : public EngineInternal {
                           if (*on_done) (*on_done)(std::move(result));
                         });
     };
-    auto lookup = target.state->cache.Acquire(key, waiter);
+    auto lookup = target.state->cache.Acquire(target.key, waiter);
     if (!lookup.ok()) return lookup.status();
     if (lookup->ready) {
       if (target.observer) target.observer->OnArcFit({.cache_hit = true});
       absl::Status s = AdmitArc(model_name, *held, &*lookup->ready, &target);
-      if (!s.ok()) target.state->cache.Release(key);
+      if (!s.ok()) target.state->cache.Release(target.key);
       return s;
     }
     if (!lookup->fit_rows) return absl::OkStatus();  // Queued behind the fit already running.
-    auto variants = ArcFitVariants(key, target.state->cache.rows_per_task());
+    auto variants = ArcFitVariants(target.key, target.state->cache.rows_per_task());
     fits_.Post(fit_sequence_.fetch_add(1, std::memory_order_relaxed),
-               [this, target, key, train = held->train, variants = std::move(variants),
+               [this, target, train = held->train, variants = std::move(variants),
                 rows = *std::move(lookup->fit_rows)]() {
                  absl::StatusOr<ArcFitted> fitted =
                      stop_fits_.load()
                          ? absl::UnavailableError("engine is stopping; the ARC fit did not run")
                          : FitArcTask(*target.model, *target.state, train, variants, rows,
-                                      options_.arc_fit, ArcFitSeed(key), &stop_fits_);
+                                      options_.arc_fit, ArcFitSeed(target.key), &stop_fits_);
                  if (target.observer) {
                    ModelObserver::ArcFitEvent event;
                    event.ok = fitted.ok();
                    event.seconds = fitted.ok() ? fitted->info.fit_ms / 1e3 : 0;
                    target.observer->OnArcFit(event);
                  }
-                 target.state->cache.Complete(key, std::move(fitted));
+                 target.state->cache.Complete(target.key, std::move(fitted));
                });
     return absl::OkStatus();
   }
@@ -383,19 +382,15 @@ class EngineImpl : public EngineInternal {
       }
       auto grid = puzzle::ArcGridFromCells(request.rows, request.cols, request.cells);
       if (!grid) return absl::InvalidArgumentError(grid.error().message);
-      if (fitted != nullptr) {
-        if (&model != target->model.get()) {
-          return absl::UnavailableError(
-              absl::StrCat("model ", model_name, " was reloaded while the task's fit ran; retry"));
-        }
-        auto expanded =
-            ExpandFittedArcRequest(fitted->variants, fitted->rows, *grid, request.augmentations);
-        if (!expanded.ok()) return expanded.status();
-        arc_rows = *std::move(expanded);
-        return absl::OkStatus();
+      if (fitted != nullptr && &model != target->model.get()) {
+        return absl::UnavailableError(
+            absl::StrCat("model ", model_name, " was reloaded while the task's fit ran; retry"));
       }
       auto expanded =
-          ExpandArcRequest(model.puzzle_identifiers, request.task_id, *grid, request.augmentations);
+          fitted != nullptr
+              ? ExpandFittedArcRequest(fitted->variants, fitted->rows, *grid, request.augmentations)
+              : ExpandArcRequest(model.puzzle_identifiers, request.task_id, *grid,
+                                 request.augmentations);
       if (absl::IsNotFound(expanded.status()) && model.arc_fit != nullptr) {
         if (!request.train.empty() && unseen != nullptr) {
           *unseen = true;

@@ -212,6 +212,12 @@ void ToProtoGrid(int rows, int cols, std::span<const int32_t> cells, trm::v1::Gr
   grid->mutable_cells()->Assign(cells.begin(), cells.end());
 }
 
+void ToProtoGrid(const puzzle::ArcGrid& from, trm::v1::Grid* grid) {
+  grid->set_rows(from.rows);
+  grid->set_cols(from.cols);
+  grid->mutable_cells()->Assign(from.cells.begin(), from.cells.end());
+}
+
 void DecodeAnswer(const EncodedPuzzle& puzzle, std::span<const int32_t> tokens,
                   trm::v1::Answer* answer) {
   answer->Clear();

@@ -89,6 +89,7 @@ bool ExactAnswer(const EncodedPuzzle& puzzle, trm::v1::Answer* answer);
 
 // Grid <-> puzzle::ArcGrid.
 void ToProtoGrid(int rows, int cols, std::span<const int32_t> cells, trm::v1::Grid* grid);
+void ToProtoGrid(const puzzle::ArcGrid& from, trm::v1::Grid* grid);
 
 trm::v1::HaltReason ToProtoHaltReason(engine::HaltReason reason);
 // "verified", "invalid", "not_checkable": the metrics label.

@@ -20,6 +20,7 @@
 #include "server/grpc_status.h"
 #include "server/http/http_api.h"
 #include "server/http/http_json.h"
+#include "server/request_codec.h"
 #include "server/solve_call.h"
 
 namespace trm::server {
@@ -90,12 +91,6 @@ absl::StatusOr<ArcRunRequest> ParseArcRunRequest(const std::string& body) {
   }
   if (r.challenges.empty()) return absl::InvalidArgumentError("body: no \"challenges\"");
   return r;
-}
-
-void SetGrid(const puzzle::ArcGrid& from, trm::v1::Grid* to) {
-  to->set_rows(from.rows);
-  to->set_cols(from.cols);
-  for (uint8_t c : from.cells) to->add_cells(c);
 }
 
 // A run in progress, shared by its calls' done handlers (completion threads, or the starting
@@ -186,12 +181,12 @@ class ArcRunStream : public std::enable_shared_from_this<ArcRunStream> {
     trm::v1::SolveRequest request;
     request.set_model(model_);
     request.mutable_arc()->set_task_id(task.id);
-    SetGrid(input, request.mutable_arc()->mutable_input());
+    ToProtoGrid(input, request.mutable_arc()->mutable_input());
     if (fit_) {
       for (const puzzle::ArcExample& pair : task.train) {
         trm::v1::ArcPair* p = request.mutable_arc()->add_train();
-        SetGrid(pair.input, p->mutable_input());
-        if (pair.output) SetGrid(*pair.output, p->mutable_output());
+        ToProtoGrid(pair.input, p->mutable_input());
+        if (pair.output) ToProtoGrid(*pair.output, p->mutable_output());
       }
     }
     request.mutable_options()->set_arc_augmentations(augmentations_);
